@@ -1,0 +1,21 @@
+/**
+ * Worker threads on Node 20 must load JavaScript, so piscina always runs the compiled file under dist/.
+ * Code under test runs from src/*.ts through vitest; this maps such a module URL to its compiled twin
+ * (src/a/b.ts -> dist/src/a/b.js). `npm run build` (run by the test script) keeps dist/ current.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { ServiceError } from '../errors.js';
+
+export function compiledModuleUrl(moduleUrl: string | URL): URL {
+  const path = fileURLToPath(moduleUrl);
+  if (!path.endsWith('.ts')) return new URL(moduleUrl);
+  const marker = `${'/'}src${'/'}`;
+  const at = path.lastIndexOf(marker);
+  if (at < 0) throw new ServiceError('worker', `cannot map ${path} to dist/: not under src/`);
+  const compiled = `${path.slice(0, at)}/dist/src/${path.slice(at + marker.length).replace(/\.ts$/, '.js')}`;
+  if (!existsSync(compiled)) {
+    throw new ServiceError('worker', `compiled worker ${compiled} is missing: run \`npm run build\` first`);
+  }
+  return pathToFileURL(compiled);
+}
