@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# What `npm test` runs: install what the tests need (idempotent, cheap when done), build dist/ (worker
+# threads load compiled JS), then every vitest project. Extra arguments go to vitest, e.g.
+#   bash scripts/test.sh test/integration/smoke --project integration
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+bash scripts/install-deps.sh
+npx tsc -p tsconfig.json
+exec npx vitest run "$@"

@@ -1,0 +1,32 @@
+import { defineConfig } from 'vitest/config';
+
+// Two projects: `unit` never touches a server; `integration` gets real Kafka, ClickHouse and Redis
+// from one global setup shared by all its files.
+export default defineConfig({
+  test: {
+    // Stopping Kafka and ClickHouse gracefully can take several seconds each.
+    teardownTimeout: 60_000,
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 30_000,
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
+          environment: 'node',
+          globalSetup: ['test/setup/global-services.ts'],
+          // Files share three servers on a 2-core box: one file at a time keeps timings and load sane.
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
+    ],
+  },
+});
