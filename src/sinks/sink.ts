@@ -1,0 +1,124 @@
+/**
+ * The small contract every sink implements, and the shapes of what flows into the sinks.
+ *
+ * `write` takes ownership of a batch and resolves once the batch sits in the sink's bounded buffer —
+ * not when it is stored. That promise is the backpressure: a caller that awaits it never holds more
+ * than the buffer's capacity in flight. Storage completion is reported through the DeliveryLatch the
+ * caller passes along: the sink releases it once every row of the batch is written *or* dead-lettered
+ * (a dead letter is a durable outcome; nothing is dropped silently).
+ */
+
+/**
+ * One closed window for one group, as the aggregate emits it:
+ * `{ window_start, window_end, <group fields>: string | number | boolean, <metrics>: number | null }`
+ * (min / max / avg are null for a group without values). Sinks store group values as strings.
+ */
+export type WindowRow = Record<string, string | number | boolean | null> & { window_start: number; window_end: number };
+
+/**
+ * Processed (enriched, deduplicated) events as NDJSON, handed over as one batch of bytes rather than
+ * an object per event. Line i is `lines[lineEnds[i-1] .. lineEnds[i])` (lineEnds[-1] = 0) and includes
+ * its trailing '\n'; its partition key is `keys[keyEnds[i-1] .. keyEnds[i])` (UTF-8).
+ *
+ *   lines    |{"event_id":"a",...}\n|{"event_id":"b",...}\n|...
+ *   lineEnds |        22            |        44            |...
+ *   keys     |user-1|user-22|...
+ *   keyEnds  |  6   |  13   |...
+ */
+export interface EventBatch {
+  rowCount: number;
+  lines: Uint8Array;
+  lineEnds: Uint32Array;
+  keys: Uint8Array;
+  keyEnds: Uint32Array;
+}
+
+/** Names the group fields and metric columns of window rows; comes from the aggregate config. */
+export interface WindowShape {
+  groupFields: readonly string[];
+  /** `nullable`: the metric can be null (min / max / avg of no values). */
+  metrics: readonly { name: string; kind: 'integer' | 'float'; nullable?: boolean }[];
+}
+
+/** The shape of the rows an aggregate config (`aggregate.groupBy`, `aggregate.metrics`) produces. */
+export function windowShapeFromAggregate(aggregate: {
+  groupBy: readonly string[];
+  metrics: readonly { name: string; op: 'count' | 'sum' | 'min' | 'max' | 'avg' | 'distinct' }[];
+}): WindowShape {
+  return {
+    groupFields: [...aggregate.groupBy],
+    metrics: aggregate.metrics.map((m) =>
+      m.op === 'count' || m.op === 'distinct'
+        ? { name: m.name, kind: 'integer' as const }
+        : { name: m.name, kind: 'float' as const, nullable: m.op !== 'sum' }),
+  };
+}
+
+/** The canonical clickstream pipeline's window rows. */
+export const CANONICAL_WINDOW_SHAPE: WindowShape = {
+  groupFields: ['type', 'region'],
+  metrics: [
+    { name: 'count', kind: 'integer' },
+    { name: 'amount_sum', kind: 'float' },
+    { name: 'amount_max', kind: 'float' },
+    { name: 'users_approx', kind: 'integer' },
+  ],
+};
+
+/**
+ * Counts outstanding work for one delivery (a window batch or an event batch sent by the pipeline).
+ * Each sink that takes part `retain()`s before accepting and `release()`s when its part is durable;
+ * the owner holds one reference while dispatching so the count cannot reach zero early.
+ */
+export class DeliveryLatch {
+  private outstanding = 1;
+  constructor(private readonly onSettled: () => void) {}
+
+  retain(): void {
+    this.outstanding++;
+  }
+
+  release(): void {
+    if (this.outstanding <= 0) return;
+    if (--this.outstanding === 0) this.onSettled();
+  }
+}
+
+export interface SinkCounters {
+  /** Rows stored by the destination. */
+  writtenRows: number;
+  /** Failed attempts that were retried (per batch attempt, not per row). */
+  retriedAttempts: number;
+  /** Rows written to the dead-letter file after a non-retriable error or an exhausted retry budget. */
+  deadLetteredRows: number;
+  /** Rows accepted by write() and not yet settled. */
+  bufferedRows: number;
+}
+
+export interface Sink<T> {
+  readonly name: string;
+  /** Resolves once `batch` is buffered (there was room); `latch` is released when it is durable. */
+  write(batch: T, latch?: DeliveryLatch): Promise<void>;
+  /** Resolves when everything written before this call is stored or dead-lettered. */
+  flush(): Promise<void>;
+  /** Flushes, then releases connections. */
+  close(): Promise<void>;
+  counters(): SinkCounters;
+}
+
+export function newCounters(): SinkCounters {
+  return { writtenRows: 0, retriedAttempts: 0, deadLetteredRows: 0, bufferedRows: 0 };
+}
+
+/** Number of events in an EventBatch, for batching by rows. */
+export const eventBatchRows = (b: EventBatch): number => b.rowCount;
+
+/** The group values of a window row joined into one stable member/key string. */
+export function groupKeyOf(row: WindowRow, groupFields: readonly string[], separator = '|'): string {
+  let key = '';
+  for (let i = 0; i < groupFields.length; i++) {
+    if (i > 0) key += separator;
+    key += String(row[groupFields[i]]);
+  }
+  return key;
+}
