@@ -1,0 +1,158 @@
+/**
+ * Row -> partition, and the scatter of a staging batch into the partitions' ring slots.
+ *
+ * Partition choice. A string key arrives with a 64-bit hash (lo, hi) written by the decode kernel.
+ * Inside a partition, the dedupe Bloom filter probes bit (lo + i * (hi | 1)) mod m. If the partition
+ * were taken from those same bits (say lo mod P), every key of partition p would share lo's low bits
+ * and the Bloom's first probes would crowd into 1/P of the bit array. So the partition is taken from
+ * a *different* function of the pair: fmix32(hi ^ imul(lo, GOLDEN)) — murmur3's finalizer, in which
+ * every output bit depends on every input bit — reduced to [0, P) by multiply-high (floor(x * P / 2^32),
+ * Lemire), which uses the top bits of the mix. Given the partition, lo and hi stay ~uniform, so the
+ * Bloom sees full-entropy probes in every partition.
+ *
+ * Numeric keys (int32, and int64/timestamp/float64 stored as float64) go through the same mix:
+ * int32 as (lo = v, hi = 0); float64 by its IEEE bits (lo, hi), with -0 folded into 0 so equal
+ * numbers land together. Integers that differ in one bit spread over all partitions.
+ */
+import type { BatchView, ColumnView } from './batch.js';
+import { copyRow } from './batch.js';
+import type { Ring } from './ring.js';
+import { ConfigError, RingflowError } from '../errors.js';
+
+const GOLDEN = 0x9e3779b1 | 0;
+const TWO_POW_32 = 4294967296;
+
+/** murmur3 fmix32: full avalanche on 32 bits. */
+export function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** Partition of a 64-bit key hash given as two unsigned 32-bit halves. */
+export function partitionOfHash(lo: number, hi: number, partitions: number): number {
+  return Math.floor((fmix32(hi ^ Math.imul(lo, GOLDEN)) * partitions) / TWO_POW_32);
+}
+
+export function partitionOfInt32(v: number, partitions: number): number {
+  return partitionOfHash(v | 0, 0, partitions);
+}
+
+// One scratch pair for reading float bits: no allocation per row.
+const f64 = new Float64Array(1);
+const u32 = new Uint32Array(f64.buffer);
+
+export function partitionOfFloat64(v: number, partitions: number): number {
+  f64[0] = v === 0 ? 0 : v;
+  return partitionOfHash(u32[0], u32[1], partitions);
+}
+
+/** Called after a slot of `partition` was published (the runtime schedules its task). */
+export type OnPublish = (partition: number) => void;
+
+export class Partitioner {
+  readonly partitions: number;
+  private readonly rings: readonly Ring[];
+  private readonly keyIndex: number;
+  private readonly keyKind: 'hash' | 'int32' | 'float64';
+  private readonly open: (BatchView | null)[];
+  private readonly openRows: Int32Array;
+  private readonly onPublish: OnPublish;
+  /** The partition whose full ring stopped the last scatter, or -1. */
+  blockedPartition = -1;
+  /** Staging watermark at the last scatter; stamped on every slot published after it. */
+  private watermarkMs = 0;
+
+  constructor(rings: readonly Ring[], keyColumn: string, onPublish: OnPublish) {
+    if (rings.length === 0) throw new ConfigError('runtime.partitions', 'must be at least 1, got 0');
+    const layout = rings[0].layout;
+    const col = layout.byName.get(keyColumn);
+    if (!col) throw new ConfigError('runtime.keyColumn', `no column "${keyColumn}" in the batch schema`);
+    const t = col.spec.type;
+    if (t === 'string' && !col.spec.hashed) {
+      throw new ConfigError('runtime.keyColumn', `string key "${keyColumn}" must be declared hashed: true`);
+    }
+    if (t === 'bool' || t === 'enum') {
+      throw new ConfigError('runtime.keyColumn', `key "${keyColumn}" must be string, int32, int64, timestamp_ms or float64, got ${t}`);
+    }
+    this.rings = rings;
+    this.partitions = rings.length;
+    this.keyIndex = col.index;
+    this.keyKind = t === 'string' ? 'hash' : t === 'int32' ? 'int32' : 'float64';
+    this.open = rings.map(() => null);
+    this.openRows = new Int32Array(rings.length);
+    this.onPublish = onPublish;
+  }
+
+  /** Partition of row `row` of `batch` (same layout as the rings). */
+  partitionOf(batch: BatchView, row: number): number {
+    const c: ColumnView = batch.columns[this.keyIndex];
+    if (this.keyKind === 'hash') return partitionOfHash(c.hash![2 * row], c.hash![2 * row + 1], this.partitions);
+    if (this.keyKind === 'int32') return partitionOfInt32(c.values[row], this.partitions);
+    return partitionOfFloat64(c.values[row], this.partitions);
+  }
+
+  /**
+   * Copy rows [fromRow, staging.rowCount) into their partitions' open slots. Returns staging.rowCount
+   * when all rows were placed, or the first row not placed because its partition's ring is full
+   * (`blockedPartition` says which): await the ring and call again from that row.
+   */
+  scatter(staging: BatchView, fromRow: number): number {
+    const n = staging.rowCount;
+    this.watermarkMs = staging.watermarkMs;
+    this.blockedPartition = -1;
+    for (let r = fromRow; r < n; r++) {
+      const p = this.partitionOf(staging, r);
+      let slot = this.open[p];
+      if (slot === null) {
+        slot = this.rings[p].tryAcquire();
+        if (slot === null) {
+          this.blockedPartition = p;
+          return r;
+        }
+        this.open[p] = slot;
+        this.openRows[p] = 0;
+      }
+      const at = this.openRows[p];
+      if (!copyRow(staging, r, slot, at)) {
+        // String bytes exhausted: ship what the slot holds and place this row again.
+        if (at === 0) {
+          throw new RingflowError('ROW_TOO_LARGE', `row ${r} does not fit an empty batch slot`, { details: { partition: p } });
+        }
+        this.publishOpen(p);
+        r--;
+        continue;
+      }
+      this.openRows[p] = at + 1;
+      if (at + 1 === slot.layout.rowCapacity) this.publishOpen(p);
+    }
+    return n;
+  }
+
+  /** Publish every partially filled slot (before a control change or at shutdown). */
+  flush(): void {
+    for (let p = 0; p < this.partitions; p++) {
+      if (this.open[p] !== null && this.openRows[p] > 0) this.publishOpen(p);
+    }
+  }
+
+  /** Rows sitting in open, unpublished slots. */
+  get unpublishedRows(): number {
+    let s = 0;
+    for (let p = 0; p < this.partitions; p++) s += this.openRows[p];
+    return s;
+  }
+
+  private publishOpen(p: number): void {
+    const slot = this.open[p]!;
+    slot.rowCount = this.openRows[p];
+    slot.watermarkMs = this.watermarkMs;
+    this.open[p] = null;
+    this.openRows[p] = 0;
+    this.rings[p].publish();
+    this.onPublish(p);
+  }
+}

@@ -1,0 +1,211 @@
+/**
+ * The configured pipeline on the shared-memory runtime: the one place where ingest (decode + filter +
+ * event time, main thread), the partition processors (enrich + dedupe + aggregate, workers) and window
+ * emission meet. Sources push NDJSON bytes through `openStream(sourcePartition)`; results leave through
+ * the callbacks: window rows, dead-letter entries, and counters in `stats()`.
+ *
+ * Ingest is serialized: one chunk at a time goes through decode -> scatter, because the rings are
+ * single-producer and the watermark is decided in input order. A push resolves once its rows are in
+ * the rings (not processed): that await is the backpressure a source feels.
+ */
+import { KernelError } from '../errors.js';
+import { createDimTableShared, type DimTableShared } from '../kernels/dim-table.js';
+import { DimTableLoader } from '../kernels/dim-table-loader.js';
+import { eventTimeField, partitionKeyField } from '../kernels/input-config.js';
+import { compileProcessorOptions, type PipelineProcessorOptions } from '../kernels/pipeline-config.js';
+import type { PipelineTaskOutput } from '../kernels/pipeline-processor.js';
+import { WatermarkTracker } from '../kernels/watermark.js';
+import { WindowAssigner } from '../kernels/window-assign.js';
+import { rowPlanFor, type OutputRow } from '../kernels/window-partials.js';
+import type { RingflowConfig } from '../daemon/config.js';
+import { createNdjsonDecoder } from '../kernels/decode-ndjson.js';
+import type { BatchView } from './batch.js';
+import { IngestStream, type DeadLetterEntry, type IngestContext } from './ingest-stream.js';
+import { Runtime, type RuntimeLogger } from './runtime.js';
+import { WindowEmitter } from './window-emitter.js';
+
+export type { DeadLetterEntry } from './ingest-stream.js';
+
+export interface PipelineCallbacks {
+  onWindowRows(rows: OutputRow[]): void;
+  onDeadLetter(entry: DeadLetterEntry): void;
+  logger?: RuntimeLogger;
+}
+
+export interface PipelineStats {
+  /** Non-blank input lines: accepted + invalid + duplicates + late + failed. */
+  input: number;
+  accepted: number;
+  invalid: number;
+  duplicates: number;
+  late: number;
+  /** Rows of batches a kernel failed on twice (dead-lettered with reason `kernel_failed`). */
+  failed: number;
+  blankLines: number;
+  windowsEmitted: number;
+  windowRowsEmitted: number;
+  watermarkMs: number;
+}
+
+export class Pipeline implements IngestContext {
+  readonly runtime: Runtime<PipelineProcessorOptions, PipelineTaskOutput>;
+  readonly watermark: WatermarkTracker;
+  private readonly emitter: WindowEmitter;
+  private readonly staging: BatchView;
+  private readonly assigner: WindowAssigner;
+  private readonly dimLoader: DimTableLoader | null;
+  private readonly streams = new Map<number, IngestStream>();
+  private ingestQueue: Promise<unknown> = Promise.resolve();
+  /** Windows ending at or before this were announced to the partitions as closed. */
+  private controlThroughMs = Number.NEGATIVE_INFINITY;
+  private readonly counts = { input: 0, accepted: 0, invalid: 0, duplicates: 0, late: 0, failed: 0, blankLines: 0 };
+
+  private constructor(
+    readonly config: RingflowConfig,
+    readonly callbacks: PipelineCallbacks,
+    runtime: Runtime<PipelineProcessorOptions, PipelineTaskOutput>,
+    dimLoader: DimTableLoader | null,
+    emitter: WindowEmitter,
+  ) {
+    this.runtime = runtime;
+    this.dimLoader = dimLoader;
+    this.staging = runtime.newStagingBatch();
+    this.assigner = new WindowAssigner(config.aggregate.window);
+    this.watermark = new WatermarkTracker(config.aggregate, this.assigner);
+    this.emitter = emitter;
+  }
+
+  static async create(config: RingflowConfig, callbacks: PipelineCallbacks): Promise<Pipeline> {
+    const partitions = config.runtime.partitions;
+    let dimShared: DimTableShared | null = null;
+    let dimLoader: DimTableLoader | null = null;
+    if (config.enrich) {
+      const e = config.enrich;
+      dimShared = createDimTableShared(e.maxRows, e.maxValues, partitions);
+      dimLoader = new DimTableLoader(dimShared, { path: e.table, keyColumn: e.keyColumn, valueColumn: e.valueColumn, defaultValue: e.default });
+      await dimLoader.load();
+    }
+    const timeField = eventTimeField(config.input);
+    const options = compileProcessorOptions(config, timeField, partitions, dimShared);
+    const schema = createNdjsonDecoder(config.input).schema;
+    let pipeline: Pipeline | null = null;
+    const runtime = await Runtime.create<PipelineProcessorOptions, PipelineTaskOutput>({
+      config: config.runtime,
+      schema,
+      keyColumn: partitionKeyField(config.input),
+      processorModuleUrl: new URL(import.meta.url.endsWith('.ts') ? '../kernels/pipeline-processor.ts' : '../kernels/pipeline-processor.js', import.meta.url),
+      processorOptions: options,
+      onResult: (p, _seq, out) => pipeline!.onTaskOutput(p, out),
+      onBatchFailed: (p, seq, err) => pipeline!.onBatchFailed(p, seq, err),
+      logger: callbacks.logger,
+    });
+    const plan = rowPlanFor(options.aggregate, schema.columns);
+    const dictionaries = new Map<string, readonly string[]>();
+    if (config.enrich && dimLoader) dictionaries.set(config.enrich.as, dimLoader.dictionary);
+    const emitter = new WindowEmitter(runtime.partitions, plan, dictionaries, (rows) => callbacks.onWindowRows(rows));
+    pipeline = new Pipeline(config, callbacks, runtime, dimLoader, emitter);
+    if (dimLoader && config.enrich) {
+      dimLoader.watch(config.enrich.reloadIntervalMs,
+        (version) => callbacks.logger?.info({ table: config.enrich!.table, version }, 'dimension table reloaded'),
+        (err) => callbacks.logger?.warn({ table: config.enrich!.table, err: String(err) }, 'dimension table reload failed; keeping the previous one'));
+    }
+    return pipeline;
+  }
+
+  /** The ingest stream of one source partition (a file, a Kafka partition), created on first use. */
+  openStream(sourcePartition: number, firstLineNumber = 1): IngestStream {
+    let s = this.streams.get(sourcePartition);
+    if (!s) {
+      s = new IngestStream(this, createNdjsonDecoder(this.config.input), sourcePartition, firstLineNumber);
+      this.streams.set(sourcePartition, s);
+      this.watermark.register(sourcePartition);
+    }
+    return s;
+  }
+
+  /** A source partition went away (revoked): it stops holding the watermark back. */
+  closeStream(sourcePartition: number): void {
+    this.streams.delete(sourcePartition);
+    this.watermark.unregister(sourcePartition);
+  }
+
+  // IngestContext: what an IngestStream needs from the pipeline.
+  get stagingBatch(): BatchView { return this.staging; }
+  countLines(input: number, invalid: number, blank: number): void {
+    this.counts.input += input;
+    this.counts.invalid += invalid;
+    this.counts.blankLines += blank;
+  }
+  deadLetter(entry: DeadLetterEntry): void { this.callbacks.onDeadLetter(entry); }
+  serialize<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.ingestQueue.then(work, work);
+    this.ingestQueue = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Move the staging rows into the rings (waiting while a ring is full), then close what the watermark passed. */
+  async scatterStaging(): Promise<void> {
+    const staging = this.staging;
+    let from = 0;
+    while ((from = this.runtime.scatter(staging, from)) < staging.rowCount) await this.runtime.whenWritable();
+    staging.clear();
+    this.watermark.tick();
+    this.announceWatermark();
+  }
+
+  private announceWatermark(): void {
+    const w = this.watermark.watermark;
+    // Only when a window end was crossed: flushing partly filled slots on every batch would shrink them.
+    if (!(w >= this.nextWindowEnd())) return;
+    this.controlThroughMs = w;
+    this.runtime.flush();
+    this.runtime.setControl({ closeBeforeMs: w, final: false });
+  }
+
+  private nextWindowEnd(): number {
+    if (this.controlThroughMs === Number.NEGATIVE_INFINITY) return Number.NEGATIVE_INFINITY;
+    const { sizeMs, slideMs } = this.assigner;
+    // Smallest window end (k * slide + size) strictly after controlThroughMs.
+    return (Math.floor((this.controlThroughMs - sizeMs) / slideMs) + 1) * slideMs + sizeMs;
+  }
+
+  /** End of input: process everything, close every window, and stop the workers. */
+  async finish(): Promise<PipelineStats> {
+    await this.serialize(async () => {
+      for (const s of this.streams.values()) await s.endInput();
+      this.runtime.flush();
+      this.runtime.setControl({ closeBeforeMs: Number.POSITIVE_INFINITY, final: true });
+      await this.runtime.drain();
+    });
+    return this.stats();
+  }
+
+  async close(): Promise<void> {
+    this.dimLoader?.unwatch();
+    await this.runtime.close();
+  }
+
+  stats(): PipelineStats {
+    return {
+      ...this.counts,
+      windowsEmitted: this.emitter.windowsEmitted,
+      windowRowsEmitted: this.emitter.rowsEmitted,
+      watermarkMs: this.watermark.watermark,
+    };
+  }
+
+  private onTaskOutput(partition: number, out: PipelineTaskOutput): void {
+    const c = out.counters;
+    this.counts.accepted += c.accepted;
+    this.counts.duplicates += c.duplicates;
+    this.counts.late += c.late;
+    for (const r of out.lateRows) this.callbacks.onDeadLetter({ reason: 'late', line: r.line, raw: r.raw });
+    this.emitter.onTaskOutput(partition, out);
+  }
+
+  private onBatchFailed(partition: number, seq: number, err: KernelError): void {
+    this.callbacks.logger?.warn(err.toJSON(), 'batch dead-lettered after a retry');
+    this.callbacks.onDeadLetter({ reason: `kernel_failed:${err.code}`, line: -1, raw: `partition ${partition} batch ${seq}: ${err.message}` });
+    this.counts.failed += 1;
+  }
+}

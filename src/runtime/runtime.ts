@@ -1,0 +1,272 @@
+/**
+ * The shared-memory runtime: partition rings + partitioner on the main thread, a piscina pool that
+ * runs at most one task per partition at a time (partition state lives in shared memory, so any
+ * worker can take the partition's next task).
+ *
+ * Scheduling: a partition gets a task when its ring has published batches, or when the control epoch
+ * moved past the last one its tasks saw (setControl), and no task of it is in flight. A task drains
+ * the ring (bounded by maxBatchesPerTask) and reports the ring's TAIL as consumedSeq.
+ *
+ * Failure: the worker writes the seq of the batch it is on into the ring's control block before
+ * processing, so a kernel exception or a dead thread is attributed to (partition, seq). The batch is
+ * retried once by a fresh processor instance (a dead thread is also replaced by piscina); a second
+ * failure of the same batch dead-letters it through onBatchFailed and the main thread releases the
+ * slot. A processor that threw mid-batch may have changed partition state before throwing: the retry
+ * re-runs process() over that state, so kernels must make re-processing a batch safe (idempotent
+ * updates, or state changes committed only at the end of process()). No stronger guarantee is given.
+ */
+import { randomUUID } from 'node:crypto';
+import { Piscina } from 'piscina';
+import { BatchView } from './batch.js';
+import { Partitioner } from './partitioner.js';
+import type { ProcessorModule, TaskControl } from './processor.js';
+import { Ring } from './ring.js';
+import { parseRuntimeConfig, type RuntimeConfig } from './runtime-config.js';
+import { computeLayout, type BatchLayout, type Schema } from './schema.js';
+import { compiledModuleUrl } from './worker-path.js';
+import type { PartitionTask, PartitionTaskResult, WorkerSetup } from './worker-entry.js';
+import { KernelError, ShutdownError } from '../errors.js';
+
+export interface RuntimeLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+export interface RuntimeOptions<Options = unknown, Output = unknown> {
+  /** The `runtime` config section (validated here; defaults applied). */
+  config?: unknown;
+  schema: Schema;
+  /** Partition key: a hashed string column, or an int32 / int64 / timestamp_ms / float64 column. */
+  keyColumn: string;
+  /** URL of the ProcessorModule (a src/*.ts URL is mapped to its compiled dist/ twin). */
+  processorModuleUrl: string | URL;
+  processorOptions: Options;
+  /** Every finished task: all batches with seq < consumedSeq of this partition are processed. */
+  onResult(partition: number, consumedSeq: number, output: Output): void;
+  /** A batch failed twice (or finishTask failed twice, seq = -1); its slot has been released. */
+  onBatchFailed(partition: number, seq: number, error: KernelError): void;
+  /** A first failure; the batch will be retried by a fresh processor. */
+  onBatchRetry?(partition: number, seq: number, error: KernelError): void;
+  /** Initial control sent with tasks before the first setControl(). */
+  control?: TaskControl;
+  logger?: RuntimeLogger;
+  /** Batches one task may process before yielding its thread. Default: 2 x ringSlots. */
+  maxBatchesPerTask?: number;
+}
+
+const NO_FAILURE = Number.NaN;
+
+export class Runtime<Options = unknown, Output = unknown> {
+  readonly config: RuntimeConfig;
+  readonly layout: BatchLayout;
+  readonly partitions: number;
+  /** Upper bound of ring memory: partitions x ringSlots x slotBytes (+ control blocks). */
+  readonly ringMemoryBytes: number;
+  private readonly rings: Ring[];
+  private readonly states: SharedArrayBuffer[];
+  private readonly partitioner: Partitioner;
+  private readonly pool: Piscina;
+  private readonly runId = randomUUID();
+  private readonly opts: RuntimeOptions<Options, Output>;
+  private control: TaskControl;
+  private epoch = 0;
+  private readonly inFlight: Uint8Array;
+  private inFlightCount = 0;
+  private readonly taskEpoch: Int32Array;
+  private readonly generation: Int32Array;
+  private readonly failedSeq: Float64Array;
+  private readonly forceTask: Uint8Array;
+  private idleWaiters: (() => void)[] = [];
+  private closed = false;
+
+  private constructor(opts: RuntimeOptions<Options, Output>, config: RuntimeConfig, stateBytes: number) {
+    this.opts = opts;
+    this.config = config;
+    this.layout = computeLayout(opts.schema, config.batchRows);
+    this.partitions = config.partitions;
+    this.rings = [];
+    this.states = [];
+    for (let p = 0; p < config.partitions; p++) {
+      this.rings.push(Ring.create(this.layout, config.ringSlots));
+      this.states.push(new SharedArrayBuffer(stateBytes));
+    }
+    this.ringMemoryBytes = this.rings.reduce((s, r) => s + r.sizeBytes, 0);
+    this.partitioner = new Partitioner(this.rings, opts.keyColumn, (p) => this.kick(p));
+    this.control = opts.control ?? { closeBeforeMs: Number.NEGATIVE_INFINITY, final: false };
+    const n = config.partitions;
+    this.inFlight = new Uint8Array(n);
+    this.taskEpoch = new Int32Array(n);
+    this.generation = new Int32Array(n);
+    this.failedSeq = new Float64Array(n).fill(NO_FAILURE);
+    this.forceTask = new Uint8Array(n);
+    const setup: WorkerSetup = {
+      runId: this.runId,
+      moduleUrl: compiledModuleUrl(opts.processorModuleUrl).href,
+      processorOptions: opts.processorOptions,
+      schema: opts.schema,
+      batchRows: config.batchRows,
+      partitions: n,
+      rings: this.rings.map((r) => r.buffer),
+      states: this.states,
+      maxBatchesPerTask: opts.maxBatchesPerTask ?? 2 * config.ringSlots,
+    };
+    const here = import.meta.url;
+    this.pool = new Piscina({
+      filename: compiledModuleUrl(new URL(here.endsWith('.ts') ? './worker-entry.ts' : './worker-entry.js', here)).href,
+      minThreads: config.threads,
+      maxThreads: config.threads,
+      concurrentTasksPerWorker: 1,
+      idleTimeout: 2 ** 31 - 1,
+      workerData: setup,
+    });
+    // A worker that dies outside a task (e.g. while loading its module) is an 'error' event; without a
+    // listener the EventEmitter would throw it on the main thread. Piscina replaces the thread.
+    this.pool.on('error', (err: unknown) => {
+      opts.logger?.warn({ err: String(err) }, 'worker thread failed outside a task');
+    });
+    opts.logger?.info(
+      {
+        partitions: n, ringSlots: config.ringSlots, batchRows: config.batchRows, slotBytes: this.layout.slotBytes,
+        ringMemoryBytes: this.ringMemoryBytes, stateBytesPerPartition: stateBytes, threads: config.threads,
+      },
+      'runtime memory bound: partitions x ringSlots x slotBytes',
+    );
+  }
+
+  /** Validate config, size partition state from the processor module, start the worker pool. */
+  static async create<O, Out>(opts: RuntimeOptions<O, Out>): Promise<Runtime<O, Out>> {
+    const config = parseRuntimeConfig(opts.config ?? {});
+    const layout = computeLayout(opts.schema, config.batchRows);
+    const imported = (await import(compiledModuleUrl(opts.processorModuleUrl).href)) as ProcessorModule & { default?: ProcessorModule };
+    const mod = typeof imported.stateBytes === 'function' ? imported : imported.default!;
+    const stateBytes = mod.stateBytes(opts.processorOptions, layout);
+    return new Runtime<O, Out>(opts, config, Math.max(8, Math.ceil(stateBytes / 8) * 8));
+  }
+
+  /** A staging batch with the ring slots' layout, for the decode stage to fill. */
+  newStagingBatch(): BatchView { return BatchView.standalone(this.layout); }
+  partitionOf(batch: BatchView, row: number): number { return this.partitioner.partitionOf(batch, row); }
+  /** Batches published so far to `partition` (compare with onResult's consumedSeq). */
+  publishedSeq(partition: number): number { return this.rings[partition].head; }
+  /** The partition's shared state buffer (read it only while no task runs, e.g. after drain()). */
+  stateBuffer(partition: number): SharedArrayBuffer { return this.states[partition]; }
+  /** The partition whose full ring stopped the last scatter, or -1. */
+  get blockedPartition(): number { return this.partitioner.blockedPartition; }
+
+  /**
+   * Copy staging rows [fromRow, rowCount) into partition rings. Returns rowCount when done, else the
+   * first row not taken because a ring is full: await whenWritable() and call again from there.
+   */
+  scatter(staging: BatchView, fromRow = 0): number {
+    if (this.closed) throw new ShutdownError('runtime is closed');
+    return this.partitioner.scatter(staging, fromRow);
+  }
+
+  /** Publish every partially filled slot. */
+  flush(): void { this.partitioner.flush(); }
+
+  /** Resolves when the ring that stopped the last scatter has a free slot (at once if none did). */
+  whenWritable(): Promise<void> {
+    const p = this.partitioner.blockedPartition;
+    if (p < 0) return Promise.resolve();
+    this.kick(p);
+    return this.rings[p].waitWritable();
+  }
+
+  /** Every partition (idle ones too) runs a task that sees `control`; its onResult follows. */
+  setControl(control: TaskControl): void {
+    this.control = control;
+    this.epoch++;
+    for (let p = 0; p < this.partitions; p++) this.kick(p);
+  }
+
+  /** Flush, then resolve when every ring is empty and no task is in flight. */
+  drain(): Promise<void> {
+    this.flush();
+    return new Promise((resolve) => {
+      this.idleWaiters.push(resolve);
+      this.checkIdle();
+    });
+  }
+
+  /** Drain, then stop the worker threads. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.drain();
+    this.closed = true;
+    await this.pool.destroy();
+  }
+
+  private kick(p: number): void {
+    if (this.inFlight[p] !== 0 || this.closed) return;
+    if (this.rings[p].pending === 0 && this.taskEpoch[p] === this.epoch && this.forceTask[p] === 0) return;
+    this.forceTask[p] = 0;
+    this.inFlight[p] = 1;
+    this.inFlightCount++;
+    const task: PartitionTask = {
+      runId: this.runId, partition: p, generation: this.generation[p], epoch: this.epoch, control: this.control,
+    };
+    this.pool.run(task).then(
+      (r: PartitionTaskResult) => this.taskDone(r),
+      (err: unknown) => this.taskFailed(p, task.epoch, err),
+    );
+  }
+
+  private taskDone(r: PartitionTaskResult): void {
+    const p = r.partition;
+    this.inFlight[p] = 0;
+    this.inFlightCount--;
+    this.taskEpoch[p] = r.epoch;
+    this.failedSeq[p] = NO_FAILURE;
+    this.callback(() => this.opts.onResult(p, r.consumedSeq, r.output as Output));
+    this.kick(p);
+    this.checkIdle();
+  }
+
+  private taskFailed(p: number, epoch: number, err: unknown): void {
+    this.inFlight[p] = 0;
+    this.inFlightCount--;
+    const ring = this.rings[p];
+    // -1: the failure was outside process() (module load, createProcessor, finishTask).
+    const seq = ring.currentSeq;
+    ring.setCurrentSeq(-1);
+    this.generation[p]++;
+    const where = seq >= 0 ? `batch ${seq}` : 'task (outside process())';
+    const second = this.failedSeq[p] === seq;
+    const error = new KernelError(`partition ${p} ${where} failed${second ? ' again' : ''}: ${(err as Error)?.message ?? err}`, {
+      cause: err, details: { partition: p, seq, attempt: second ? 2 : 1 },
+    });
+    if (second) {
+      this.failedSeq[p] = NO_FAILURE;
+      // No task of p is in flight, so the main thread is the ring's only consumer right now.
+      if (seq >= 0) ring.release();
+      else this.taskEpoch[p] = epoch;
+      this.opts.logger?.warn(error.toJSON(), 'batch dead-lettered');
+      this.callback(() => this.opts.onBatchFailed(p, seq, error));
+    } else {
+      this.failedSeq[p] = seq;
+      this.forceTask[p] = 1;
+      this.opts.logger?.warn(error.toJSON(), 'batch failed; retrying once');
+      if (this.opts.onBatchRetry) this.callback(() => this.opts.onBatchRetry!(p, seq, error));
+    }
+    this.kick(p);
+    this.checkIdle();
+  }
+
+  /** A throwing user callback must not wedge the scheduler; it is surfaced asynchronously. */
+  private callback(fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      queueMicrotask(() => { throw e; });
+    }
+  }
+
+  private checkIdle(): void {
+    if (this.idleWaiters.length === 0 || this.inFlightCount !== 0) return;
+    for (const r of this.rings) if (r.pending !== 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+}

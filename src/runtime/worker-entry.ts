@@ -1,0 +1,89 @@
+/**
+ * The piscina worker: one task = drain one partition's ring through that partition's processor.
+ *
+ * Everything that does not change between tasks (the processor module URL and options, the schema,
+ * every ring and state buffer) arrives once as the pool's workerData, so a task message is a few
+ * numbers plus the current TaskControl. Processors are cached per partition and rebuilt when the
+ * main thread bumps the partition's generation (after a failure: the retry gets a fresh instance
+ * over the same shared state).
+ */
+import { workerData } from 'piscina';
+import { Ring } from './ring.js';
+import { computeLayout, type BatchLayout, type Schema } from './schema.js';
+import type { PartitionProcessor, ProcessorModule, TaskControl } from './processor.js';
+
+/** What the runtime hands every worker of its pool (structured-cloned once per thread). */
+export interface WorkerSetup {
+  runId: string;
+  moduleUrl: string;
+  processorOptions: unknown;
+  schema: Schema;
+  batchRows: number;
+  partitions: number;
+  rings: SharedArrayBuffer[];
+  states: SharedArrayBuffer[];
+  /** Upper bound of batches one task processes, so one busy partition cannot hold a thread forever. */
+  maxBatchesPerTask: number;
+}
+
+export interface PartitionTask {
+  runId: string;
+  partition: number;
+  generation: number;
+  epoch: number;
+  control: TaskControl;
+}
+
+export interface PartitionTaskResult {
+  partition: number;
+  epoch: number;
+  /** Ring TAIL after the task: every batch with seq < consumedSeq has been processed and released. */
+  consumedSeq: number;
+  batches: number;
+  output: unknown;
+}
+
+interface PartitionEntry {
+  generation: number;
+  ring: Ring;
+  processor: PartitionProcessor;
+}
+
+const setup = workerData as WorkerSetup;
+let layout: BatchLayout | null = null;
+let modulePromise: Promise<ProcessorModule> | null = null;
+const entries = new Map<number, PartitionEntry>();
+
+async function loadModule(): Promise<ProcessorModule> {
+  const m = (await import(setup.moduleUrl)) as ProcessorModule & { default?: ProcessorModule };
+  return typeof m.createProcessor === 'function' ? m : (m.default as ProcessorModule);
+}
+
+export default async function runPartitionTask(task: PartitionTask): Promise<PartitionTaskResult> {
+  if (task.runId !== setup.runId) throw new Error(`task of run ${task.runId} reached a worker of run ${setup.runId}`);
+  const mod = await (modulePromise ??= loadModule());
+  layout ??= computeLayout(setup.schema, setup.batchRows);
+  const p = task.partition;
+  let entry = entries.get(p);
+  if (entry === undefined || entry.generation !== task.generation) {
+    const ring = entry?.ring ?? new Ring(layout, setup.rings[p]);
+    const processor = mod.createProcessor({
+      partition: p, partitions: setup.partitions, layout, options: setup.processorOptions, state: setup.states[p],
+    });
+    entry = { generation: task.generation, ring, processor };
+    entries.set(p, entry);
+  }
+  const { ring, processor } = entry;
+  let batches = 0;
+  for (let batch = ring.peek(); batch !== null && batches < setup.maxBatchesPerTask; batch = ring.peek()) {
+    // Recorded in shared memory before touching the batch, so even a thread that dies inside the
+    // kernel leaves the main thread knowing which batch it was on.
+    ring.setCurrentSeq(ring.tail);
+    processor.process(batch);
+    ring.release();
+    batches++;
+  }
+  ring.setCurrentSeq(-1);
+  const output = processor.finishTask(task.control);
+  return { partition: p, epoch: task.epoch, consumedSeq: ring.tail, batches, output };
+}

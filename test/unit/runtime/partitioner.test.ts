@@ -1,0 +1,102 @@
+import { describe, expect, test } from 'vitest';
+import { BatchView, setValid } from '../../../src/runtime/batch.js';
+import { Partitioner, fmix32, partitionOfFloat64, partitionOfHash, partitionOfInt32 } from '../../../src/runtime/partitioner.js';
+import { Ring } from '../../../src/runtime/ring.js';
+import { computeLayout, type Schema } from '../../../src/runtime/schema.js';
+
+const P = 8;
+
+describe('partition choice', () => {
+  test('int32 keys spread evenly over partitions, also consecutive ones', () => {
+    const counts = new Array<number>(P).fill(0);
+    for (let i = 0; i < 80_000; i++) counts[partitionOfInt32(i, P)]++;
+    for (const c of counts) expect(Math.abs(c - 10_000)).toBeLessThan(500);
+  });
+
+  test('equal float64 keys land together, -0 with 0', () => {
+    expect(partitionOfFloat64(-0, 64)).toBe(partitionOfFloat64(0, 64));
+    expect(partitionOfFloat64(1.5e12, 64)).toBe(partitionOfFloat64(1.5e12, 64));
+  });
+
+  test('inside one partition the Bloom hash bits (lo, hi) stay uniform', () => {
+    // Keys whose partition is 3: their lo mod 64 and hi mod 64 (what a Bloom of 64-bit words uses
+    // first) must still cover all buckets evenly; partition = lo mod P would leave 1/P of them.
+    const loBuckets = new Array<number>(64).fill(0);
+    const hiBuckets = new Array<number>(64).fill(0);
+    let n = 0;
+    for (let i = 0; n < 64_000; i++) {
+      const lo = fmix32(i);
+      const hi = fmix32(i ^ 0x5bd1e995);
+      if (partitionOfHash(lo, hi, P) !== 3) continue;
+      loBuckets[lo & 63]++;
+      hiBuckets[hi & 63]++;
+      n++;
+    }
+    for (let b = 0; b < 64; b++) {
+      expect(Math.abs(loBuckets[b] - 1000)).toBeLessThan(150);
+      expect(Math.abs(hiBuckets[b] - 1000)).toBeLessThan(150);
+    }
+  });
+});
+
+describe('Partitioner.scatter (rings consumed on this thread)', () => {
+  const schema: Schema = {
+    columns: [{ name: 'id', type: 'string', hashed: true, avgBytes: 4 }, { name: 'n', type: 'float64' }],
+  };
+  const layout = computeLayout(schema, 8); // 32 string bytes per slot
+
+  function staging(lengths: number[]): BatchView {
+    const b = BatchView.standalone(layout);
+    b.clear();
+    const id = b.column('id');
+    const n = b.column('n');
+    for (let r = 0; r < lengths.length; r++) {
+      const at = id.offsets![r];
+      for (let k = 0; k < lengths[r]; k++) (id.values as Uint8Array)[at + k] = 65 + (r % 26);
+      id.offsets![r + 1] = at + lengths[r];
+      id.hash![2 * r] = fmix32(r);
+      id.hash![2 * r + 1] = fmix32(r + 1000);
+      setValid(id.validity, r);
+      (n.values as Float64Array)[r] = r;
+      setValid(n.validity, r);
+    }
+    b.rowCount = lengths.length;
+    return b;
+  }
+
+  test('publishes a slot when its string bytes run out and places the row in the next slot', () => {
+    const rings = [Ring.create(layout, 8)];
+    const published: number[] = [];
+    const part = new Partitioner(rings, 'id', (p) => published.push(p));
+    const st = staging([10, 10, 10, 10, 3]); // 40 + 3 bytes > 32
+    expect(part.scatter(st, 0)).toBe(5);
+    expect(published).toEqual([0]);
+    part.flush();
+    expect(published).toEqual([0, 0]);
+    const first = rings[0].peek()!;
+    expect(first.rowCount).toBe(3);
+    rings[0].release();
+    const second = rings[0].peek()!;
+    expect(second.rowCount).toBe(2);
+    expect(Array.from(second.column('n').values.subarray(0, 2))).toEqual([3, 4]);
+    const id = second.column('id');
+    expect(id.offsets![1]).toBe(10);
+    expect((id.values as Uint8Array)[0]).toBe(65 + 3);
+    expect(second.column('id').hash![0]).toBe(fmix32(3));
+  });
+
+  test('stops at the first row whose ring is full and resumes from it', () => {
+    const rings = [Ring.create(layout, 2), Ring.create(layout, 2)];
+    const part = new Partitioner(rings, 'id', () => {});
+    const st = staging(new Array(8).fill(1));
+    let stopped = -1;
+    for (let round = 0; round < 6 && stopped < 0; round++) {
+      const at = part.scatter(st, 0);
+      if (at < 8) stopped = part.blockedPartition;
+    }
+    expect(stopped).toBeGreaterThanOrEqual(0);
+    expect(rings[stopped].pending).toBe(2);
+    rings[stopped].release();
+    expect(part.scatter(st, 0)).toBeGreaterThan(0);
+  });
+});
