@@ -34,6 +34,11 @@ export interface ColumnSpec {
   hashed?: boolean;
   /** string only: average UTF-8 bytes reserved per row in a batch (default 32). */
   avgBytes?: number;
+  /**
+   * string only: the longest value one row may hold. A batch always reserves at least this much, so a
+   * row that fits nowhere else still fits an empty batch (default: avgBytes).
+   */
+  maxRowBytes?: number;
 }
 
 export interface Schema {
@@ -110,7 +115,8 @@ export function computeLayout(schema: Schema, rowCapacity: number): BatchLayout 
     if (spec.type === 'string') {
       col.offsetsOffset = at;
       at = align(at + (rowCapacity + 1) * 4, 8);
-      col.stringBytes = align(rowCapacity * (spec.avgBytes ?? 32), 8);
+      const avg = spec.avgBytes ?? 32;
+      col.stringBytes = align(Math.max(rowCapacity * avg, spec.maxRowBytes ?? avg), 8);
       col.valuesOffset = at;
       col.valuesBytes = col.stringBytes;
       at += col.stringBytes;

@@ -25,7 +25,7 @@
  *             23 codes of examples/dims/countries.csv
  * Counts of what was emitted are in `stats`; they predict the canonical pipeline's summary exactly.
  */
-import { ConfigError } from '../../errors.js';
+import { ConfigError, SourceError } from '../../errors.js';
 import { BLANK_LINES, INVALID_KINDS, renderVariantLine, type FieldTexts } from './clickstream-faults.js';
 import { clickstreamGeneratorConfigSchema, type ClickstreamGeneratorConfig, type ClickstreamGeneratorOptions } from './clickstream-config.js';
 import { Prng } from './prng.js';
@@ -191,7 +191,10 @@ export class ClickstreamGenerator implements LineGenerator {
    */
   writeNdjson(buffer: Buffer, offset: number): number {
     if (buffer.length - offset < MAX_GENERATED_LINE_BYTES) {
-      throw new RangeError(`writeNdjson needs ${MAX_GENERATED_LINE_BYTES} bytes of room, ${buffer.length - offset} left`);
+      throw new SourceError(
+        'clickstream-generator',
+        `writeNdjson needs ${MAX_GENERATED_LINE_BYTES} bytes of room, ${buffer.length - offset} left`,
+      );
     }
     const end = this.writeLine(buffer, offset);
     buffer[end] = 10;

@@ -1,0 +1,249 @@
+/**
+ * Stateful kernel benchmark: events/s of the per-event state operations on one core.
+ *   node dist/bench/kernels/state-bench.js [--time-ms 1500]
+ * - Bloom checkAndAdd at p = 1e-9 (2 generations), a filter that fits in cache and one that does not,
+ *   fed mostly new keys with 5% repeats, as dedupe sees them;
+ * - HyperLogLog add (p = 12) into one register block;
+ * - the partition processor with growing stages: aggregate only (count, sum, max, distinct by type),
+ *   + enrich (by type x region), + dedupe with a cache-sized and a large filter;
+ * - enrich lookup of a 2-letter country (hash computed from the bytes) in the shared dim table;
+ * Each task processes a block of events; the rate is block size / mean task time.
+ */
+import { realpathSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Bench } from 'tinybench';
+import { bloomBytesFor, bloomSizing, GenerationalBloom, type BloomOptions } from '../../src/kernels/bloom.js';
+import { createDimTableShared } from '../../src/kernels/dim-table.js';
+import { DimTableLoader } from '../../src/kernels/dim-table-loader.js';
+import { EnrichKernel } from '../../src/kernels/enrich.js';
+import { hllAdd } from '../../src/kernels/hyperloglog.js';
+import {
+  aggregateConfigSchema, compileProcessorOptions, dedupeConfigSchema, enrichConfigSchema, parseSection,
+} from '../../src/kernels/pipeline-config.js';
+import pipelineModule from '../../src/kernels/pipeline-processor.js';
+import { hash64Into } from '../../src/kernels/xxhash32.js';
+import { BatchView, setValid } from '../../src/runtime/batch.js';
+import { computeLayout, type Schema } from '../../src/runtime/schema.js';
+
+export interface StateBenchResult {
+  name: string;
+  eventsPerSec: number;
+  meanMs: number;
+  samples: number;
+}
+
+const BLOCK = 1 << 16;
+const BATCH_ROWS = 4096;
+const COUNTRIES_CSV = fileURLToPath(new URL('../../../examples/dims/countries.csv', import.meta.url));
+const TYPES = ['view', 'click', 'add_to_cart', 'purchase'];
+const COUNTRIES = ['US', 'DE', 'FR', 'JP', 'BR', 'IN', 'GB', 'CA', 'XX', 'NZ', 'KE'];
+
+const SCHEMA: Schema = {
+  columns: [
+    { name: 'event_id', type: 'string', hashed: true, avgBytes: 24 },
+    { name: 'ts', type: 'timestamp_ms' },
+    { name: 'user_id', type: 'string', hashed: true, avgBytes: 12 },
+    { name: 'type', type: 'enum', enumValues: TYPES },
+    { name: 'amount', type: 'float64' },
+    { name: 'country', type: 'string', avgBytes: 2 },
+    { name: '__line', type: 'float64' },
+    { name: '__late', type: 'bool' },
+    { name: '__raw', type: 'string', avgBytes: 4 },
+  ],
+};
+
+function xorshift(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+    return s;
+  };
+}
+
+/** Canonical-like batches: ~1 event per ms, 5% repeated event ids, 50k users. */
+function makeBatches(count: number): BatchView[] {
+  const layout = computeLayout(SCHEMA, BATCH_ROWS);
+  const rnd = xorshift(7);
+  const enc = new TextEncoder();
+  let ts = 1_700_000_000_000;
+  let id = 0;
+  const put = (b: BatchView, name: string, r: number, s: string): void => {
+    const col = b.column(name);
+    const at = col.offsets![r];
+    const bytes = enc.encode(s);
+    (col.values as Uint8Array).set(bytes, at);
+    col.offsets![r + 1] = at + bytes.length;
+    if (col.hash) hash64Into(col.values as Uint8Array, at, at + bytes.length, col.hash, 2 * r);
+    setValid(col.validity, r);
+  };
+  const num = (b: BatchView, name: string, r: number, v: number): void => {
+    const col = b.column(name);
+    col.values[r] = v;
+    setValid(col.validity, r);
+  };
+  return Array.from({ length: count }, () => {
+    const b = BatchView.standalone(layout);
+    b.clear();
+    for (let r = 0; r < BATCH_ROWS; r++) {
+      ts += rnd() % 3;
+      const repeat = rnd() % 100 < 5 && id > 100;
+      put(b, 'event_id', r, `evt-${repeat ? id - 1 - (rnd() % 100) : id++}`);
+      put(b, 'user_id', r, `user-${rnd() % 50_000}`);
+      put(b, 'country', r, COUNTRIES[rnd() % COUNTRIES.length]);
+      put(b, '__raw', r, '');
+      num(b, 'ts', r, ts);
+      num(b, 'type', r, rnd() % TYPES.length);
+      num(b, 'amount', r, (rnd() % 100_000) / 100);
+      num(b, '__line', r, r + 1);
+      num(b, '__late', r, 0);
+    }
+    b.rowCount = BATCH_ROWS;
+    return b;
+  });
+}
+
+function bloomTask(keysPerHorizon: number, label: string): [string, () => void] {
+  const o: BloomOptions = { falsePositiveRate: 1e-9, expectedKeysPerHorizon: keysPerHorizon, horizonMs: 3_600_000, generations: 2 };
+  const bloom = new GenerationalBloom(new SharedArrayBuffer(bloomBytesFor(o)), 0, o);
+  const rnd = xorshift(keysPerHorizon);
+  const keys = new Uint32Array(BLOCK * 2);
+  for (let i = 0; i < keys.length; i++) keys[i] = rnd();
+  const s = bloomSizing(o);
+  const mib = ((2 * s.wordsPerGeneration * 4) / 2 ** 20).toFixed(1);
+  let round = 0;
+  return [`bloom checkAndAdd p=1e-9, ${label} (${mib} MiB, k=${s.probes})`, () => {
+    // New keys each round (a round tag xored into both halves) except 5% repeats of the previous round.
+    round++;
+    for (let i = 0; i < BLOCK; i++) {
+      const r = i % 20 !== 0 ? round : round - 1;
+      const tag = Math.imul(r, 0x9e3779b1);
+      bloom.checkAndAdd((keys[2 * i] ^ tag) >>> 0, (keys[2 * i + 1] ^ Math.imul(tag, 0x85ebca6b) ^ r) >>> 0, 1_700_000_000_000);
+    }
+  }];
+}
+
+export async function runStateBenchmarks(options: { timeMs?: number; only?: RegExp } = {}): Promise<StateBenchResult[]> {
+  const timeMs = options.timeMs ?? 1500;
+  const batches = makeBatches(16);
+  const rowsPerPass = batches.length * BATCH_ROWS;
+  const blockSizes = new Map<string, number>();
+  const bench = new Bench({ time: timeMs, iterations: 5, warmupTime: 300, warmupIterations: 2 });
+  const add = (name: string, events: number, fn: () => void): void => {
+    if (options.only && !options.only.test(name)) return;
+    blockSizes.set(name, events);
+    bench.add(name, fn);
+  };
+
+  for (const [name, fn] of [bloomTask(20_000, 'cache-sized 20k keys/horizon'), bloomTask(2_000_000, 'large 2M keys/horizon')]) add(name, BLOCK, fn);
+
+  const regs = new Uint8Array(4096);
+  const hashes = new Uint32Array(BLOCK * 2);
+  const rnd = xorshift(3);
+  for (let i = 0; i < hashes.length; i++) hashes[i] = rnd();
+  add('hll add p=12', BLOCK, () => {
+    for (let i = 0; i < BLOCK; i++) hllAdd(regs, 0, 12, hashes[2 * i], hashes[2 * i + 1]);
+  });
+
+  const enrichCfg = parseSection(enrichConfigSchema, {
+    table: COUNTRIES_CSV, keyColumn: 'country', valueColumn: 'region', joinOn: 'country', as: 'region',
+  }, 'enrich');
+  const dim = createDimTableShared(enrichCfg.maxRows, enrichCfg.maxValues, 1);
+  await new DimTableLoader(dim, { path: COUNTRIES_CSV, keyColumn: 'country', valueColumn: 'region', defaultValue: 'unknown' }).load();
+  const enrich = new EnrichKernel({ table: dim, joinOn: 'country', as: 'region' }, 0);
+  const ids = new Int32Array(BATCH_ROWS);
+  add('enrich lookup (country bytes -> region id)', rowsPerPass, () => {
+    for (const b of batches) enrich.run(b, ids);
+  });
+
+  const aggregate = parseSection(aggregateConfigSchema, {
+    window: { type: 'tumbling', sizeMs: 60_000 }, allowedLatenessMs: 5000, groupBy: ['type', 'region'],
+    metrics: [
+      { name: 'count', op: 'count' }, { name: 'amount_sum', op: 'sum', field: 'amount' },
+      { name: 'amount_max', op: 'max', field: 'amount' }, { name: 'users_approx', op: 'distinct', field: 'user_id' },
+    ],
+  }, 'aggregate');
+  const layout = batches[0].layout;
+  // Every pass moves event time forward by the span of the data and gives every event id a new
+  // hash, so dedupe sees new keys (5% repeats) and windows keep opening and closing as in a stream.
+  const tsCols = batches.map((b) => b.column('ts').values as Float64Array);
+  const idHashes = batches.map((b) => b.column('event_id').hash!);
+  const origIds = idHashes.map((h) => h.slice());
+  const spanMs = Math.ceil((tsCols[tsCols.length - 1][BATCH_ROWS - 1] - tsCols[0][0] + 1) / 60_000) * 60_000 + 60_000;
+  let pass = 0;
+  const nextPass = (): number => {
+    pass++;
+    const tag = Math.imul(pass, 0x9e3779b1);
+    for (let i = 0; i < batches.length; i++) {
+      const ts = tsCols[i];
+      for (let r = 0; r < BATCH_ROWS; r++) ts[r] += spanMs;
+      const h = idHashes[i];
+      const o = origIds[i];
+      // Both halves change: a real new key has a new (lo, hi), and the Bloom block comes from hi.
+      for (let r = 0; r < BATCH_ROWS; r++) {
+        h[2 * r] = (o[2 * r] ^ tag) >>> 0;
+        h[2 * r + 1] = (o[2 * r + 1] ^ Math.imul(tag, 0x85ebca6b) ^ pass) >>> 0;
+      }
+    }
+    return tsCols[tsCols.length - 1][BATCH_ROWS - 1];
+  };
+  const makeProcessor = (stages: { enrich: boolean; dedupeHorizonMs: number }) => {
+    // Sized for the key rate this bench really produces (the config counts keys over 2 partitions).
+    const keysPerHorizon = Math.ceil((rowsPerPass * stages.dedupeHorizonMs) / spanMs) * 2;
+    const dedupe = stages.dedupeHorizonMs > 0
+      ? parseSection(dedupeConfigSchema, { keyField: 'event_id', horizonMs: stages.dedupeHorizonMs, expectedKeysPerHorizon: keysPerHorizon }, 'dedupe')
+      : null;
+    const o = compileProcessorOptions({ enrich: enrichCfg, dedupe, aggregate }, 'ts', 2, dim);
+    if (!stages.enrich) {
+      o.enrich = null;
+      o.aggregate.groupBy = ['type'];
+      o.aggregate.lookupFields = [];
+    }
+    return pipelineModule.createProcessor({
+      partition: 0, partitions: 2, layout, options: o, state: new SharedArrayBuffer(pipelineModule.stateBytes(o, layout)),
+    });
+  };
+  const variants: [string, { enrich: boolean; dedupeHorizonMs: number }][] = [
+    ['processor: aggregate only (by type; count, sum, max, distinct)', { enrich: false, dedupeHorizonMs: 0 }],
+    ['processor: enrich -> aggregate (by type x region)', { enrich: true, dedupeHorizonMs: 0 }],
+    ['processor: enrich -> dedupe (5 min horizon) -> aggregate', { enrich: true, dedupeHorizonMs: 300_000 }],
+    ['processor: enrich -> dedupe (1 h horizon) -> aggregate', { enrich: true, dedupeHorizonMs: 3_600_000 }],
+  ];
+  for (const [label, stages] of variants) {
+    const proc = makeProcessor(stages);
+    const name = stages.dedupeHorizonMs > 0
+      ? `${label} (${((proc as unknown as { bloom: { sizing: { wordsPerGeneration: number } } }).bloom.sizing.wordsPerGeneration * 8 / 2 ** 20).toFixed(1)} MiB Bloom)`
+      : label;
+    add(name, rowsPerPass, () => {
+      const maxTs = nextPass();
+      for (const b of batches) proc.process(b);
+      const out = proc.finishTask({ closeBeforeMs: maxTs - 5000, final: false });
+      if (out.counters.lateAfterClose !== 0 || out.counters.duplicates > rowsPerPass * 0.06) {
+        throw new Error(`${name}: unexpected counters ${JSON.stringify(out.counters)}`);
+      }
+    });
+  }
+
+  await bench.run();
+  return bench.tasks.map((t): StateBenchResult => {
+    const failure = (t.result as { error?: Error } | undefined)?.error;
+    if (failure) throw failure;
+    const meanMs = t.result!.latency.mean;
+    return { name: t.name, meanMs, eventsPerSec: blockSizes.get(t.name)! / (meanMs / 1000), samples: t.result!.latency.samples.length };
+  });
+}
+
+async function main(): Promise<void> {
+  const i = process.argv.indexOf('--time-ms');
+  const results = await runStateBenchmarks({ timeMs: i > 0 ? Number(process.argv[i + 1]) : 1500 });
+  console.log('state kernels, one core:');
+  for (const r of results) {
+    console.log(`  ${r.name.padEnd(64)} ${(r.eventsPerSec / 1e6).toFixed(2).padStart(7)}M events/s  (${r.meanMs.toFixed(2)} ms/run, ${r.samples} runs)`);
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
+  main().catch((err) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
+}

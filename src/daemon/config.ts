@@ -1,0 +1,70 @@
+/**
+ * The one configuration schema of ringflow, composed from the sections each layer owns. Every object
+ * is strict (unknown keys are rejected), every field documents its default, and every error names the
+ * full path of the bad setting (config-error.ts).
+ *
+ *   {
+ *     "name":      pipeline name (logs, metrics)
+ *     "input":     declared event fields and validation rules      (kernels/input-config.ts)
+ *     "enrich":    lookup join on a CSV dimension table            (kernels/pipeline-config.ts)
+ *     "dedupe":    Bloom-filter dedupe by key                      (kernels/pipeline-config.ts)
+ *     "aggregate": event-time windows, watermarks, metrics         (kernels/pipeline-config.ts)
+ *     "runtime":   threads, partitions, ring slots, batch rows     (runtime/runtime-config.ts)
+ *     "source":    file / stdin / kafka / http / generator         (sources/source-config.ts)
+ *     "sinks":     clickhouse / redis / kafka / alerts / files      (sinks/sink-config.ts)
+ *   }
+ */
+import { readFile } from 'node:fs/promises';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { z } from 'zod';
+import { configErrorFromZod } from '../config-error.js';
+import { ConfigError } from '../errors.js';
+import { inputConfigSchema } from '../kernels/input-config.js';
+import { aggregateConfigSchema, dedupeConfigSchema, enrichConfigSchema } from '../kernels/pipeline-config.js';
+import { runtimeConfigSchema } from '../runtime/runtime-config.js';
+import { sinksConfigSchema } from '../sinks/sink-config.js';
+import { sourceConfigSchema } from '../sources/source-config.js';
+
+export const ringflowConfigSchema = z
+  .object({
+    name: z.string().min(1).max(200).default('ringflow').describe('Pipeline name used in logs and metrics. Default: "ringflow".'),
+    input: inputConfigSchema,
+    enrich: enrichConfigSchema.optional().describe('Lookup join; off when unset. Default: unset.'),
+    dedupe: dedupeConfigSchema.optional().describe('Dedupe by key; off when unset. Default: unset.'),
+    aggregate: aggregateConfigSchema,
+    runtime: runtimeConfigSchema,
+    source: sourceConfigSchema,
+    sinks: sinksConfigSchema.prefault({}),
+  })
+  .strict()
+  .describe('A ringflow pipeline: input schema, processing stages, runtime sizing, source and sinks.');
+
+export type RingflowConfig = z.output<typeof ringflowConfigSchema>;
+
+/** Validate a parsed config object. `baseDir` resolves relative paths (the config file's folder). */
+export function parseRingflowConfig(raw: unknown, baseDir = process.cwd()): RingflowConfig {
+  const r = ringflowConfigSchema.safeParse(raw);
+  if (!r.success) throw configErrorFromZod(r.error, '');
+  const cfg = r.data;
+  const resolvePath = (p: string): string => (isAbsolute(p) ? p : resolve(baseDir, p));
+  if (cfg.enrich) cfg.enrich.table = resolvePath(cfg.enrich.table);
+  if (cfg.source.type === 'file') cfg.source.file.path = resolvePath(cfg.source.file.path);
+  return cfg;
+}
+
+/** Read and validate a JSON config file. */
+export async function loadRingflowConfig(path: string): Promise<RingflowConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError('', `cannot read config file ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError('', `config file ${path} is not valid JSON: ${(err as Error).message}`, { cause: err });
+  }
+  return parseRingflowConfig(raw, dirname(resolve(path)));
+}

@@ -1,0 +1,314 @@
+/**
+ * Decode kernel: NDJSON bytes -> rows of a columnar batch (layout from inputSchemaToBatchSchema), with
+ * the filter kernel's rules applied and invalid lines handed to a reject callback. Runs on the main
+ * thread for every input byte, so it allocates nothing per line on the common path.
+ *
+ * Line semantics (the contract; the reference is UTF-8 decode + JSON.parse + the filter rules):
+ *  - a line ends at '\n'; one trailing '\r' is stripped; line numbers count every physical line;
+ *  - content longer than maxLineBytes (after the '\r' strip) -> `line_too_long`, whatever it holds;
+ *  - a line of only JSON whitespace (' ', '\t', '\r') is skipped and is not an input event; other
+ *    spaces (U+00A0, a BOM) make it `malformed_json`, as JSON.parse does;
+ *  - JSON.parse fails -> `malformed_json` (trailing garbage included); not a plain object -> `not_object`;
+ *  - declared fields -> filter.ts rules (first failure in declaration order); other keys are ignored.
+ *
+ * Chunking: only lines terminated by '\n' inside [start, end) are decoded. The unterminated tail is
+ * left for the caller (endOffset points at it) to be passed again with more bytes, unless `final`.
+ * A tail already longer than maxLineBytes + 1 is rejected at once and the rest of that line is
+ * skipped on the following calls (the decoder keeps that one bit of state per source).
+ */
+import { KernelError } from '../errors.js';
+import type { BatchView } from '../runtime/batch.js';
+import { computeLayout, type BatchLayout } from '../runtime/schema.js';
+import { LineFallback, FB_MALFORMED, FB_NO_ROOM, FB_NOT_OBJECT } from './decode-ndjson-fallback.js';
+import { LINE_INVALID_JSON, LINE_NOT_OBJECT, LineScanner, SCAN_NO_ROOM, skipWs, validateLine, type ScanField } from './decode-ndjson-scan.js';
+import { fieldKind, longestValidBytes, RowFilter, RowScratch, ROW_NO_ROOM, ROW_OK } from './filter.js';
+import { eventTimeField, inputSchemaToBatchSchema, MAX_RAW_BYTES, type InputConfig } from './input-config.js';
+import { hash64Into } from './xxhash32.js';
+
+export interface DecodeResult {
+  /** First byte not consumed: the start of the unterminated tail, or of the line that did not fit. */
+  endOffset: number;
+  /** Physical lines consumed (accepted + rejected + blank); the next call's firstLineNumber advances by this. */
+  linesConsumed: number;
+  /** Rows appended to `out` (out.rowCount was advanced by as much). */
+  rowsWritten: number;
+  /** Lines passed to onReject. */
+  linesRejected: number;
+  /** Blank lines skipped (not input events). */
+  linesBlank: number;
+}
+
+/**
+ * Called once per invalid line, synchronously. `chunk[lineStart, lineEnd)` is the line without '\n'
+ * and trailing '\r'; copy what you need before returning (the bytes belong to the caller's chunk, or
+ * to the decoder's tail buffer on a final call). `reason` is a constant string, e.g. `bad_type:ts`.
+ */
+export type RejectHandler = (lineNumber: number, reason: string, chunk: Uint8Array, lineStart: number, lineEnd: number) => void;
+
+/**
+ * The watermark gate of ingest, consulted for every accepted row in input order (ARCHITECTURE.md,
+ * "Deterministic semantics" 2): `__late` = isLate(ts) decided *before* observe(ts) counts the row.
+ */
+export interface LateGate {
+  /** True when the row is a late candidate: its window already ended at or before the watermark. */
+  isLate(eventTimeMs: number): boolean;
+  /** Advances the source partition's max event time with this valid row. */
+  observe(eventTimeMs: number): void;
+}
+
+export interface NdjsonDecoder {
+  /** Batch layout the decoder writes (any rowCapacity of this schema works). */
+  readonly schema: ReturnType<typeof inputSchemaToBatchSchema>;
+  /**
+   * Decodes complete lines of chunk[start, end) into `out` from row out.rowCount on, until `out` is full
+   * (rows or string bytes) or the lines end. With `final`, an unterminated last line is decoded too.
+   * Returns a result object owned by the decoder and reused by the next call.
+   */
+  decode(chunk: Uint8Array, start: number, end: number, firstLineNumber: number, out: BatchView, onReject: RejectHandler, final?: boolean): DecodeResult;
+  /** Forget the skip-rest-of-long-line state (a new source). */
+  reset(): void;
+  /** Gate that sets `__late` per accepted row (without one, `__late` is 0). */
+  setLateGate(gate: LateGate | null): void;
+}
+
+export const REASON_MALFORMED_JSON = 'malformed_json';
+export const REASON_NOT_OBJECT = 'not_object';
+export const REASON_LINE_TOO_LONG = 'line_too_long';
+
+const NO_ROOM = -1;
+
+/** End of the dead letter's `raw` for the line b[ls, le): at most MAX_RAW_BYTES, never inside a character. */
+export function rawCutEnd(b: Uint8Array, ls: number, le: number): number {
+  if (le - ls <= MAX_RAW_BYTES) return le;
+  let cut = ls + MAX_RAW_BYTES;
+  // 0b10xxxxxx is a continuation byte: the character it belongs to started earlier.
+  while (cut > ls && (b[cut] & 0xc0) === 0x80) cut--;
+  return cut;
+}
+
+class Decoder implements NdjsonDecoder {
+  readonly schema: ReturnType<typeof inputSchemaToBatchSchema>;
+  private readonly maxLineBytes: number;
+  private readonly scanner: LineScanner;
+  private readonly fallback: LineFallback;
+  private readonly filter: RowFilter;
+  private readonly scratch: RowScratch;
+  private readonly hashedColumns: Int32Array;
+  private readonly lineCol: number;
+  private readonly lateCol: number;
+  private readonly rawCol: number;
+  private readonly result: DecodeResult = { endOffset: 0, linesConsumed: 0, rowsWritten: 0, linesRejected: 0, linesBlank: 0 };
+  private checkedLayout: BatchLayout | null = null;
+  private tail: Uint8Array | null = null;
+  private skippingLongLine = false;
+  private lateGate: LateGate | null = null;
+  private readonly eventTimeCol: number;
+
+  constructor(cfg: InputConfig) {
+    this.schema = inputSchemaToBatchSchema(cfg);
+    const layout = computeLayout(this.schema, 1);
+    this.maxLineBytes = cfg.maxLineBytes;
+    const fields: ScanField[] = Object.entries(cfg.fields).map(([name, f]) => ({
+      name,
+      kind: fieldKind(f.type),
+      column: layout.byName.get(name)!.index,
+      storeMaxBytes: f.type === 'string' ? longestValidBytes(f) : Infinity,
+      enumBytes: (f.values ?? []).map((v) => new TextEncoder().encode(v)),
+    }));
+    this.scanner = new LineScanner(fields, cfg.maxLineBytes);
+    this.fallback = new LineFallback(fields);
+    this.filter = new RowFilter(cfg, layout);
+    this.scratch = new RowScratch(fields.length);
+    this.hashedColumns = Int32Array.from(layout.columns.filter((c) => c.hashOffset >= 0).map((c) => c.index));
+    this.eventTimeCol = layout.byName.get(eventTimeField(cfg))!.index;
+    this.lineCol = layout.byName.get('__line')!.index;
+    this.lateCol = layout.byName.get('__late')!.index;
+    this.rawCol = layout.byName.get('__raw')!.index;
+  }
+
+  reset(): void {
+    this.skippingLongLine = false;
+  }
+
+  setLateGate(gate: LateGate | null): void {
+    this.lateGate = gate;
+  }
+
+  decode(b: Uint8Array, start: number, end: number, firstLineNumber: number, out: BatchView, onReject: RejectHandler, final = false): DecodeResult {
+    if (out.layout !== this.checkedLayout) this.checkLayout(out.layout);
+    const res = this.result;
+    res.linesConsumed = 0;
+    res.rowsWritten = 0;
+    res.linesRejected = 0;
+    res.linesBlank = 0;
+    const rowsBefore = out.rowCount;
+    let p = start;
+    if (this.skippingLongLine) {
+      const nl = b.indexOf(10, p);
+      if (nl < 0 || nl >= end) {
+        if (final) this.skippingLongLine = false;
+        res.endOffset = end;
+        return res;
+      }
+      p = nl + 1;
+      this.skippingLongLine = false;
+    }
+    const lastNl = end > p ? b.lastIndexOf(10, end - 1) : -1;
+    const capacity = out.layout.rowCapacity;
+    let lines = 0;
+    // Every line before lastNl ends in '\n': the scanner relies on it to skip bounds checks.
+    while (p <= lastNl && out.rowCount < capacity) {
+      const next = this.line(b, p, firstLineNumber + lines, out, onReject);
+      if (next === NO_ROOM) break;
+      p = next;
+      lines++;
+    }
+    if (p < end) {
+      const next = this.tailLine(b, p, lastNl, end, firstLineNumber + lines, out, onReject, final);
+      if (next !== p) lines++;
+      p = next;
+    }
+    res.endOffset = p;
+    res.linesConsumed = lines;
+    res.rowsWritten = out.rowCount - rowsBefore;
+    return res;
+  }
+
+  /**
+   * The unterminated tail chunk[p, end): rejected at once when already too long, decoded from a copy
+   * with a '\n' appended when `final`, else left for the next call. Returns the new position.
+   * (Kept out of decode() so the rarely taken branches do not deoptimize the hot loop.)
+   */
+  private tailLine(b: Uint8Array, p: number, lastNl: number, end: number, lineNumber: number, out: BatchView, onReject: RejectHandler, final: boolean): number {
+    if (p <= lastNl || out.rowCount >= out.layout.rowCapacity) return p; // stopped early: the batch is full
+    const tailBytes = end - p;
+    if (tailBytes > this.maxLineBytes + 1) {
+      // Too long whatever follows: reject now instead of buffering a line without bound.
+      this.result.linesRejected++;
+      onReject(lineNumber, REASON_LINE_TOO_LONG, b, p, Math.min(end, p + this.maxLineBytes + 1));
+      this.skippingLongLine = !final;
+      return end;
+    }
+    if (!final) return p;
+    const tail = (this.tail ??= new Uint8Array(this.maxLineBytes + 2));
+    for (let k = 0; k < tailBytes; k++) tail[k] = b[p + k];
+    tail[tailBytes] = 10;
+    return this.line(tail, 0, lineNumber, out, onReject) === NO_ROOM ? p : end;
+  }
+
+  /** Decodes the line at ls (a '\n' follows it); returns the start of the next line or NO_ROOM. */
+  private line(b: Uint8Array, ls: number, lineNumber: number, out: BatchView, onReject: RejectHandler): number {
+    const row = out.rowCount | 0;
+    const scratch = this.scratch;
+    const presence = scratch.presence;
+    // A loop, not fill(): a builtin call costs more than a handful of byte stores.
+    for (let i = 0; i < presence.length; i++) presence[i] = 0;
+    const p = skipWs(b, ls);
+    let nl = p;
+    let verdict: number;
+    if (b[p] !== 10) {
+      const scanned = this.scanner.scan(b, p, out, row, scratch);
+      nl = scanned >= 0 ? scanned : b.indexOf(10, p);
+      const contentEnd = nl > ls && b[nl - 1] === 13 ? nl - 1 : nl;
+      if (contentEnd - ls > this.maxLineBytes) return this.reject(onReject, lineNumber, REASON_LINE_TOO_LONG, b, ls, contentEnd, nl);
+      if (scanned === SCAN_NO_ROOM) return this.noRoom(out);
+      if (scanned < 0) {
+        // Decide invalid JSON and non-objects on bytes; only valid objects the scanner declined need JSON.parse.
+        const shape = validateLine(b, p);
+        if (shape === LINE_INVALID_JSON) return this.reject(onReject, lineNumber, REASON_MALFORMED_JSON, b, ls, contentEnd, nl);
+        if (shape === LINE_NOT_OBJECT) return this.reject(onReject, lineNumber, REASON_NOT_OBJECT, b, ls, contentEnd, nl);
+        presence.fill(0);
+        const fb = this.fallback.decodeLine(b, ls, contentEnd, out, row, scratch);
+        if (fb === FB_MALFORMED) return this.reject(onReject, lineNumber, REASON_MALFORMED_JSON, b, ls, contentEnd, nl);
+        if (fb === FB_NOT_OBJECT) return this.reject(onReject, lineNumber, REASON_NOT_OBJECT, b, ls, contentEnd, nl);
+        if (fb === FB_NO_ROOM) return this.noRoom(out);
+      }
+      verdict = this.filter.check(out, row, scratch);
+      if (verdict === ROW_OK) {
+        if (!this.finishRow(out, row, lineNumber, b, ls, contentEnd)) return this.noRoom(out);
+        return nl + 1;
+      }
+      if (verdict === ROW_NO_ROOM) return this.noRoom(out);
+      return this.reject(onReject, lineNumber, this.filter.reasons[verdict], b, ls, contentEnd, nl);
+    }
+    // Only JSON whitespace before '\n'.
+    const contentEnd = nl > ls && b[nl - 1] === 13 ? nl - 1 : nl;
+    if (contentEnd - ls > this.maxLineBytes) return this.reject(onReject, lineNumber, REASON_LINE_TOO_LONG, b, ls, contentEnd, nl);
+    this.result.linesBlank++;
+    return nl + 1;
+  }
+
+  private reject(onReject: RejectHandler, lineNumber: number, reason: string, b: Uint8Array, ls: number, le: number, nl: number): number {
+    this.result.linesRejected++;
+    onReject(lineNumber, reason, b, ls, le);
+    return nl + 1;
+  }
+
+  private noRoom(out: BatchView): number {
+    if (out.rowCount === 0) {
+      throw new KernelError(
+        'decode: one row does not fit into an empty batch; raise the string field\'s maxBytes-derived room (avgBytes) or batchRows',
+      );
+    }
+    return NO_ROOM;
+  }
+
+  /**
+   * System columns and key hashes of an accepted row, then publish it in the batch. A late candidate
+   * also keeps its line (cut to MAX_RAW_BYTES) in `__raw`, because the dead letter is written on the
+   * worker, after dedupe. False when `__raw` has no room: the row goes to the next batch.
+   */
+  private finishRow(out: BatchView, row: number, lineNumber: number, b: Uint8Array, ls: number, le: number): boolean {
+    const cols = out.columns;
+    const bit = 1 << (row & 7);
+    const byte = row >> 3;
+    const line = cols[this.lineCol];
+    line.values[row] = lineNumber;
+    line.validity[byte] |= bit;
+    const late = cols[this.lateCol];
+    const raw = cols[this.rawCol];
+    const rawOffsets = raw.offsets!;
+    const gate = this.lateGate;
+    const ts = gate !== null ? (cols[this.eventTimeCol].values as Float64Array)[row] : 0;
+    if (gate !== null && gate.isLate(ts)) {
+      const cut = rawCutEnd(b, ls, le);
+      const at = rawOffsets[row];
+      const rawBytes = raw.values as Uint8Array;
+      if (at + (cut - ls) > rawBytes.length) return false;
+      for (let k = ls; k < cut; k++) rawBytes[at + k - ls] = b[k];
+      rawOffsets[row + 1] = at + (cut - ls);
+      raw.validity[byte] |= bit;
+      late.values[row] = 1;
+    } else {
+      rawOffsets[row + 1] = rawOffsets[row];
+      raw.validity[byte] &= ~bit;
+      late.values[row] = 0;
+    }
+    // Observed only once the row is sure to be kept, so a retried row is never counted twice.
+    if (gate !== null) gate.observe(ts);
+    late.validity[byte] |= bit;
+    const hashed = this.hashedColumns;
+    for (let i = 0; i < hashed.length; i++) {
+      const c = cols[hashed[i]];
+      const offsets = c.offsets!;
+      const hash = c.hash!;
+      if ((c.validity[byte] & bit) !== 0) hash64Into(c.values as Uint8Array, offsets[row], offsets[row + 1], hash, 2 * row);
+      else { hash[2 * row] = 0; hash[2 * row + 1] = 0; }
+    }
+    out.rowCount = row + 1;
+    return true;
+  }
+
+  private checkLayout(layout: BatchLayout): void {
+    const want = this.schema.columns;
+    const got = layout.schema.columns;
+    const same = want.length === got.length && want.every((c, i) => c.name === got[i].name && c.type === got[i].type && !!c.hashed === !!got[i].hashed);
+    if (!same) throw new KernelError('decode: the output batch layout does not match inputSchemaToBatchSchema(cfg)');
+    this.checkedLayout = layout;
+  }
+}
+
+/** A decoder for one source (it keeps one bit of state across calls: skipping the rest of an over-long line). */
+export function createNdjsonDecoder(cfg: InputConfig): NdjsonDecoder {
+  return new Decoder(cfg);
+}

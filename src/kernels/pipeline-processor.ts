@@ -1,0 +1,173 @@
+/**
+ * The partition processor of the configured pipeline (enrich -> dedupe -> window aggregate), loaded by
+ * the runtime's workers as a ProcessorModule (src/runtime/processor.ts).
+ *
+ * Per row, in batch order (ARCHITECTURE.md "Deterministic semantics"):
+ *   1. enrich: lookup value id of `joinOn` (whole batch at once, into a scratch column);
+ *   2. dedupe: Bloom checkAndAdd(key hash, event time) -> seen: duplicate, skip (late candidates are
+ *      recorded too, so the first occurrence wins whatever its fate);
+ *   3. `__late` set by ingest -> late: counted and handed back as {line, raw};
+ *   4. otherwise accepted: counted in every window containing its event time, per group.
+ * A row whose window the table already handed over (a runtime ordering bug, never expected) is not
+ * merged into a reopened window: it is reported late and counted in `lateAfterClose`.
+ *
+ * Partition state, one zero-filled SharedArrayBuffer from the runtime (stateBytes):
+ *   +---------------------------+-------------------------------------+
+ *   | Bloom filter (bloom.ts)   | window table (window-table.ts)      |
+ *   +---------------------------+-------------------------------------+
+ * The dim table is NOT in the partition state: its SharedArrayBuffers travel inside `options.enrich`
+ * (shared, not copied, by structured clone) and are common to all partitions.
+ */
+import type { BatchView } from '../runtime/batch.js';
+import type { PartitionInit, PartitionProcessor, ProcessorModule, TaskControl } from '../runtime/processor.js';
+import type { BatchLayout } from '../runtime/schema.js';
+import { bloomBytesFor, GenerationalBloom } from './bloom.js';
+import { EnrichKernel } from './enrich.js';
+import type { PipelineProcessorOptions } from './pipeline-config.js';
+import { RowAggregator } from './window-update.js';
+import { WindowAssigner } from './window-assign.js';
+import { accumulatorLayout, windowTableBytesFor, WindowTable, type WindowPartials } from './window-table.js';
+import { hash64Into } from './xxhash32.js';
+
+export interface PipelineCounters {
+  /** Rows processed (each is exactly one of duplicate, late, accepted). */
+  rows: number;
+  duplicates: number;
+  late: number;
+  accepted: number;
+  /** Included in `late`: rows whose window had already been handed over (should stay 0). */
+  lateAfterClose: number;
+}
+
+export interface LateRow {
+  /** `__line` of the row: the 1-based physical line number (or source offset). */
+  line: number;
+  /** `__raw` of the row: the original line as ingest cut it. */
+  raw: string;
+}
+
+export interface PipelineTaskOutput {
+  counters: PipelineCounters;
+  lateRows: LateRow[];
+  /** Cells of windows that closed at this task, or null when none did. */
+  partials: WindowPartials | null;
+  /** Every window ending at or before this is closed in this partition (the task's control, echoed). */
+  closedThroughMs: number;
+}
+
+const align8 = (n: number): number => Math.ceil(n / 8) * 8;
+
+function bloomBytes(o: PipelineProcessorOptions): number {
+  return o.dedupe ? align8(bloomBytesFor(o.dedupe.bloom)) : 0;
+}
+
+function tableBytes(o: PipelineProcessorOptions): number {
+  const a = o.aggregate;
+  return windowTableBytesFor(a.maxOpenCells, accumulatorLayout(a.metrics, a.hllPrecision));
+}
+
+export function stateBytes(options: PipelineProcessorOptions, _layout?: BatchLayout): number {
+  return bloomBytes(options) + tableBytes(options);
+}
+
+const textDecoder = new TextDecoder();
+
+export class PipelineProcessor implements PartitionProcessor<PipelineTaskOutput> {
+  private readonly options: PipelineProcessorOptions;
+  private readonly bloom: GenerationalBloom | null;
+  private readonly enrich: EnrichKernel | null;
+  private readonly lookupIds: Int32Array;
+  private readonly table: WindowTable;
+  private readonly aggregator: RowAggregator;
+  private readonly keyScratch = new Uint32Array(2);
+  private counters: PipelineCounters = { rows: 0, duplicates: 0, late: 0, accepted: 0, lateAfterClose: 0 };
+  private lateRows: LateRow[] = [];
+
+  constructor(init: PartitionInit<PipelineProcessorOptions>) {
+    const o = init.options;
+    this.options = o;
+    const state = init.state;
+    this.bloom = o.dedupe ? new GenerationalBloom(state, 0, o.dedupe.bloom) : null;
+    this.enrich = o.enrich ? new EnrichKernel(o.enrich, init.partition) : null;
+    this.lookupIds = new Int32Array(init.layout.rowCapacity);
+    const a = o.aggregate;
+    const assigner = new WindowAssigner(a.window);
+    this.table = new WindowTable(state, bloomBytes(o), a.maxOpenCells, accumulatorLayout(a.metrics, a.hllPrecision),
+      assigner.sizeMs, assigner.slideMs);
+    this.aggregator = new RowAggregator(o, init.layout, this.table, assigner, this.lookupIds);
+  }
+
+  process(batch: BatchView): void {
+    const n = batch.rowCount;
+    if (n === 0) return;
+    if (this.enrich) this.enrich.run(batch, this.lookupIds);
+    const ts = batch.column(this.options.timeField).values as Float64Array;
+    const lateCol = batch.layout.byName.has('__late') ? batch.column('__late') : null;
+    const late = lateCol ? (lateCol.values as Uint8Array) : null;
+    const bloom = this.bloom;
+    const keyCol = this.options.dedupe ? batch.column(this.options.dedupe.keyField) : null;
+    const keyHash = keyCol ? keyCol.hash : null;
+    const keyBytes = keyCol ? (keyCol.values as Uint8Array) : null;
+    const keyOffsets = keyCol ? keyCol.offsets : null;
+    const scratch = this.keyScratch;
+    const agg = this.aggregator;
+    agg.bind(batch);
+    const closedThrough = this.table.closedThroughMs;
+    const c = this.counters;
+    c.rows += n;
+    for (let r = 0; r < n; r++) {
+      const t = ts[r];
+      if (bloom !== null) {
+        let seen: boolean;
+        if (keyHash !== null) seen = bloom.checkAndAdd(keyHash[2 * r], keyHash[2 * r + 1], t);
+        else {
+          hash64Into(keyBytes!, keyOffsets![r], keyOffsets![r + 1], scratch, 0);
+          seen = bloom.checkAndAdd(scratch[0], scratch[1], t);
+        }
+        if (seen) { c.duplicates++; continue; }
+      }
+      if (late !== null && late[r] !== 0) {
+        c.late++;
+        this.collectLate(batch, r);
+        continue;
+      }
+      if (agg.firstWindowEnd(t) <= closedThrough) {
+        c.late++;
+        c.lateAfterClose++;
+        this.collectLate(batch, r);
+        continue;
+      }
+      c.accepted++;
+      agg.add(r, t);
+    }
+  }
+
+  /** Rare path: the allocation of a string per late row is fine here. */
+  private collectLate(batch: BatchView, r: number): void {
+    const byName = batch.layout.byName;
+    const line = byName.has('__line') ? (batch.column('__line').values as Float64Array)[r] : NaN;
+    let raw = '';
+    if (byName.has('__raw')) {
+      const col = batch.column('__raw');
+      const offsets = col.offsets!;
+      raw = textDecoder.decode((col.values as Uint8Array).subarray(offsets[r], offsets[r + 1]));
+    }
+    this.lateRows.push({ line, raw });
+  }
+
+  finishTask(control: TaskControl): PipelineTaskOutput {
+    const closedThroughMs = control.final ? Infinity : control.closeBeforeMs;
+    const partials = this.table.closeBefore(closedThroughMs);
+    const out: PipelineTaskOutput = { counters: this.counters, lateRows: this.lateRows, partials, closedThroughMs };
+    this.counters = { rows: 0, duplicates: 0, late: 0, accepted: 0, lateAfterClose: 0 };
+    this.lateRows = [];
+    return out;
+  }
+}
+
+export function createProcessor(init: PartitionInit<PipelineProcessorOptions>): PipelineProcessor {
+  return new PipelineProcessor(init);
+}
+
+const pipelineProcessorModule: ProcessorModule<PipelineProcessorOptions, PipelineTaskOutput> = { stateBytes, createProcessor };
+export default pipelineProcessorModule;

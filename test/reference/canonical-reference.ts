@@ -1,0 +1,297 @@
+/**
+ * Reference implementation of the canonical clickstream pipeline (issue 4, ARCHITECTURE.md): the
+ * plain object-based version that ringflow's output is checked against, and the "hand-written Node
+ * pipeline" peer of the benchmark. Line classification and its documented choices are in
+ * canonical-validate.ts; the comparison helpers in compare-outputs.ts.
+ *
+ * Per line, in input order (one source partition, as a file or stdin is):
+ *   skip (whitespace) | invalid -> dead letter | valid:
+ *     lateCandidate = windowEnd(ts) <= maxTs - allowedLatenessMs   (maxTs before this event; -Infinity at start)
+ *     maxTs = max(maxTs, ts)                                         (duplicates and late events included)
+ *     id seen before      -> duplicate   (first occurrence wins; the Set never forgets, so inputs must
+ *                                         keep duplicates within ringflow's 1 h dedupe horizon)
+ *     else record id; lateCandidate -> dead letter `late`; else accepted into its window
+ * At end of input every window is closed. `users_approx` is the exact distinct count (a Set).
+ */
+import { createReadStream, existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { classifyLine, cutRaw, stripTrailingCr } from './canonical-validate.js';
+
+export { compareAggregates, compareDeadLetters, compareSummaries } from './compare-outputs.js';
+export type { CompareOptions } from './compare-outputs.js';
+
+export const WINDOW_SIZE_MS = 60_000;
+export const ALLOWED_LATENESS_MS = 5_000;
+export const UNKNOWN_REGION = 'unknown';
+
+/** One line of aggregates.ndjson; keys in this order when serialized. */
+export interface AggregateRow {
+  window_start: number;
+  window_end: number;
+  type: string;
+  region: string;
+  count: number;
+  amount_sum: number;
+  amount_max: number;
+  users_approx: number;
+}
+
+/** One line of dead-letter.ndjson. `line` is the 1-based physical line number. */
+export interface DeadLetterRow {
+  reason: string;
+  line: number;
+  raw: string;
+}
+
+/** summary.json: input = accepted + invalid + duplicates + late; whitespace lines are not input. */
+export interface ReplaySummary {
+  input: number;
+  accepted: number;
+  invalid: number;
+  duplicates: number;
+  late: number;
+}
+
+export interface ReferenceResult {
+  aggregates: AggregateRow[];
+  deadLetter: DeadLetterRow[];
+  summary: ReplaySummary;
+}
+
+export interface ReferenceOptions {
+  /** country -> region; default: examples/dims/countries.csv of this repository. */
+  regions?: ReadonlyMap<string, string>;
+  /**
+   * Receives each dead-letter row as it happens instead of keeping it (the result's deadLetter is then
+   * empty). Lines from node:readline are slices of its read chunks, so keeping them would keep the
+   * whole file in memory.
+   */
+  onDeadLetter?: (row: DeadLetterRow) => void;
+}
+
+interface GroupState {
+  windowStart: number;
+  type: string;
+  region: string;
+  count: number;
+  amountSum: number;
+  amountMax: number;
+  users: Set<string>;
+}
+
+/** Parses a `country,region` CSV (header required, one trailing '\r' per line tolerated). */
+export function parseCountryRegionsCsv(text: string): Map<string, string> {
+  const lines = text.split('\n').map(stripTrailingCr);
+  if (lines[0] !== 'country,region') throw new Error(`countries CSV: header must be "country,region", got "${lines[0]}"`);
+  const regions = new Map<string, string>();
+  for (let i = 1; i < lines.length; i++) {
+    if (lines[i].trim() === '') continue;
+    const cells = lines[i].split(',');
+    if (cells.length !== 2) throw new Error(`countries CSV line ${i + 1}: expected 2 cells, got ${cells.length}`);
+    regions.set(cells[0], cells[1]);
+  }
+  return regions;
+}
+
+export function loadCountryRegions(csvPath: string): Map<string, string> {
+  return parseCountryRegionsCsv(readFileSync(csvPath, 'utf8'));
+}
+
+/** examples/dims/countries.csv found upwards from this module (works from test/ and from dist/test/). */
+export function defaultCountriesCsvPath(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const candidate = join(dir, 'examples', 'dims', 'countries.csv');
+    if (existsSync(candidate)) return candidate;
+    const parent = resolve(dir, '..');
+    if (parent === dir) throw new Error('examples/dims/countries.csv not found above ' + fileURLToPath(import.meta.url));
+    dir = parent;
+  }
+}
+
+let defaultRegions: Map<string, string> | undefined;
+function getDefaultRegions(): Map<string, string> {
+  defaultRegions ??= loadCountryRegions(defaultCountriesCsvPath());
+  return defaultRegions;
+}
+
+export function windowStartOf(ts: number): number {
+  return Math.floor(ts / WINDOW_SIZE_MS) * WINDOW_SIZE_MS;
+}
+
+/** The pipeline as a push API: feed physical lines (without '\n') in file order, then finish(). */
+export class CanonicalReference {
+  private readonly regions: ReadonlyMap<string, string>;
+  private physicalLine = 0;
+  private maxTs = -Infinity;
+  private readonly seenIds = new Set<string>();
+  private readonly groups = new Map<string, GroupState>();
+  private readonly deadLetter: DeadLetterRow[] = [];
+  private readonly onDeadLetter: (row: DeadLetterRow) => void;
+  private readonly summary: ReplaySummary = { input: 0, accepted: 0, invalid: 0, duplicates: 0, late: 0 };
+
+  constructor(options: ReferenceOptions = {}) {
+    this.regions = options.regions ?? getDefaultRegions();
+    this.onDeadLetter = options.onDeadLetter ?? ((row) => this.deadLetter.push(row));
+  }
+
+  pushLine(physicalLine: string): void {
+    this.physicalLine++;
+    const line = stripTrailingCr(physicalLine);
+    const verdict = classifyLine(line);
+    if (verdict.kind === 'skip') return;
+    this.summary.input++;
+    if (verdict.kind === 'invalid') {
+      this.summary.invalid++;
+      this.onDeadLetter({ reason: verdict.reason, line: this.physicalLine, raw: cutRaw(line) });
+      return;
+    }
+    const event = verdict.event;
+    const windowStart = windowStartOf(event.ts);
+    const lateCandidate = windowStart + WINDOW_SIZE_MS <= this.maxTs - ALLOWED_LATENESS_MS;
+    this.maxTs = Math.max(this.maxTs, event.ts);
+    if (this.seenIds.has(event.eventId)) {
+      this.summary.duplicates++;
+      return;
+    }
+    this.seenIds.add(event.eventId);
+    if (lateCandidate) {
+      this.summary.late++;
+      this.onDeadLetter({ reason: 'late', line: this.physicalLine, raw: cutRaw(line) });
+      return;
+    }
+    this.summary.accepted++;
+    const region = this.regions.get(event.country) ?? UNKNOWN_REGION;
+    const key = `${windowStart}|${event.type}|${region}`;
+    let group = this.groups.get(key);
+    if (group === undefined) {
+      group = { windowStart, type: event.type, region, count: 0, amountSum: 0, amountMax: -Infinity, users: new Set() };
+      this.groups.set(key, group);
+    }
+    group.count++;
+    group.amountSum += event.amount;
+    group.amountMax = Math.max(group.amountMax, event.amount);
+    group.users.add(event.userId);
+  }
+
+  /** Closes every window (end of input) and returns rows sorted by (window_start, type, region). */
+  finish(): ReferenceResult {
+    const groups = [...this.groups.values()].sort(
+      (a, b) => a.windowStart - b.windowStart || compareStrings(a.type, b.type) || compareStrings(a.region, b.region),
+    );
+    const aggregates = groups.map((g) => ({
+      window_start: g.windowStart,
+      window_end: g.windowStart + WINDOW_SIZE_MS,
+      type: g.type,
+      region: g.region,
+      count: g.count,
+      amount_sum: g.amountSum,
+      amount_max: g.amountMax,
+      users_approx: g.users.size,
+    }));
+    return { aggregates, deadLetter: [...this.deadLetter], summary: { ...this.summary } };
+  }
+}
+
+/** Code-unit order, the order of `<` on strings (not locale order). */
+function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Runs the reference over physical lines (each without its '\n'). */
+export function runReferenceOnLines(lines: Iterable<string>, options: ReferenceOptions = {}): ReferenceResult {
+  const reference = new CanonicalReference(options);
+  for (const line of lines) reference.pushLine(line);
+  return reference.finish();
+}
+
+export async function runReference(
+  lines: Iterable<string> | AsyncIterable<string>,
+  options: ReferenceOptions = {},
+): Promise<ReferenceResult> {
+  const reference = new CanonicalReference(options);
+  for await (const line of lines) reference.pushLine(line);
+  return reference.finish();
+}
+
+/** Physical lines of an NDJSON text: split on '\n'; a final '\n' does not start another line. */
+export function splitNdjsonLines(text: string): string[] {
+  const lines = text.split('\n');
+  if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+  return lines;
+}
+
+export function runReferenceOnText(text: string, options: ReferenceOptions = {}): ReferenceResult {
+  return runReferenceOnLines(splitNdjsonLines(text), options);
+}
+
+/**
+ * 'newline' splits on '\n' only: exact physical line numbers. 'readline' is node:readline, what a
+ * user writes by hand; it also ends a line at a lone '\r' (not followed by '\n'), so on inputs with
+ * such bytes its line numbers and lines differ from the contract.
+ */
+export type LineSplitter = 'newline' | 'readline';
+
+export async function* readNewlineSplitLines(path: string): AsyncGenerator<string> {
+  let pending: Buffer[] = [];
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+    let start = 0;
+    for (let nl = chunk.indexOf(0x0a, start); nl !== -1; nl = chunk.indexOf(0x0a, start)) {
+      if (pending.length === 0) {
+        yield chunk.toString('utf8', start, nl);
+      } else {
+        pending.push(chunk.subarray(start, nl));
+        yield Buffer.concat(pending).toString('utf8');
+        pending = [];
+      }
+      start = nl + 1;
+    }
+    if (start < chunk.length) pending.push(chunk.subarray(start));
+  }
+  if (pending.length > 0) yield Buffer.concat(pending).toString('utf8');
+}
+
+export function readLines(path: string, splitter: LineSplitter = 'newline'): AsyncIterable<string> {
+  if (splitter === 'newline') return readNewlineSplitLines(path);
+  return createInterface({ input: createReadStream(path, { highWaterMark: 1 << 20 }), crlfDelay: Infinity });
+}
+
+export async function runReferenceOnFile(
+  path: string,
+  options: ReferenceOptions & { splitter?: LineSplitter } = {},
+): Promise<ReferenceResult> {
+  return runReference(readLines(path, options.splitter), options);
+}
+
+/** The three output files' contents, in the formats of `ringflow replay`. */
+export function formatAggregatesNdjson(rows: readonly AggregateRow[]): string {
+  return rows
+    .map((r) =>
+      JSON.stringify({
+        window_start: r.window_start,
+        window_end: r.window_end,
+        type: r.type,
+        region: r.region,
+        count: r.count,
+        amount_sum: r.amount_sum,
+        amount_max: r.amount_max,
+        users_approx: r.users_approx,
+      }) + '\n',
+    )
+    .join('');
+}
+
+export function formatDeadLetterLine(row: DeadLetterRow): string {
+  return JSON.stringify({ reason: row.reason, line: row.line, raw: row.raw }) + '\n';
+}
+
+export function formatDeadLetterNdjson(rows: readonly DeadLetterRow[]): string {
+  return rows.map(formatDeadLetterLine).join('');
+}
+
+export function formatSummaryJson(summary: ReplaySummary): string {
+  const { input, accepted, invalid, duplicates, late } = summary;
+  return JSON.stringify({ input, accepted, invalid, duplicates, late }, null, 2) + '\n';
+}

@@ -1,0 +1,122 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { blockedFalsePositiveRate, bloomBytesFor, bloomSizing, GenerationalBloom, type BloomOptions } from '../../../src/kernels/bloom.js';
+
+/** Deterministic 32-bit PRNG (mulberry32) so the measured rates are reproducible. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (t ^ (t >>> 14)) >>> 0;
+  };
+}
+
+function make(o: BloomOptions): GenerationalBloom {
+  return new GenerationalBloom(new SharedArrayBuffer(bloomBytesFor(o)), 0, o);
+}
+
+describe('bloom sizing', () => {
+  it('sizes blocked generations at p / G from the Poisson block-load model', () => {
+    const s = bloomSizing({ falsePositiveRate: 1e-9, expectedKeysPerHorizon: 1_000_000, horizonMs: 3_600_000, generations: 2 });
+    expect(s.keysPerGeneration).toBe(1_000_000);
+    expect(s.probes).toBe(23);
+    expect(s.bitsPerKey).toBeGreaterThan(84);
+    expect(s.bitsPerKey).toBeLessThan(86);
+    expect(s.bitsPerGeneration % 512).toBe(0);
+    expect(blockedFalsePositiveRate(s.bitsPerKey, s.probes)).toBeLessThanOrEqual(5e-10);
+    expect(s.modelFalsePositiveRate).toBeLessThanOrEqual(1e-9);
+    expect(s.modelFalsePositiveRate).toBeGreaterThan(0.9e-9);
+    expect(s.generationSpanMs).toBe(3_600_000);
+    const s4 = bloomSizing({ falsePositiveRate: 1e-2, expectedKeysPerHorizon: 3000, horizonMs: 3000, generations: 4 });
+    expect(s4.keysPerGeneration).toBe(1000);
+    expect(s4.generationSpanMs).toBe(1000);
+  });
+
+  it('the block model tends to the standard formula for light blocks', () => {
+    // 1 key per block of 512 bits with k = 7: (1 - (1 - 1/512)^7)^7 weighted by Poisson(1) loads.
+    const standard = (bitsPerKey: number, k: number): number => (1 - Math.exp(-k / bitsPerKey)) ** k;
+    expect(blockedFalsePositiveRate(10, 7) / standard(10, 7)).toBeGreaterThan(1);
+    expect(blockedFalsePositiveRate(10, 7) / standard(10, 7)).toBeLessThan(1.3);
+  });
+
+  it('rejects rates outside (0, 1)', () => {
+    expect(() => bloomSizing({ falsePositiveRate: 0, expectedKeysPerHorizon: 1, horizonMs: 1, generations: 2 })).toThrow(/falsePositiveRate/);
+  });
+});
+
+describe('generational bloom', () => {
+  it('has no false negatives within the horizon (property)', () => {
+    const horizonMs = 10_000;
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ key: fc.integer({ min: 0, max: 300 }), dt: fc.integer({ min: -3000, max: 2000 }) }), { minLength: 1, maxLength: 400 }),
+        fc.integer({ min: 2, max: 5 }),
+        (events, generations) => {
+          const bloom = make({ falsePositiveRate: 1e-3, expectedKeysPerHorizon: 1000, horizonMs, generations });
+          const firstSeen = new Map<number, number>();
+          let t = 1_700_000_000_000;
+          let maxTs = -Infinity;
+          for (const e of events) {
+            t += e.dt;
+            maxTs = Math.max(maxTs, t);
+            // A key hash pair derived from the key: distinct keys, distinct pairs.
+            const lo = Math.imul(e.key + 1, 0x9e3779b1) >>> 0;
+            const hi = Math.imul(e.key + 7, 0x85ebca77) >>> 0;
+            const seen = bloom.checkAndAdd(lo, hi, t);
+            const first = firstSeen.get(e.key);
+            // Guarantee: seen before, and the max event time is within horizonMs of the first sighting.
+            if (first !== undefined && maxTs <= first + horizonMs && !seen) return false;
+            if (!seen) firstSeen.set(e.key, t);
+          }
+          return true;
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('forgets keys once they leave all G generations', () => {
+    const bloom = make({ falsePositiveRate: 1e-6, expectedKeysPerHorizon: 100, horizonMs: 1000, generations: 2 });
+    // Real key hashes are uniform 32-bit words (fastrange maps small integers all to bit 0).
+    const [a1, a2, b1, b2] = [0x1b873593, 0xcc9e2d51, 0xe6546b64, 0x85ebca6b];
+    expect(bloom.checkAndAdd(a1, a2, 500)).toBe(false);
+    expect(bloom.checkAndAdd(a1, a2, 1999)).toBe(true); // generation 1: generation 0 still live
+    expect(bloom.checkAndAdd(b1, b2, 2000)).toBe(false); // generation 2 clears generation 0
+    expect(bloom.contains(a1, a2)).toBe(false);
+    expect(bloom.contains(b1, b2)).toBe(true);
+    expect(bloom.newestGeneration).toBe(2);
+  });
+
+  it('keeps the first occurrence when a later copy has an older event time', () => {
+    const bloom = make({ falsePositiveRate: 1e-6, expectedKeysPerHorizon: 100, horizonMs: 1000, generations: 2 });
+    expect(bloom.checkAndAdd(0x9e3779b1, 0x7f4a7c15, 5000)).toBe(false);
+    expect(bloom.checkAndAdd(0x9e3779b1, 0x7f4a7c15, 4200)).toBe(true);
+  });
+
+  // Fill every generation with its expected number of keys, then probe keys never added.
+  function measuredRate(p: number, keysPerGeneration: number, generations: number, trials: number, seed: number): number {
+    const horizonMs = 1000 * (generations - 1);
+    const bloom = make({ falsePositiveRate: p, expectedKeysPerHorizon: keysPerGeneration * (generations - 1), horizonMs, generations });
+    const rnd = prng(seed);
+    for (let g = 0; g < generations; g++) {
+      for (let i = 0; i < keysPerGeneration; i++) bloom.checkAndAdd(rnd(), rnd(), g * 1000 + 1);
+    }
+    let positives = 0;
+    for (let i = 0; i < trials; i++) if (bloom.contains(rnd(), rnd())) positives++;
+    return positives / trials;
+  }
+
+  it.each([
+    [1e-2, 20_000, 2, 400_000],
+    [1e-3, 20_000, 2, 2_000_000],
+    [1e-3, 10_000, 3, 2_000_000],
+    [1e-4, 20_000, 2, 4_000_000],
+  ])('measured false-positive rate at p = %d is within 2x of it', (p, n, g, trials) => {
+    const rate = measuredRate(p, n, g, trials, 12345);
+    expect(rate).toBeLessThanOrEqual(2 * p);
+    expect(rate).toBeGreaterThanOrEqual(p / 2);
+  });
+});

@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { WatermarkTracker } from '../../../src/kernels/watermark.js';
+import { WindowAssigner } from '../../../src/kernels/window-assign.js';
+
+function tracker(lateness = 5000, idle = 1000) {
+  let now = 0;
+  const clock = { advance: (ms: number) => { now += ms; } };
+  const wm = new WatermarkTracker({ allowedLatenessMs: lateness, idleTimeoutMs: idle, now: () => now },
+    new WindowAssigner({ type: 'tumbling', sizeMs: 60_000 }));
+  return { wm, clock };
+}
+
+describe('watermark', () => {
+  it('is max event time minus allowed lateness for one source, and never goes back', () => {
+    const { wm } = tracker();
+    expect(wm.watermark).toBe(-Infinity);
+    wm.observe(0, 100_000);
+    expect(wm.watermark).toBe(95_000);
+    wm.observe(0, 50_000);
+    expect(wm.watermark).toBe(95_000);
+  });
+
+  it('decides late before the event counts: windowEnd(ts) <= watermark', () => {
+    const { wm } = tracker();
+    // The event that moves the watermark past its own window end is not late itself.
+    expect(wm.lateThenObserve(0, 119_999)).toBe(false); // wm -> 114999
+    expect(wm.lateThenObserve(0, 125_000)).toBe(false); // window [60000,120000) still open: wm 114999 -> 120000
+    expect(wm.lateThenObserve(0, 119_999)).toBe(true); // its window ended at 120000 <= 120000
+    expect(wm.lateThenObserve(0, 120_000)).toBe(false);
+    expect(wm.isLate(60_000)).toBe(true);
+  });
+
+  it('takes the minimum over active sources; an idle source stops holding it back', () => {
+    const { wm, clock } = tracker(0, 1000);
+    wm.register(0);
+    wm.register(1);
+    wm.observe(0, 10_000);
+    expect(wm.watermark).toBe(-Infinity); // source 1 has seen nothing yet and is not idle
+    wm.observe(1, 4000);
+    expect(wm.watermark).toBe(4000);
+    clock.advance(600);
+    wm.tick();
+    wm.observe(0, 20_000);
+    clock.advance(600); // source 1 idle for 1200 ms, source 0 for 600 ms
+    wm.tick();
+    expect(wm.watermark).toBe(20_000);
+    wm.observe(1, 5000); // wakes up behind: active again but the watermark does not go back
+    expect(wm.watermark).toBe(20_000);
+    wm.observe(1, 30_000);
+    wm.observe(0, 25_000);
+    expect(wm.watermark).toBe(25_000);
+  });
+
+  it('when every source is idle the highest one counts, and an unregistered source is ignored', () => {
+    const { wm, clock } = tracker(0, 100);
+    wm.observe(0, 1000);
+    wm.observe(1, 3000);
+    expect(wm.watermark).toBe(1000);
+    clock.advance(200);
+    wm.tick();
+    expect(wm.watermark).toBe(3000);
+    const t2 = tracker(0, 100);
+    t2.wm.observe(0, 1000);
+    t2.wm.observe(1, 9000);
+    t2.wm.unregister(0);
+    expect(t2.wm.watermark).toBe(9000);
+  });
+});
