@@ -4,6 +4,7 @@ import { defineConfig } from 'vitest/config';
 // from one global setup shared by all its files.
 export default defineConfig({
   test: {
+    reporters: ['default', './test/setup/summary-reporter.ts'],
     // Stopping Kafka and ClickHouse gracefully can take several seconds each.
     teardownTimeout: 60_000,
     projects: [

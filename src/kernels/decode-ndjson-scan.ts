@@ -20,6 +20,9 @@ import { parseNumber, skipNumber } from './decode-ndjson-number.js';
 import { decodeEscapes, isWellFormedUtf8, scanString, scannedString, STRING_FALLBACK } from './decode-ndjson-string.js';
 
 export const SCAN_FALLBACK = -1;
+/** PLAIN[c] = 1 for bytes a string copies as is: printable ASCII except '"' and '\\'. */
+const PLAIN = new Uint8Array(256);
+for (let c = 0x20; c < 0x80; c++) PLAIN[c] = c === 34 || c === 92 ? 0 : 1;
 /** A declared string did not fit into the batch's string bytes. */
 export const SCAN_NO_ROOM = -2;
 const MAX_DEPTH = 256;
@@ -261,13 +264,12 @@ export class LineScanner {
     const limit = Math.min(dst.length, at + field.storeMaxBytes);
     let p = s;
     let q = at;
-    for (;;) {
-      const c = b[p];
-      if (c === 34) break;
-      if (c === 92 || c < 0x20 || c >= 0x80 || q >= limit) return this.stringValueGeneral(b, s, field, f, out, row, scratch);
+    let c = b[p];
+    while (PLAIN[c] === 1 && q < limit) {
       dst[q++] = c;
-      p++;
+      c = b[++p];
     }
+    if (c !== 34) return this.stringValueGeneral(b, s, field, f, out, row, scratch);
     offsets[row + 1] = q;
     scratch.presence[f] = PRESENT;
     return p + 1;
@@ -305,6 +307,26 @@ export class LineScanner {
   }
 
   private enumValue(b: Uint8Array, s: number, field: ScanField, f: number, scratch: RowScratch): number {
+    // Fast path: printable ASCII without escapes, compared in place.
+    let e = s;
+    while (PLAIN[b[e]] === 1) e++;
+    if (b[e] !== 34) return this.enumValueGeneral(b, s, field, f, scratch);
+    const len = e - s;
+    const values = field.enumBytes;
+    let found = -1;
+    for (let v = 0; v < values.length; v++) {
+      const vb = values[v];
+      if (vb.length !== len) continue;
+      let k = 0;
+      while (k < len && vb[k] === b[s + k]) k++;
+      if (k === len) { found = v; break; }
+    }
+    scratch.numbers[f] = found;
+    scratch.presence[f] = PRESENT;
+    return e + 1;
+  }
+
+  private enumValueGeneral(b: Uint8Array, s: number, field: ScanField, f: number, scratch: RowScratch): number {
     const e = scanString(b, s);
     if (e < 0) return SCAN_FALLBACK;
     if (scannedString.nonAscii && !isWellFormedUtf8(b, s, e)) return SCAN_FALLBACK;

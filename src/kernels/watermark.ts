@@ -101,6 +101,11 @@ export class WatermarkTracker {
     }
   }
 
+  /** Highest event time observed from `source` (-Infinity when none): the daemon's offset bookkeeping and restart state. */
+  maxEventTimeOf(source: number): number {
+    return source < this.sources ? this.maxTs[source] : Number.NEGATIVE_INFINITY;
+  }
+
   /** Late candidate test against the current watermark, without observing. */
   isLate(ts: number): boolean {
     return this.assigner.firstWindowEnd(ts) <= this.watermark;

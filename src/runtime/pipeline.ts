@@ -185,6 +185,12 @@ export class Pipeline implements IngestContext {
     await this.runtime.close();
   }
 
+  /**
+   * Every window ending at or before this has been passed to onWindowRows (or was empty). Read inside
+   * onWindowRows it already includes the rows being emitted. The daemon's offset commits key on it.
+   */
+  get emittedThroughMs(): number { return this.emitter.emittedThrough; }
+
   stats(): PipelineStats {
     return {
       ...this.counts,

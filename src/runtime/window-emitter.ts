@@ -44,6 +44,9 @@ export class WindowEmitter {
     this.emit(rows);
   }
 
+  /** Every window ending at or before this has been handed to `emit` (or had no rows). */
+  get emittedThrough(): number { return this.emittedThroughMs; }
+
   /** Cells still waiting for some partition (0 once everything is closed). */
   get pendingCells(): number { return this.merger.size; }
 }

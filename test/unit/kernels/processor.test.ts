@@ -180,3 +180,20 @@ describe('pipeline processor (enrich -> dedupe -> aggregate)', () => {
     expect(Array.from(second.partials!.windowStartMs)).toEqual([BASE_TS + 120_000]);
   });
 });
+
+describe('pipeline config sections', () => {
+  it('fill defaults and name the full path and the allowed range of a bad value', () => {
+    const a = parseSection(aggregateConfigSchema, {}, 'aggregate');
+    expect(a.window).toEqual({ type: 'tumbling', sizeMs: 60_000 });
+    expect(a.metrics).toEqual([{ name: 'count', op: 'count' }]);
+    const d = parseSection(dedupeConfigSchema, { keyField: 'event_id' }, 'dedupe');
+    expect(d).toMatchObject({ horizonMs: 3_600_000, falsePositiveRate: 1e-9, generations: 2 });
+    expect(() => parseSection(aggregateConfigSchema, { window: { sizeMs: 0 } }, 'aggregate')).toThrow(/^aggregate\.window\.sizeMs: .*>=1/);
+    expect(() => parseSection(aggregateConfigSchema, { window: { type: 'hopping', sizeMs: 10, slideMs: 20 } }, 'aggregate'))
+      .toThrow(/aggregate\.window\.slideMs: must be from 1 to sizeMs \(10\)/);
+    expect(() => parseSection(dedupeConfigSchema, { keyField: 'id', falsePositiveRate: 0.9 }, 'dedupe')).toThrow(/^dedupe\.falsePositiveRate: /);
+    expect(() => parseSection(enrichConfigSchema, { table: 'x.csv', keyColumn: 'k', valueColumn: 'v', joinOn: 'c', as: 'r', colour: 1 }, 'enrich'))
+      .toThrow(/^enrich\.colour: unknown setting/);
+    expect(() => parseSection(aggregateConfigSchema, { metrics: [{ name: 's', op: 'sum' }] }, 'aggregate')).toThrow(/aggregate\.metrics\.0\.field: op "sum" needs a field/);
+  });
+});
