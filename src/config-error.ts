@@ -18,9 +18,6 @@ function describeIssue(issue: z.core.$ZodIssue, basePath: string): { path: strin
   if (issue.code === 'unrecognized_keys') {
     return { path: formatConfigPath(basePath, [...issue.path, issue.keys[0]]), message: 'unknown setting' };
   }
-  if (issue.code === 'invalid_union' && 'discriminator' in issue && issue.discriminator) {
-    return { path: formatConfigPath(basePath, [...issue.path, String(issue.discriminator)]), message: issue.message };
-  }
   return { path: formatConfigPath(basePath, issue.path), message: issue.message };
 }
 

@@ -12,6 +12,7 @@
  *     "runtime":   threads, partitions, ring slots, batch rows     (runtime/runtime-config.ts)
  *     "source":    file / stdin / kafka / http / generator         (sources/source-config.ts)
  *     "sinks":     clickhouse / redis / kafka / alerts / files      (sinks/sink-config.ts)
+ *     "daemon":    dead-letter file, commit and status intervals   (daemon/daemon-config.ts)
  *   }
  */
 import { readFile } from 'node:fs/promises';
@@ -21,6 +22,7 @@ import { configErrorFromZod } from '../config-error.js';
 import { ConfigError } from '../errors.js';
 import { inputConfigSchema } from '../kernels/input-config.js';
 import { aggregateConfigSchema, dedupeConfigSchema, enrichConfigSchema } from '../kernels/pipeline-config.js';
+import { daemonConfigSchema } from './daemon-config.js';
 import { runtimeConfigSchema } from '../runtime/runtime-config.js';
 import { sinksConfigSchema } from '../sinks/sink-config.js';
 import { sourceConfigSchema } from '../sources/source-config.js';
@@ -35,6 +37,7 @@ export const ringflowConfigSchema = z
     runtime: runtimeConfigSchema,
     source: sourceConfigSchema,
     sinks: sinksConfigSchema.prefault({}),
+    daemon: daemonConfigSchema.prefault({}),
   })
   .strict()
   .describe('A ringflow pipeline: input schema, processing stages, runtime sizing, source and sinks.');

@@ -174,11 +174,16 @@ export function partitionKeyField(cfg: InputConfig): string {
   return Object.keys(cfg.fields).find((n) => cfg.fields[n].partitionKey)!;
 }
 
-/** Bytes per row to reserve for a string field: its longest valid value when known, capped. */
-function avgStringBytes(f: FieldConfig): number {
+/** Longest valid value of a string field in bytes: maxBytes or a bounded pattern's longest match. */
+function longestValidBytes(f: FieldConfig): number {
   let longest = f.maxBytes ?? Infinity;
   if (f.pattern !== undefined) longest = Math.min(longest, compileBytePattern(f.pattern)?.maxBytes ?? Infinity);
-  return Math.max(4, Math.min(MAX_AVG_STRING_BYTES, longest));
+  return longest;
+}
+
+/** Bytes per row to reserve for a string field: its longest valid value when known, capped. */
+function avgStringBytes(f: FieldConfig): number {
+  return Math.max(4, Math.min(MAX_AVG_STRING_BYTES, longestValidBytes(f)));
 }
 
 /** The staging/ring batch schema for an input config: declared fields in order, then __line, __late, __raw. */
@@ -186,7 +191,9 @@ export function inputSchemaToBatchSchema(cfg: InputConfig): Schema {
   const columns: ColumnSpec[] = Object.entries(cfg.fields).map(([name, f]): ColumnSpec => {
     if (f.type === 'enum') return { name, type: 'enum', enumValues: f.values };
     if (f.type === 'string') {
-      return { name, type: 'string', hashed: f.hashed || f.partitionKey, avgBytes: avgStringBytes(f), maxRowBytes: f.maxBytes ?? cfg.maxLineBytes };
+      return { name, type: 'string', hashed: f.hashed || f.partitionKey, avgBytes: avgStringBytes(f),
+        // The decoder never stores a value longer than the longest valid one (it fails its rule unstored).
+        maxRowBytes: Math.min(longestValidBytes(f), cfg.maxLineBytes) };
     }
     return { name, type: f.type };
   });

@@ -108,15 +108,7 @@ export type DedupeConfig = z.output<typeof dedupeConfigSchema>;
 export type AggregateConfig = z.output<typeof aggregateConfigSchema>;
 
 /** Validate one section; throws ConfigError with the full dotted path of the first problem. */
-export function parseSection<S extends z.ZodType>(schema: S, raw: unknown, basePath: string): z.output<S> {
-  const r = schema.safeParse(raw);
-  if (r.success) return r.data;
-  const issue = r.error.issues[0];
-  const at = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]] : issue.path;
-  const path = [basePath, ...at.map(String)].join('.');
-  const message = issue.code === 'unrecognized_keys' ? 'unknown setting' : issue.message;
-  throw new ConfigError(path, message, { cause: r.error });
-}
+export { parseConfigSection as parseSection } from '../config-error.js';
 
 /** Everything a partition processor needs; structured-cloneable (the dim table's SharedArrayBuffers are shared). */
 export interface PipelineProcessorOptions {

@@ -4,7 +4,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
-import { ConfigError } from '../errors.js';
+import { parseConfigSection } from '../config-error.js';
 
 function intInRange(min: number, max: number, pow2 = false) {
   const expected = `must be ${pow2 ? 'a power of two' : 'an integer'} from ${min} to ${max}`;
@@ -61,18 +61,6 @@ export const runtimeConfigSchema = z
 
 export type RuntimeConfig = z.output<typeof runtimeConfigSchema>;
 
-/** Format the first zod issue as a ConfigError with the full dotted path. */
-export function configErrorFromZod(error: z.ZodError, basePath: string): ConfigError {
-  const issue = error.issues[0];
-  const at = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]] : issue.path;
-  const path = [basePath, ...at.map(String)].filter(Boolean).join('.');
-  let message = issue.message;
-  if (issue.code === 'unrecognized_keys') message = 'unknown setting; allowed: threads, partitions, ringSlots, batchRows';
-  return new ConfigError(path, message, { details: { issues: error.issues.length } });
-}
-
 export function parseRuntimeConfig(input: unknown, basePath = 'runtime'): RuntimeConfig {
-  const r = runtimeConfigSchema.safeParse(input);
-  if (!r.success) throw configErrorFromZod(r.error, basePath);
-  return r.data;
+  return parseConfigSection(runtimeConfigSchema, input, basePath);
 }

@@ -11,6 +11,7 @@
  *     deadLetterPath, logAlerts, maxInFlightDeliveries, maxInFlightBytes
  */
 import { z } from 'zod';
+import { parseConfigSection } from '../config-error.js';
 import { ConfigError } from '../errors.js';
 import { alertsConfigSchema } from './alerts/config.js';
 import { clickHouseSinkConfigSchema } from './clickhouse/config.js';
@@ -40,22 +41,9 @@ export const sinksConfigSchema = z
 export type SinksConfig = z.infer<typeof sinksConfigSchema>;
 export type SinksConfigInput = z.input<typeof sinksConfigSchema>;
 
-/** `a.b[0].c` from a zod issue path. */
-export function formatConfigPath(base: string, path: readonly PropertyKey[]): string {
-  let out = base;
-  for (const part of path) out += typeof part === 'number' ? `[${part}]` : `${out ? '.' : ''}${String(part)}`;
-  return out;
-}
-
 /** Validates `input`; the error names the full path of the first bad setting and what is allowed. */
 export function parseSinksConfig(input: unknown, basePath = 'sinks'): SinksConfig {
-  const result = sinksConfigSchema.safeParse(input ?? {});
-  if (result.success) return result.data;
-  const issues = result.error.issues.map((i) => `${formatConfigPath(basePath, i.path)}: ${i.message}`);
-  const first = result.error.issues[0];
-  throw new ConfigError(formatConfigPath(basePath, first.path), `${first.message}${issues.length > 1 ? `\n${issues.slice(1).join('\n')}` : ''}`, {
-    details: { issues },
-  });
+  return parseConfigSection(sinksConfigSchema, input ?? {}, basePath);
 }
 
 /** With no destination configured, write to local files (the embedded default). */

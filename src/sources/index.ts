@@ -4,7 +4,7 @@ export { DEFAULT_CHUNK_BYTES } from './source.js';
 export {
   sourceConfigSchema,
   parseSourceConfig,
-  formatConfigPath,
+
   type SourceConfig,
   type SourceConfigInput,
   type KafkaSourceConfig,

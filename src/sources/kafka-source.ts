@@ -87,6 +87,7 @@ export class KafkaSource extends SourceBase implements Source {
   private revokedAtJoin = -1;
   private readonly inflight = new Set<Promise<unknown>>();
   private readonly wantCommit = new Map<number, number>();
+  private readonly wantMetadata = new Map<number, string>();
   private commitTail: Promise<void> = Promise.resolve();
 
   constructor(options: KafkaSourceOptions) {
@@ -294,13 +295,17 @@ export class KafkaSource extends SourceBase implements Source {
    * Commits `position` (next offset to read) for a partition. A commit for a partition this member
    * no longer owns is dropped: the new owner's progress must not be overwritten by a late commit.
    */
-  override async commit(sourcePartition: number, position: number): Promise<void> {
+  override async commit(sourcePartition: number, position: number, metadata?: string): Promise<void> {
     if (position <= (this.committed.get(sourcePartition) ?? -1)) return;
     if (!this.assigned.includes(sourcePartition)) {
       this.droppedCommits++;
       return;
     }
-    if (position > (this.wantCommit.get(sourcePartition) ?? -1)) this.wantCommit.set(sourcePartition, position);
+    if (position > (this.wantCommit.get(sourcePartition) ?? -1)) {
+      this.wantCommit.set(sourcePartition, position);
+      // Stored by the broker next to the offset (the daemon keeps its watermark state there).
+      if (metadata !== undefined) this.wantMetadata.set(sourcePartition, metadata);
+    }
     // One OffsetCommit at a time; calls made meanwhile are folded into the next one.
     const next = this.commitTail.catch(() => undefined).then(() => this.flushCommits());
     this.commitTail = next;
@@ -308,18 +313,24 @@ export class KafkaSource extends SourceBase implements Source {
   }
 
   private async flushCommits(): Promise<void> {
-    const batch: { topic: string; partition: number; offset: string }[] = [];
+    const batch: { topic: string; partition: number; offset: string; metadata?: string }[] = [];
     for (const [partition, position] of this.wantCommit) {
-      if (position > (this.committed.get(partition) ?? -1)) batch.push({ topic: this.opts.topic, partition, offset: String(position) });
+      if (position <= (this.committed.get(partition) ?? -1)) continue;
+      const metadata = this.wantMetadata.get(partition);
+      batch.push({ topic: this.opts.topic, partition, offset: String(position), ...(metadata !== undefined ? { metadata } : {}) });
     }
     this.wantCommit.clear();
+    this.wantMetadata.clear();
     if (batch.length === 0) return;
     if (!this.consumer || this.closed) throw new SourceError('kafka', 'commit after close()');
     try {
       await this.consumer.commitOffsets(batch);
     } catch (err) {
-      for (const { partition, offset } of batch) {
-        if (Number(offset) > (this.wantCommit.get(partition) ?? -1)) this.wantCommit.set(partition, Number(offset));
+      for (const { partition, offset, metadata } of batch) {
+        if (Number(offset) > (this.wantCommit.get(partition) ?? -1)) {
+          this.wantCommit.set(partition, Number(offset));
+          if (metadata !== undefined) this.wantMetadata.set(partition, metadata);
+        }
       }
       throw new SourceError('kafka', `offset commit failed: ${(err as Error).message}`, { cause: err, retriable: true, details: { offsets: batch } });
     }

@@ -7,6 +7,7 @@
  *   source: { type: 'generator', generator: { kind: 'iot', ratePerSec: 10000 } }
  */
 import { z } from 'zod';
+import { parseConfigSection } from '../config-error.js';
 import { ConfigError } from '../errors.js';
 import { clickstreamGeneratorConfigSchema } from './generators/clickstream-config.js';
 
@@ -145,29 +146,6 @@ export type KafkaSourceConfig = z.output<typeof kafkaSourceSchema>;
 export type HttpSourceConfig = z.output<typeof httpSourceSchema>;
 export type GeneratorSourceConfig = z.output<typeof generatorSourceSchema>;
 
-/** `source.kafka.brokers[0]` from ['kafka', 'brokers', 0]. */
-export function formatConfigPath(base: string, path: readonly PropertyKey[]): string {
-  let out = base;
-  for (const seg of path) out += typeof seg === 'number' ? `[${seg}]` : out === '' ? String(seg) : `.${String(seg)}`;
-  return out;
-}
-
-/** Parses `source:`; throws a ConfigError naming the full path of the first bad setting (all are in details). */
 export function parseSourceConfig(input: unknown, basePath = 'source'): SourceConfig {
-  const parsed = sourceConfigSchema.safeParse(input);
-  if (parsed.success) return parsed.data;
-  const messages = parsed.error.issues.map((issue) => {
-    if (issue.code === 'unrecognized_keys') {
-      return issue.keys.map((k) => `${formatConfigPath(basePath, [...issue.path, k])}: unknown setting`).join('; ');
-    }
-    if (issue.code === 'invalid_union' && issue.path.length === 0) {
-      return `${formatConfigPath(basePath, ['type'])}: must be one of file, stdin, kafka, http, generator`;
-    }
-    return `${formatConfigPath(basePath, issue.path)}: ${issue.message}`;
-  });
-  const first = messages[0];
-  const colon = first.indexOf(': ');
-  throw new ConfigError(first.slice(0, colon), [first.slice(colon + 2), ...messages.slice(1)].join('; '), {
-    details: { issues: messages },
-  });
+  return parseConfigSection(sourceConfigSchema, input, basePath);
 }

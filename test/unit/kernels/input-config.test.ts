@@ -36,15 +36,15 @@ describe('input config', () => {
   it('maps to the batch schema: declared fields in order, then __line, __late, __raw', () => {
     const schema = inputSchemaToBatchSchema(parseInputConfig(canonicalRaw));
     expect(schema.columns).toEqual([
-      { name: 'event_id', type: 'string', hashed: true, avgBytes: 32 },
+      { name: 'event_id', type: 'string', hashed: true, avgBytes: 32, maxRowBytes: 64 },
       { name: 'ts', type: 'timestamp_ms' },
-      { name: 'user_id', type: 'string', hashed: true, avgBytes: 32 },
+      { name: 'user_id', type: 'string', hashed: true, avgBytes: 32, maxRowBytes: 64 },
       { name: 'type', type: 'enum', enumValues: ['view', 'click', 'add_to_cart', 'purchase'] },
       { name: 'amount', type: 'float64' },
-      { name: 'country', type: 'string', hashed: false, avgBytes: 4 },
+      { name: 'country', type: 'string', hashed: false, avgBytes: 4, maxRowBytes: 2 },
       { name: '__line', type: 'float64' },
       { name: '__late', type: 'bool' },
-      { name: '__raw', type: 'string', avgBytes: 16 },
+      { name: '__raw', type: 'string', avgBytes: 16, maxRowBytes: 4096 },
     ]);
   });
 

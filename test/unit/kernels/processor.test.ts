@@ -194,6 +194,6 @@ describe('pipeline config sections', () => {
     expect(() => parseSection(dedupeConfigSchema, { keyField: 'id', falsePositiveRate: 0.9 }, 'dedupe')).toThrow(/^dedupe\.falsePositiveRate: /);
     expect(() => parseSection(enrichConfigSchema, { table: 'x.csv', keyColumn: 'k', valueColumn: 'v', joinOn: 'c', as: 'r', colour: 1 }, 'enrich'))
       .toThrow(/^enrich\.colour: unknown setting/);
-    expect(() => parseSection(aggregateConfigSchema, { metrics: [{ name: 's', op: 'sum' }] }, 'aggregate')).toThrow(/aggregate\.metrics\.0\.field: op "sum" needs a field/);
+    expect(() => parseSection(aggregateConfigSchema, { metrics: [{ name: 's', op: 'sum' }] }, 'aggregate')).toThrow(/aggregate\.metrics\[0\]\.field: op "sum" needs a field/);
   });
 });

@@ -29,7 +29,7 @@ describe('sinks config', () => {
     [{ clickhouse: { maxRows: 0 } }, 'sinks.clickhouse.maxRows', />=\s*1/],
     [{ clickhouse: { retry: { maxAttempts: 5000 } } }, 'sinks.clickhouse.retry.maxAttempts', /<=\s*1000/],
     [{ clickhouse: { table: 'x; DROP TABLE y' } }, 'sinks.clickhouse.table', /plain identifier/],
-    [{ redis: { bogus: 1 } }, 'sinks.redis', /bogus/],
+    [{ redis: { bogus: 1 } }, 'sinks.redis.bogus', /unknown setting/],
     [{ kafka: { brokers: ['nohost'] } }, 'sinks.kafka.brokers[0]', /host:port/],
     [{ alerts: { rules: [{ kind: 'threshold', name: 'a', metric: 'count', op: '!', value: 1 }] } }, 'sinks.alerts.rules[0].op', /">"/],
     [{ alerts: { rules: [{ kind: 'change', name: 'a', metric: 'count', atLeast: 1 }, { kind: 'change', name: 'a', metric: 'count', atLeast: 1 }] } },

@@ -1,0 +1,28 @@
+/**
+ * Config section `daemon`: what `ringflow run` itself needs beyond the pipeline, sources and sinks —
+ * where pipeline dead letters go, how often offsets are committed and status is printed.
+ *
+ *   daemon: { deadLetterPath, commitIntervalMs, statusIntervalMs, shutdownTimeoutMs }
+ */
+import { z } from 'zod';
+
+const int = (min: number, max: number) => {
+  const allowed = `must be an integer in [${min}, ${max}]`;
+  return z.number({ error: allowed }).int(allowed).min(min, allowed).max(max, allowed);
+};
+
+export const daemonConfigSchema = z
+  .object({
+    deadLetterPath: z.string().min(1).default('./ringflow-out/dead-letter.ndjson')
+      .describe('NDJSON file of input lines the pipeline rejected ({"reason","line","raw","source"}: invalid or late); relative to the working directory, like the files sink. Default: ./ringflow-out/dead-letter.ndjson.'),
+    commitIntervalMs: int(10, 600_000).default(500)
+      .describe('How often settled source offsets are committed (10-600000 ms). Default: 500.'),
+    statusIntervalMs: int(0, 3_600_000).default(5_000)
+      .describe('How often a one-line status goes to stderr; 0 = never (0-3600000 ms). Default: 5000.'),
+    shutdownTimeoutMs: int(1_000, 3_600_000).default(60_000)
+      .describe('Longest a graceful shutdown (drain, flush sinks, commit) may take before the process exits 1 (1000-3600000 ms). Default: 60000.'),
+  })
+  .strict()
+  .describe('The `ringflow run` daemon: dead letters of the pipeline, offset commits, status output.');
+
+export type DaemonConfig = z.output<typeof daemonConfigSchema>;

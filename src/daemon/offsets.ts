@@ -1,0 +1,180 @@
+/**
+ * When may a source offset be committed? Position P of a source partition is committable once every
+ * window that an event before P can count in has been emitted AND the sink thread acknowledged the
+ * delivery that carried it. Windows are emitted long after their events arrive (when the watermark
+ * passes their end), so commits trail ingest by about one window.
+ *
+ * Two pieces of bookkeeping, both on the main thread, O(1) per chunk and per window delivery:
+ *
+ *   WindowAckClock   emitted-through (event time) -> delivery id -> "acked through" event time
+ *
+ *       deliveries  | d7 through 12:01 | d9 through 12:02 | d12 through 12:04 |
+ *       acked?      |       yes        |       yes        |        no         |
+ *                                       ^ ackedThroughMs = 12:02
+ *
+ *   OffsetTracker    per source partition, a FIFO of pushed chunks (endPosition, boundMs):
+ *
+ *       partition 3 | end 100, bound 12:01 | end 250, bound 12:02 | end 400, bound 12:03 |
+ *                                            ^ settled through here: commit 250
+ *
+ * A chunk's bound is the latest window end its events can touch, taken when the chunk is in the
+ * rings: the end of the last window containing the partition's max event time so far (no event of
+ * the chunk is later), and at least the first window end after the watermark at that moment (so the
+ * emission that settles it comes from a control issued after the chunk was scattered — its rows,
+ * late ones included, were processed and dead-lettered before).
+ */
+import type { WindowAssigner } from '../kernels/window-assign.js';
+
+/** Smallest window end strictly after `ms` (windows end at k * slide + size). */
+export function windowEndAfter(assigner: Pick<WindowAssigner, 'sizeMs' | 'slideMs'>, ms: number): number {
+  if (!Number.isFinite(ms)) return ms;
+  const { sizeMs, slideMs } = assigner;
+  return (Math.floor((ms - sizeMs) / slideMs) + 1) * slideMs + sizeMs;
+}
+
+/**
+ * The bound of a chunk just pushed: the latest window end any of its events can be counted in, and
+ * at least the next window end after the current watermark.
+ */
+export function chunkBoundMs(assigner: WindowAssigner, partitionMaxTsMs: number, watermarkMs: number): number {
+  const lastEnd = Number.isFinite(partitionMaxTsMs) ? assigner.lastWindowStart(partitionMaxTsMs) + assigner.sizeMs : Number.NEGATIVE_INFINITY;
+  return Math.max(lastEnd, windowEndAfter(assigner, watermarkMs));
+}
+
+interface WindowDelivery {
+  throughMs: number;
+  /** Filled once the sink thread accepted the send (sendWindows can wait for room). */
+  deliveryId: number;
+}
+
+/** Event time through which emitted windows are acknowledged by the sinks. */
+export class WindowAckClock {
+  private readonly deliveries: WindowDelivery[] = [];
+  private head = 0;
+  private ackedMs = Number.NEGATIVE_INFINITY;
+
+  /**
+   * Window rows emitted through `throughMs` are being sent; call synchronously from onWindowRows, then
+   * `delivered(entry, id)` when the sink thread assigned the delivery id.
+   */
+  sending(throughMs: number): WindowDelivery {
+    const entry: WindowDelivery = { throughMs, deliveryId: -1 };
+    this.deliveries.push(entry);
+    return entry;
+  }
+
+  delivered(entry: WindowDelivery, deliveryId: number): void {
+    entry.deliveryId = deliveryId;
+  }
+
+  /**
+   * @param emittedThroughMs the pipeline's emitted-through now (windows up to it were handed over or empty)
+   * @param sinkAckedThrough the sink thread's ackedThrough (deliveries 1..N all acknowledged)
+   */
+  ackedThroughMs(emittedThroughMs: number, sinkAckedThrough: number): number {
+    const d = this.deliveries;
+    while (this.head < d.length && d[this.head].deliveryId >= 0 && d[this.head].deliveryId <= sinkAckedThrough) {
+      this.ackedMs = Math.max(this.ackedMs, d[this.head].throughMs);
+      this.head++;
+    }
+    if (this.head === d.length) {
+      // Nothing outstanding: windows emitted since the last delivery were empty, so acked through now.
+      this.ackedMs = Math.max(this.ackedMs, emittedThroughMs);
+      d.length = 0;
+      this.head = 0;
+    } else if (this.head > 1024) {
+      d.splice(0, this.head);
+      this.head = 0;
+    }
+    return this.ackedMs;
+  }
+
+  /** Window deliveries not yet acknowledged. */
+  get outstanding(): number {
+    return this.deliveries.length - this.head;
+  }
+}
+
+/** One pushed chunk, what a commit of its end needs. */
+export interface PushedChunk {
+  endPosition: number;
+  boundMs: number;
+  /** Max event time of the partition once the chunk was in: restored after a restart (commit metadata). */
+  maxTsMs: number;
+}
+
+/** The position to commit for one partition, with the watermark state that goes along with it. */
+export interface SettledOffset {
+  sourcePartition: number;
+  position: number;
+  maxTsMs: number;
+}
+
+class ChunkQueue {
+  private items: PushedChunk[] = [];
+  private head = 0;
+  lastEnd = -1;
+
+  push(c: PushedChunk): void {
+    this.items.push(c);
+    this.lastEnd = c.endPosition;
+  }
+
+  /** Pops every chunk with bound <= throughMs; returns the last popped, or null. */
+  settle(throughMs: number): PushedChunk | null {
+    let last: PushedChunk | null = null;
+    while (this.head < this.items.length && this.items[this.head].boundMs <= throughMs) last = this.items[this.head++];
+    if (this.head === this.items.length) {
+      this.items = [];
+      this.head = 0;
+    } else if (this.head > 1024) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return last;
+  }
+
+  get size(): number {
+    return this.items.length - this.head;
+  }
+}
+
+/** Per source partition: pushed chunks in order, and which prefix is settled. */
+export class OffsetTracker {
+  private readonly queues = new Map<number, ChunkQueue>();
+
+  /** A chunk's rows are in the rings. Positions of one partition must increase. */
+  pushed(sourcePartition: number, chunk: PushedChunk): void {
+    let q = this.queues.get(sourcePartition);
+    if (!q) {
+      q = new ChunkQueue();
+      this.queues.set(sourcePartition, q);
+    }
+    if (chunk.endPosition < q.lastEnd) {
+      throw new RangeError(`source partition ${sourcePartition}: chunk end ${chunk.endPosition} is before the previous one (${q.lastEnd})`);
+    }
+    q.push(chunk);
+  }
+
+  /** Chunks whose bound <= ackedThroughMs are settled; returns the new commit position per partition that advanced. */
+  settle(ackedThroughMs: number): SettledOffset[] {
+    const out: SettledOffset[] = [];
+    for (const [p, q] of this.queues) {
+      const last = q.settle(ackedThroughMs);
+      if (last) out.push({ sourcePartition: p, position: last.endPosition, maxTsMs: last.maxTsMs });
+    }
+    return out;
+  }
+
+  /** The partition was revoked: its unsettled chunks will be read again by the next owner. */
+  forget(sourcePartition: number): void {
+    this.queues.delete(sourcePartition);
+  }
+
+  /** Chunks pushed and not yet settled, all partitions. */
+  get unsettledChunks(): number {
+    let n = 0;
+    for (const q of this.queues.values()) n += q.size;
+    return n;
+  }
+}
