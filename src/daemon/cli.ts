@@ -1,11 +1,14 @@
 /**
- * The `ringflow` command line: `replay` (a finite file, outputs to a folder) and `run` (the daemon).
+ * The `ringflow` command line: `replay` (a finite file, outputs to a folder) and `run` (the daemon, run.ts).
  * Exit codes: 0 done, 1 runtime failure, 2 bad usage or configuration.
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, RingflowError } from '../errors.js';
 import { loadRingflowConfig, type RingflowConfig } from './config.js';
 import { replay } from './replay.js';
+import { loadDefaultConfig } from './default-config.js';
+import { createDaemonLogger } from './logger.js';
+import { runDaemon } from './run.js';
 import { RINGFLOW_VERSION } from './version.js';
 
 function positiveInt(name: string) {
@@ -61,6 +64,21 @@ export function buildProgram(): Command {
         );
       }
       if (s.failed > 0) process.exitCode = 1;
+    });
+
+  program
+    .command('run')
+    .description('Run the pipeline as a daemon until SIGTERM/SIGINT: source -> pipeline -> sinks, offsets committed after the sinks acknowledge. '
+      + 'Without --config: the canonical clickstream pipeline on the built-in generator, writing to ./ringflow-out/.')
+    .option('-c, --config <file>', 'pipeline config file (JSON); validated before anything starts (default: examples/clickstream.json of the package, generator source, local files)')
+    .option('--max-events <n>', 'stop after this many input lines (a generator ends there and every window is closed)', positiveInt('--max-events'))
+    .option('--duration-ms <ms>', 'stop after this many milliseconds, like SIGTERM', positiveInt('--duration-ms'))
+    .action(async (o: { config?: string; maxEvents?: number; durationMs?: number }) => {
+      // Validation first: a bad setting exits 2 before any thread, socket or file exists.
+      const config = o.config ? await loadRingflowConfig(o.config) : await loadDefaultConfig();
+      const logger = createDaemonLogger(config.name);
+      const { exitCode } = await runDaemon({ config, logger, maxEvents: o.maxEvents, durationMs: o.durationMs });
+      process.exitCode = exitCode;
     });
 
   return program;

@@ -48,6 +48,23 @@ export function decodeCommitMetadata(metadata: string | null | undefined): { max
   return { maxTsMs: num(o.maxTs), floorMs: num(o.floor) };
 }
 
+/** A fresh broker may not have elected the group coordinator yet; the consumer itself would wait too. */
+const RESTORE_DEADLINE_MS = 30_000;
+
+type Admin = ReturnType<Kafka['admin']>;
+
+async function fetchOffsetsWithRetry(admin: Admin, groupId: string, topic: string, deadlineMs: number) {
+  const end = Date.now() + deadlineMs;
+  for (let delayMs = 100; ; delayMs = Math.min(2_000, delayMs * 2)) {
+    try {
+      return await admin.fetchOffsets({ groupId, topics: [topic] });
+    } catch (err) {
+      if ((err as { retriable?: unknown }).retriable !== true || Date.now() + delayMs > end) throw err;
+      await new Promise((r) => setTimeout(r, delayMs));
+    }
+  }
+}
+
 /** The group's committed offsets with ringflow metadata, read before the consumer joins. */
 export async function readRestartState(cfg: KafkaSourceConfig): Promise<PartitionRestartState[]> {
   const kafka = new Kafka({
@@ -60,7 +77,7 @@ export async function readRestartState(cfg: KafkaSourceConfig): Promise<Partitio
   const admin = kafka.admin();
   try {
     await admin.connect();
-    const topics = await admin.fetchOffsets({ groupId: cfg.groupId, topics: [cfg.topic] });
+    const topics = await fetchOffsetsWithRetry(admin, cfg.groupId, cfg.topic, RESTORE_DEADLINE_MS);
     const out: PartitionRestartState[] = [];
     for (const t of topics) {
       for (const p of t.partitions) {

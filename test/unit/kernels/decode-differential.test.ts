@@ -142,7 +142,7 @@ describe('decoder equals the JSON.parse reference', () => {
       fc.property(streamArb, ({ input, cuts, batchRows }) => {
         expect(decodeStream(canonicalConfig, input, cuts, batchRows)).toEqual(referenceStream(canonicalConfig, input));
       }),
-      { numRuns: 400 },
+      { numRuns: Number(process.env.DECODE_RUNS ?? 400) },
     );
   });
 

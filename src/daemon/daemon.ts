@@ -1,0 +1,261 @@
+/**
+ * The daemon: one configured source -> the pipeline -> the sink thread, with offsets committed only
+ * once the sinks acknowledged everything derived from the events before them (offsets.ts), and the
+ * watermark state stored with each Kafka commit (restart-state.ts).
+ *
+ *   source chunk --push--> pipeline (rings, workers) --onWindowRows--> SinkThread.sendWindows
+ *        |                        |                                        | acked (delivery id)
+ *        +--(end, bound)--> OffsetTracker <--acked-through event time-- WindowAckClock
+ *                                 | every commitIntervalMs: settled positions
+ *                                 +--> dead letters fsync'ed --> source.commit(p, position, metadata)
+ *
+ * Two ways to end:
+ *   finish  the input ended (a file, a generator with a total, --max-events on a generator): every
+ *           window is closed, emitted and acked, then the final offsets are committed.
+ *   stop    SIGTERM / SIGINT / --duration-ms on an input that goes on: the source stops, the rings
+ *           drain, windows the watermark already passed are emitted and acked, and offsets are
+ *           committed up to the last settled chunk. Windows still open are NOT closed as if input had
+ *           ended: their events are after the committed offsets, so the next start reads them again
+ *           and computes those windows whole. Closing them here would write partial rows.
+ */
+import type { RingflowConfig } from './config.js';
+import type { DaemonLogger } from './logger.js';
+import { InputDeadLetterFile } from './input-dead-letter.js';
+import { chunkBoundMs, OffsetTracker, WindowAckClock } from './offsets.js';
+import { encodeCommitMetadata, readRestartState, restoredMaxTsMs, type PartitionRestartState } from './restart-state.js';
+import { WindowAssigner } from '../kernels/window-assign.js';
+import { Pipeline, type PipelineStats } from '../runtime/pipeline.js';
+import { withDefaultFileSink } from '../sinks/sink-config.js';
+import { SinkThread } from '../sinks/sink-thread-client.js';
+import { windowShapeFromAggregate, type WindowRow } from '../sinks/sink.js';
+import { createSource } from '../sources/create-source.js';
+import { KafkaSource } from '../sources/kafka-source.js';
+import type { IngestCounts, Source, SourceChunk } from '../sources/source.js';
+
+export interface DaemonOptions {
+  config: RingflowConfig;
+  logger: DaemonLogger;
+  /** Stop after this many input lines: a generator ends there (finish); other sources stop. */
+  maxEvents?: number;
+  /** Log level of the sink thread. Default: the logger's level. */
+  sinkLogLevel?: string;
+}
+
+export type EndMode = 'finish' | 'stop';
+
+export interface DaemonSummary {
+  mode: EndMode;
+  stats: PipelineStats;
+  /** Last committed position per source partition. */
+  committed: Record<number, number>;
+  deadLetterRecords: number;
+  /** Chunks whose windows were not all emitted and acked; re-read after a restart. */
+  unsettledChunks: number;
+}
+
+export class Daemon {
+  private readonly offsets = new OffsetTracker();
+  private readonly clock = new WindowAckClock();
+  private readonly assigner: WindowAssigner;
+  private sendTail: Promise<void> = Promise.resolve();
+  private commitTail: Promise<void> = Promise.resolve();
+  private readonly committed = new Map<number, number>();
+  private readonly commitTimer: NodeJS.Timeout;
+  private fatal: Error | undefined;
+  private readonly fatalListeners: ((err: Error) => void)[] = [];
+  private stopRequested = false;
+  private readonly stopListeners: (() => void)[] = [];
+
+  private constructor(
+    readonly config: RingflowConfig,
+    private readonly logger: DaemonLogger,
+    readonly pipeline: Pipeline,
+    private readonly sinks: SinkThread,
+    private readonly deadLetters: InputDeadLetterFile,
+    readonly source: Source,
+    private readonly maxEvents: number,
+  ) {
+    this.assigner = new WindowAssigner(config.aggregate.window);
+    this.commitTimer = setInterval(() => void this.commitSettled(), config.daemon.commitIntervalMs);
+    this.commitTimer.unref();
+  }
+
+  static async start(opts: DaemonOptions): Promise<Daemon> {
+    const cfg = opts.config;
+    const log = opts.logger;
+    const maxEvents = opts.maxEvents ?? -1;
+    if (maxEvents > 0 && cfg.source.type === 'generator') cfg.source.generator.totalEvents = maxEvents;
+    // Read before the consumer joins: the restored watermark must be in place before the first chunk.
+    const restart: PartitionRestartState[] = cfg.source.type === 'kafka' ? await readRestartState(cfg.source.kafka) : [];
+    const deadLetters = new InputDeadLetterFile(cfg.daemon.deadLetterPath);
+    const sinks = await SinkThread.start({
+      config: withDefaultFileSink(cfg.sinks),
+      shape: windowShapeFromAggregate(cfg.aggregate),
+      logLevel: opts.sinkLogLevel ?? log.level,
+    });
+    let daemon: Daemon | undefined;
+    let pipeline: Pipeline;
+    try {
+      pipeline = await Pipeline.create(cfg, {
+        onWindowRows: (rows) => daemon!.sendWindows(rows as WindowRow[]),
+        onDeadLetter: (entry) => deadLetters.add(entry),
+        logger: log,
+      });
+    } catch (err) {
+      await sinks.close().catch(() => undefined);
+      await deadLetters.close().catch(() => undefined);
+      throw err;
+    }
+    for (const s of restart) {
+      pipeline.watermark.observe(s.sourcePartition, restoredMaxTsMs(s, cfg.aggregate.allowedLatenessMs));
+    }
+    if (restart.length > 0) {
+      log.info({ partitions: restart, watermarkMs: pipeline.watermark.watermark }, 'restored the watermark from the committed offsets');
+    }
+    const source = createSource(cfg.source);
+    daemon = new Daemon(cfg, log, pipeline, sinks, deadLetters, source, maxEvents);
+    try {
+      await source.start((chunk) => daemon!.onChunk(chunk), {
+        onRevoke: (parts) => daemon!.onRevoke(parts),
+      });
+    } catch (err) {
+      await daemon.closeAll();
+      throw err;
+    }
+    log.info({ source: cfg.source.type, sinks: Object.keys(withDefaultFileSink(cfg.sinks)).filter((k) => ['clickhouse', 'redis', 'kafka', 'files'].includes(k)) }, 'ringflow running');
+    return daemon;
+  }
+
+  /** Resolves when the source ended on its own (finite input); rejects when it failed. */
+  sourceEnded(): Promise<void> {
+    return this.source.finished();
+  }
+
+  /** A failure that must end the daemon (a sink failed for good, a commit failed). */
+  onFatal(listener: (err: Error) => void): void {
+    this.fatalListeners.push(listener);
+    if (this.fatal) listener(this.fatal);
+  }
+
+  /** --max-events reached on a source that does not end by itself. */
+  onStopRequested(listener: () => void): void {
+    this.stopListeners.push(listener);
+  }
+
+  private async onChunk(chunk: SourceChunk): Promise<IngestCounts> {
+    const p = chunk.sourcePartition;
+    const counts = await this.pipeline.openStream(p).push(chunk.bytes);
+    const wm = this.pipeline.watermark;
+    const maxTs = wm.maxEventTimeOf(p);
+    this.offsets.pushed(p, { endPosition: chunk.endPosition, boundMs: chunkBoundMs(this.assigner, maxTs, wm.watermark), maxTsMs: maxTs });
+    if (this.maxEvents > 0 && !this.stopRequested && this.pipeline.stats().input >= this.maxEvents && this.config.source.type !== 'generator') {
+      this.stopRequested = true;
+      for (const l of this.stopListeners) l();
+    }
+    return counts;
+  }
+
+  /** Called synchronously from the pipeline's onWindowRows: the pipeline's emitted-through covers these rows. */
+  private sendWindows(rows: WindowRow[]): void {
+    const entry = this.clock.sending(this.pipeline.emittedThroughMs);
+    this.sendTail = this.sendTail.then(async () => {
+      try {
+        const d = await this.sinks.sendWindows(rows);
+        this.clock.delivered(entry, d.id);
+        d.acked.catch((err: Error) => this.setFatal(err));
+      } catch (err) {
+        this.setFatal(err as Error);
+      }
+    });
+  }
+
+  private setFatal(err: Error): void {
+    if (this.fatal) return;
+    this.fatal = err;
+    this.logger.error({ err: err.message }, 'fatal: results can no longer be delivered; offsets are no longer committed');
+    for (const l of this.fatalListeners) l(err);
+  }
+
+  /** Commits every settled position (one commit round at a time). */
+  commitSettled(): Promise<void> {
+    const next = this.commitTail.then(() => this.commitRound());
+    this.commitTail = next.catch(() => undefined);
+    return next;
+  }
+
+  private async commitRound(): Promise<void> {
+    if (this.fatal) return;
+    const ackedMs = this.clock.ackedThroughMs(this.pipeline.emittedThroughMs, this.sinks.ackedThrough);
+    const settled = this.offsets.settle(ackedMs);
+    if (settled.length === 0) return;
+    try {
+      await this.deadLetters.flush();
+      for (const s of settled) {
+        if (this.source instanceof KafkaSource) {
+          await this.source.commit(s.sourcePartition, s.position, encodeCommitMetadata(s.maxTsMs, ackedMs));
+        } else {
+          await this.source.commit(s.sourcePartition, s.position);
+        }
+        this.committed.set(s.sourcePartition, s.position);
+      }
+    } catch (err) {
+      this.setFatal(err as Error);
+    }
+  }
+
+  /**
+   * Partitions leave this member: commit what is settled; their unsettled chunks are read again by
+   * the next owner. Known limit: events of those chunks already in this member's open windows are
+   * still emitted here, so with several members a rebalance can count them twice (one daemon per
+   * consumer group is exact).
+   */
+  private async onRevoke(parts: readonly number[]): Promise<void> {
+    await this.commitSettled();
+    for (const p of parts) {
+      this.offsets.forget(p);
+      this.pipeline.closeStream(p);
+    }
+  }
+
+  status(): { stats: PipelineStats; unsettledChunks: number; committed: Record<number, number>; outstandingWindowDeliveries: number } {
+    return {
+      stats: this.pipeline.stats(),
+      unsettledChunks: this.offsets.unsettledChunks,
+      committed: Object.fromEntries(this.committed),
+      outstandingWindowDeliveries: this.clock.outstanding,
+    };
+  }
+
+  /** Ends the daemon (see the header for the two modes); closes everything. */
+  async shutdown(mode: EndMode): Promise<DaemonSummary> {
+    try {
+      await this.source.stop();
+      if (mode === 'finish') await this.pipeline.finish();
+      else await this.pipeline.serialize(() => this.pipeline.runtime.drain());
+      await this.sendTail;
+      await this.sinks.flush();
+      await this.commitSettled();
+      if (this.fatal) throw this.fatal;
+      return {
+        mode,
+        stats: this.pipeline.stats(),
+        committed: Object.fromEntries(this.committed),
+        deadLetterRecords: this.deadLetters.records,
+        unsettledChunks: this.offsets.unsettledChunks,
+      };
+    } finally {
+      await this.closeAll();
+    }
+  }
+
+  private async closeAll(): Promise<void> {
+    clearInterval(this.commitTimer);
+    const results = await Promise.allSettled([
+      this.source.close(),
+      this.sinks.close(),
+      this.deadLetters.close(),
+    ]);
+    await this.pipeline.close().catch(() => undefined);
+    for (const r of results) if (r.status === 'rejected') this.logger.warn({ err: String(r.reason) }, 'error while closing');
+  }
+}

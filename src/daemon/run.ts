@@ -1,0 +1,75 @@
+/**
+ * `ringflow run`: start the daemon, print status, and end it on SIGTERM / SIGINT, --duration-ms,
+ * --max-events or the end of a finite input. Returns the process exit code:
+ *   0  ended cleanly (drained, sinks flushed, offsets committed)
+ *   1  a runtime failure (a source or sink failed for good, or shutdown exceeded daemon.shutdownTimeoutMs)
+ * Configuration errors never get here: the caller validates first and exits 2.
+ */
+import type { RingflowConfig } from './config.js';
+import { Daemon, type DaemonSummary, type EndMode } from './daemon.js';
+import type { DaemonLogger } from './logger.js';
+import { StatusLine } from './status-line.js';
+
+export interface RunOptions {
+  config: RingflowConfig;
+  logger: DaemonLogger;
+  /** Stop after this many input lines (a generator ends there and every window is closed). */
+  maxEvents?: number;
+  /** Stop after this long, like SIGTERM. */
+  durationMs?: number;
+  /** Signals that stop the daemon. Default: SIGTERM and SIGINT. */
+  signals?: NodeJS.Signals[];
+}
+
+type EndReason = { kind: 'signal'; signal: string } | { kind: 'duration' } | { kind: 'max-events' } | { kind: 'input-ended' } | { kind: 'failed'; err: Error };
+
+export async function runDaemon(opts: RunOptions): Promise<{ exitCode: number; summary?: DaemonSummary }> {
+  const log = opts.logger;
+  const daemon = await Daemon.start({ config: opts.config, logger: log, maxEvents: opts.maxEvents });
+  const status = new StatusLine(opts.config.daemon.statusIntervalMs, () => daemon.status());
+  const signals = opts.signals ?? ['SIGTERM', 'SIGINT'];
+  let resolveEnd!: (r: EndReason) => void;
+  const ended = new Promise<EndReason>((resolve) => (resolveEnd = resolve));
+  const onSignal = (signal: NodeJS.Signals): void => resolveEnd({ kind: 'signal', signal });
+  for (const s of signals) process.on(s, onSignal);
+  const timer = opts.durationMs ? setTimeout(() => resolveEnd({ kind: 'duration' }), opts.durationMs) : null;
+  daemon.sourceEnded().then(
+    () => resolveEnd({ kind: 'input-ended' }),
+    (err: Error) => resolveEnd({ kind: 'failed', err }),
+  );
+  daemon.onFatal((err) => resolveEnd({ kind: 'failed', err }));
+  daemon.onStopRequested(() => resolveEnd({ kind: 'max-events' }));
+
+  const reason = await ended;
+  if (timer) clearTimeout(timer);
+  // A second signal while shutting down: the operator insists; exit at once (offsets stay where they are).
+  for (const s of signals) {
+    process.off(s, onSignal);
+    process.once(s, () => {
+      log.warn({ signal: s }, 'second signal during shutdown: exiting without finishing it');
+      process.exit(1);
+    });
+  }
+  const mode: EndMode = reason.kind === 'input-ended' ? 'finish' : 'stop';
+  log.info({ reason: reason.kind === 'failed' ? `failed: ${reason.err.message}` : reason.kind, mode }, 'shutting down');
+  const deadline = setTimeout(() => {
+    log.error({ shutdownTimeoutMs: opts.config.daemon.shutdownTimeoutMs }, 'shutdown took too long; exiting');
+    process.exit(1);
+  }, opts.config.daemon.shutdownTimeoutMs);
+  deadline.unref();
+  try {
+    const summary = await daemon.shutdown(mode);
+    status.stop();
+    if (opts.config.daemon.statusIntervalMs > 0) process.stderr.write(`ringflow: stopped (${mode}); committed ${JSON.stringify(summary.committed)}; `
+      + `input ${summary.stats.input} = accepted ${summary.stats.accepted} + invalid ${summary.stats.invalid} + dups ${summary.stats.duplicates} + late ${summary.stats.late};`
+      + ` ${summary.stats.windowsEmitted} windows emitted\n`);
+    log.info({ ...summary, stats: { ...summary.stats } }, 'ringflow stopped');
+    return { exitCode: reason.kind === 'failed' ? 1 : 0, summary };
+  } catch (err) {
+    status.stop();
+    log.error({ err: (err as Error).message }, 'shutdown failed');
+    return { exitCode: 1 };
+  } finally {
+    clearTimeout(deadline);
+  }
+}

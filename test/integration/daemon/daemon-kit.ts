@@ -1,0 +1,227 @@
+/**
+ * What the daemon's integration tests share: a config for the canonical pipeline reading a Kafka
+ * topic and writing to ClickHouse, Redis and Kafka; `ringflow run` as a child process (bin/ringflow.js,
+ * compiled dist/ — run `npx tsc -p tsconfig.json` first); reading back what the sinks hold.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
+import { Redis } from 'ioredis';
+import { Kafka, logLevel, type Producer } from 'kafkajs';
+import type { ServiceAddresses } from '../../helpers/services.js';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+const BIN = join(ROOT, 'bin', 'ringflow.js');
+
+/** Relative HyperLogLog bound used across the reference comparisons (4 sigma at precision 12). */
+export const HLL_BOUND = 4 * (1.04 / Math.sqrt(4096));
+
+export interface DaemonTestNames {
+  topic: string;
+  groupId: string;
+  table: string;
+  redisPrefix: string;
+  eventsTopic?: string;
+  alertsTopic?: string;
+}
+
+/** The canonical config (examples/clickstream.json) with a Kafka source and real sinks. */
+export function daemonConfig(services: ServiceAddresses, names: DaemonTestNames, dir: string, overrides: {
+  clickhouseUrl?: string;
+  sinks?: Record<string, unknown>;
+  kafka?: Record<string, unknown>;
+  dedupe?: Record<string, unknown>;
+} = {}): string {
+  const base = JSON.parse(readFileSync(join(ROOT, 'examples', 'clickstream.json'), 'utf8'));
+  const config = {
+    ...base,
+    enrich: { ...base.enrich, table: join(ROOT, 'examples', base.enrich.table) },
+    dedupe: { ...base.dedupe, ...overrides.dedupe },
+    runtime: { threads: 2, partitions: 4 },
+    source: {
+      type: 'kafka',
+      kafka: {
+        brokers: services.kafkaBrokers, topic: names.topic, groupId: names.groupId, clientId: names.groupId,
+        // Small fetches: many chunks, so commits and kills fall between chunks of one stream.
+        maxBytesPerPartition: 64 * 1024, maxWaitTimeMs: 100, sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1_000, logLevel: 'error',
+        ...overrides.kafka,
+      },
+    },
+    sinks: {
+      clickhouse: { url: overrides.clickhouseUrl ?? services.clickhouseUrl, table: names.table, maxDelayMs: 50, requestTimeoutMs: 5_000,
+        retry: { maxAttempts: 1000, initialBackoffMs: 50, maxBackoffMs: 1_000, maxElapsedMs: 0 } },
+      redis: { url: services.redisUrl, keyPrefix: names.redisPrefix, maxDelayMs: 50 },
+      ...(names.alertsTopic || names.eventsTopic
+        ? { kafka: { brokers: services.kafkaBrokers, alertsTopic: names.alertsTopic, eventsTopic: names.eventsTopic, maxDelayMs: 50 } }
+        : {}),
+      alerts: { rules: [{ kind: 'threshold', name: 'busy', metric: 'count', op: '>', value: 400, where: { type: 'view' } }] },
+      deadLetterPath: join(dir, 'sinks.deadletter.ndjson'),
+      logAlerts: false,
+      ...overrides.sinks,
+    },
+    daemon: { deadLetterPath: join(dir, 'dead-letter.ndjson'), commitIntervalMs: 100, statusIntervalMs: 200, shutdownTimeoutMs: 60_000 },
+  };
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, 'config.json');
+  writeFileSync(path, JSON.stringify(config, null, 2));
+  return path;
+}
+
+/** Parsed from the daemon's status line on stderr. */
+export interface DaemonStatus {
+  input: number;
+  accepted: number;
+  late: number;
+  windows: number;
+}
+
+export class DaemonProcess {
+  readonly child: ChildProcess;
+  stderr = '';
+  stdout = '';
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  status: DaemonStatus = { input: 0, accepted: 0, late: 0, windows: 0 };
+
+  constructor(configPath: string, cwd: string) {
+    this.child = spawn(process.execPath, [BIN, 'run', '--config', configPath], {
+      cwd, env: { ...process.env, RINGFLOW_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child.stdout!.on('data', (d: Buffer) => { this.stdout += d.toString(); });
+    this.child.stderr!.on('data', (d: Buffer) => {
+      this.stderr += d.toString();
+      const lines = this.stderr.split('\n').filter((l) => l.startsWith('ringflow: ') && l.includes(' events/s |'));
+      const last = lines[lines.length - 1];
+      if (last) {
+        const num = (re: RegExp): number => Number((re.exec(last)?.[1] ?? '0').replace(/,/g, ''));
+        this.status = { input: num(/input ([\d,]+)/), accepted: num(/accepted ([\d,]+)/), late: num(/late ([\d,]+)/), windows: num(/windows ([\d,]+)/) };
+      }
+    });
+    this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));
+  }
+
+  kill(signal: NodeJS.Signals): void {
+    this.child.kill(signal);
+  }
+
+  /** The last lines of stderr, for failure messages. */
+  tail(lines = 30): string {
+    return this.stderr.split('\n').slice(-lines).join('\n');
+  }
+}
+
+/** Polls `check` until it returns true; fails with `what` (and `detail()`) at the deadline. */
+export async function waitUntil(what: string, deadlineMs: number, check: () => boolean | Promise<boolean>, detail: () => string = () => ''): Promise<void> {
+  const end = Date.now() + deadlineMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > end) throw new Error(`timed out after ${deadlineMs} ms waiting for ${what}\n${detail()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export async function createTopics(services: ServiceAddresses, topics: { topic: string; numPartitions?: number }[]): Promise<void> {
+  const admin = new Kafka({ clientId: 'daemon-test-admin', brokers: services.kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({ topics, waitForLeaders: true });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export async function connectProducer(services: ServiceAddresses): Promise<Producer> {
+  const producer = new Kafka({ clientId: 'daemon-test-producer', brokers: services.kafkaBrokers, logLevel: logLevel.NOTHING })
+    .producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  return producer;
+}
+
+/** One message per value, in order, to partition 0, in batches of `batchSize`. */
+export async function produceValues(producer: Producer, topic: string, values: readonly (Buffer | string | null)[], batchSize = 2000): Promise<void> {
+  for (let i = 0; i < values.length; i += batchSize) {
+    await producer.send({ topic, acks: -1, messages: values.slice(i, i + batchSize).map((value) => ({ value, partition: 0 })) });
+  }
+}
+
+/** The group's committed offset of partition 0 (-1 when none). */
+export async function committedOffset(services: ServiceAddresses, groupId: string, topic: string): Promise<{ offset: number; metadata: string | null }> {
+  const admin = new Kafka({ clientId: 'daemon-test-offsets', brokers: services.kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    const [t] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    const p = t.partitions.find((x) => x.partition === 0);
+    return { offset: p ? Number(p.offset) : -1, metadata: p?.metadata ?? null };
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export type StoredRow = Record<string, string | number | null>;
+
+/** Window rows under FINAL, numbers as numbers, without the version column. */
+export async function clickhouseRows(url: string, table: string): Promise<StoredRow[]> {
+  const ch = createClient({ url, log: { level: ClickHouseLogLevel.OFF } });
+  try {
+    const rows = await (await ch.query({
+      query: `SELECT window_start, window_end, type, region, count, amount_sum, amount_max, users_approx FROM ${table} FINAL`,
+      format: 'JSONEachRow',
+    })).json<Record<string, string | number | null>>();
+    return rows.map((r) => ({
+      window_start: Number(r.window_start), window_end: Number(r.window_end), type: String(r.type), region: String(r.region),
+      count: Number(r.count), amount_sum: Number(r.amount_sum), amount_max: r.amount_max === null ? null : Number(r.amount_max),
+      users_approx: Number(r.users_approx),
+    }));
+  } finally {
+    await ch.close();
+  }
+}
+
+/** Every `<prefix>:win:*` hash as a window row. */
+export async function redisRows(url: string, prefix: string): Promise<StoredRow[]> {
+  const redis = new Redis(url);
+  try {
+    const keys: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, batch] = await redis.scan(cursor, 'MATCH', `${prefix}:win:*`, 'COUNT', 1000);
+      cursor = next;
+      keys.push(...batch);
+    } while (cursor !== '0');
+    const rows: StoredRow[] = [];
+    for (const key of keys) {
+      const [, , start, type, region] = key.split(':');
+      const h = await redis.hgetall(key);
+      rows.push({
+        window_start: Number(start), window_end: Number(h.window_end), type, region,
+        count: Number(h.count), amount_sum: Number(h.amount_sum), amount_max: h.amount_max === undefined || h.amount_max === '' ? null : Number(h.amount_max),
+        users_approx: Number(h.users_approx),
+      });
+    }
+    return rows;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** All messages of a topic (partition order within each partition), read from the beginning. */
+export async function readTopic(services: ServiceAddresses, topic: string, expectAtLeast: number, deadlineMs: number): Promise<string[]> {
+  const kafka = new Kafka({ clientId: 'daemon-test-reader', brokers: services.kafkaBrokers, logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  const offsets = await admin.fetchTopicOffsets(topic);
+  await admin.disconnect();
+  const total = offsets.reduce((n, o) => n + Number(o.high) - Number(o.low), 0);
+  const consumer = kafka.consumer({ groupId: `reader-${topic}-${Date.now()}` });
+  const values: string[] = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({ eachMessage: async ({ message }) => { values.push(message.value?.toString() ?? ''); } });
+    await waitUntil(`${Math.max(total, expectAtLeast)} messages on ${topic}`, deadlineMs, () => values.length >= Math.max(total, expectAtLeast));
+  } finally {
+    await consumer.disconnect();
+  }
+  return values;
+}

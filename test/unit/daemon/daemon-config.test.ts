@@ -1,0 +1,31 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadRingflowConfig } from '../../../src/daemon/config.js';
+import { canonicalConfigPath, loadDefaultConfig, DEFAULT_RATE_PER_SEC } from '../../../src/daemon/default-config.js';
+import { ConfigError } from '../../../src/errors.js';
+
+describe('daemon config', () => {
+  it('the default is the canonical pipeline on the generator at a moderate rate, with daemon defaults', async () => {
+    const cfg = await loadDefaultConfig();
+    expect(canonicalConfigPath()).toMatch(/examples[/\\]clickstream\.json$/);
+    expect(cfg.source.type).toBe('generator');
+    if (cfg.source.type === 'generator') expect(cfg.source.generator.ratePerSec).toBe(DEFAULT_RATE_PER_SEC);
+    expect(cfg.daemon).toEqual({ deadLetterPath: './ringflow-out/dead-letter.ndjson', commitIntervalMs: 500, statusIntervalMs: 5000, shutdownTimeoutMs: 60000 });
+    expect(cfg.sinks.clickhouse).toBeUndefined();
+  });
+
+  it('a bad daemon setting names its full path and the allowed range', async () => {
+    const raw = JSON.parse(await import('node:fs').then((fs) => fs.readFileSync(canonicalConfigPath(), 'utf8')));
+    const dir = mkdtempSync(join(tmpdir(), 'rf-daemon-cfg-'));
+    const path = join(dir, 'bad.json');
+    writeFileSync(path, JSON.stringify({ ...raw, enrich: { ...raw.enrich, table: join(process.cwd(), 'examples', raw.enrich.table) }, daemon: { commitIntervalMs: 1 } }));
+    const err = await loadRingflowConfig(path).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).path).toBe('daemon.commitIntervalMs');
+    expect((err as Error).message).toMatch(/daemon\.commitIntervalMs: must be an integer in \[10, 600000\]/);
+    writeFileSync(path, JSON.stringify({ ...raw, daemon: { deadLetter: 'x' } }));
+    await expect(loadRingflowConfig(path)).rejects.toThrow(/daemon\.deadLetter: unknown setting/);
+  });
+});
