@@ -7,4 +7,6 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 bash scripts/install-deps.sh
 npx tsc -p tsconfig.json
+# Tests are type-checked too (vitest only strips types).
+npx tsc -p tsconfig.test.json
 exec npx vitest run "$@"

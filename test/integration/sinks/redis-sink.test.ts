@@ -74,7 +74,7 @@ async function dump(prefix: string): Promise<Record<string, unknown>> {
   for (const key of keys.sort()) {
     const type = await redis.type(key);
     const ttl = await redis.ttl(key);
-    const value = type === 'hash' ? await redis.hgetall(key) : await redis.zrange(key, 0, -1, 'WITHSCORES');
+    const value = type === 'hash' ? await redis.hgetall(key) : await redis.zrange(key, 0, '-1', 'WITHSCORES');
     out[key] = { type, hasTtl: ttl > 0, value };
   }
   return out;
@@ -99,9 +99,9 @@ describe('Redis sink on a real server', () => {
       });
     }
     const w1 = rows.filter((r) => r.window_start === T0 + MIN);
-    const byCount = [...w1].sort((a, b) => b.count - a.count).map((r) => `${r.type}|${r.region}`);
+    const byCount = [...w1].sort((a, b) => Number(b.count) - Number(a.count)).map((r) => `${r.type}|${r.region}`);
     expect(await redis.zrevrange(`${prefix}:top:count:${T0 + MIN}`, 0, -1)).toEqual(byCount);
-    const purchases = w1.filter((r) => r.type === 'purchase').sort((a, b) => b.amount_sum - a.amount_sum);
+    const purchases = w1.filter((r) => r.type === 'purchase').sort((a, b) => Number(b.amount_sum) - Number(a.amount_sum));
     expect(await redis.zrevrange(`${prefix}:top:purchases-by-region:${T0 + MIN}`, 0, -1, 'WITHSCORES')).toEqual(
       purchases.flatMap((r) => [r.region, String(r.amount_sum)]),
     );
@@ -158,11 +158,11 @@ describe('Redis sink on a real server', () => {
     const { sink } = open(prefix, { leaderboards: [{ name: 'max', metric: 'amount_max' }] });
     const [first, second] = windowRows(1);
     await writeAll(sink, [first, second]);
-    expect(await redis.zrange(`${prefix}:top:max:${T0}`, 0, -1)).toEqual(['click|eu', 'click|us']);
+    expect(await redis.zrange(`${prefix}:top:max:${T0}`, 0, '-1')).toEqual(['click|eu', 'click|us']);
     // The window re-delivered with amount_max now null for click|eu.
     await writeAll(sink, [{ ...first, amount_max: null }]);
     expect(await redis.hget(`${prefix}:win:${T0}:click:eu`, 'amount_max')).toBe('');
-    expect(await redis.zrange(`${prefix}:top:max:${T0}`, 0, -1)).toEqual(['click|us']);
+    expect(await redis.zrange(`${prefix}:top:max:${T0}`, 0, '-1')).toEqual(['click|us']);
   });
 
   it('dead-letters only the row whose key holds the wrong type, with the Redis error code', async () => {

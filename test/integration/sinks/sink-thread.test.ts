@@ -105,7 +105,7 @@ describe('sink thread', () => {
     await redis.quit();
 
     // Alerts: exactly the rows over the threshold, in the file and on the topic.
-    const expectedAlertIds = rows.filter((r) => r.count > THRESHOLD).map((r) => `busy:${r.window_start}:${r.type}|${r.region}`);
+    const expectedAlertIds = rows.filter((r) => Number(r.count) > THRESHOLD).map((r) => `busy:${r.window_start}:${r.type}|${r.region}`);
     expect(expectedAlertIds.length).toBeGreaterThan(0);
     const fileAlerts = readFileSync(join(filesDir, 'alerts.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(fileAlerts.map((a) => a.alert_id)).toEqual(expectedAlertIds);
@@ -204,6 +204,6 @@ describe('sink thread', () => {
     // Every group's count grows by exactly 10 from window 0 to 1.
     const alerts = readFileSync(join(filesDir, 'alerts.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(alerts.map((a) => [a.alert_id, a.previous_value, a.value, a.change])).toEqual(
-      windowRows(1).map((r) => [`jump:${r.window_start}:${r.type}|${r.region}`, r.count - 10, r.count, 10]));
+      windowRows(1).map((r) => [`jump:${r.window_start}:${r.type}|${r.region}`, Number(r.count) - 10, r.count, 10]));
   });
 });

@@ -27,12 +27,12 @@ const layout = computeLayout(inputSchemaToBatchSchema(cfg), 4);
 const enc = new TextEncoder();
 
 /** Runs the filter on row 0 with `set` describing what the decoder found per field. */
-function check(set: Record<string, [number, number | string?]>, rows = 4): { verdict: string; batch: BatchView } {
+function check(set: Record<string, [number, (number | string)?]>, rows = 4): { verdict: string; batch: BatchView } {
   const filter = new RowFilter(cfg, layout);
   const batch = BatchView.standalone(rows === 4 ? layout : computeLayout(inputSchemaToBatchSchema(cfg), rows));
   batch.clear();
   const scratch = new RowScratch(names.length);
-  const full: Record<string, [number, number | string?]> = { id: [PRESENT, 'abc'], t: [PRESENT, 5], ...set };
+  const full: Record<string, [number, (number | string)?]> = { id: [PRESENT, 'abc'], t: [PRESENT, 5], ...set };
   names.forEach((name, f) => {
     const [state, v] = full[name] ?? [ABSENT];
     scratch.presence[f] = state;

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { eventBatchFromLines } from '../../../src/sinks/event-batch.js';
 import { keyPartition, oneEventPerMessage, packEventsByPartition } from '../../../src/sinks/kafka/pack-events.js';
 
-const metadata = (n: number) => Array.from({ length: n }, (_, partitionId) => ({ partitionId, leader: 1, replicas: [1], isr: [1] }));
+const metadata = (n: number) => Array.from({ length: n }, (_, partitionId) => ({ partitionId, leader: 1, replicas: [1], isr: [1], partitionErrorCode: 0 }));
 
 describe('keyPartition', () => {
   it('chooses the partition kafkajs DefaultPartitioner (Java murmur2) chooses, for any key bytes', () => {
