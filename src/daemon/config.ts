@@ -52,6 +52,9 @@ export function parseRingflowConfig(raw: unknown, baseDir = process.cwd()): Ring
   const resolvePath = (p: string): string => (isAbsolute(p) ? p : resolve(baseDir, p));
   if (cfg.enrich) cfg.enrich.table = resolvePath(cfg.enrich.table);
   if (cfg.source.type === 'file') cfg.source.file.path = resolvePath(cfg.source.file.path);
+  if (cfg.daemon.checkpoint.dir !== null && cfg.source.type !== 'kafka') {
+    throw new ConfigError('daemon.checkpoint.dir', `checkpoints need a source that resumes at a committed position: allowed only with source.type "kafka", got "${cfg.source.type}"`);
+  }
   return cfg;
 }
 

@@ -2,7 +2,7 @@
  * Config section `daemon`: what `ringflow run` itself needs beyond the pipeline, sources and sinks —
  * where pipeline dead letters go, how often offsets are committed and status is printed.
  *
- *   daemon: { deadLetterPath, commitIntervalMs, statusIntervalMs, shutdownTimeoutMs }
+ *   daemon: { deadLetterPath, commitIntervalMs, statusIntervalMs, checkpoint: { dir, intervalMs }, shutdownTimeoutMs }
  */
 import { z } from 'zod';
 
@@ -19,6 +19,16 @@ export const daemonConfigSchema = z
       .describe('How often settled source offsets are committed (10-600000 ms). Default: 500.'),
     statusIntervalMs: int(0, 3_600_000).default(5_000)
       .describe('How often a one-line status goes to stderr; 0 = never (0-3600000 ms). Default: 5000.'),
+    checkpoint: z
+      .object({
+        dir: z.string().min(1).nullable().default(null)
+          .describe('Folder of checkpoint files (partition state + watermark); null = no checkpoints: offsets are committed once the windows of their events are acked, and after a crash duplicates of events before the committed offset are not recognised. Kafka source only. Default: null.'),
+        intervalMs: int(100, 3_600_000).default(10_000)
+          .describe('How often a checkpoint is taken (ingest pauses while the rings drain and the state is copied) (100-3600000 ms). Default: 10000.'),
+      })
+      .strict()
+      .prefault({})
+      .describe('Checkpoints, so a restart after a crash keeps dedupe state and open windows. Default: {dir: null}.'),
     shutdownTimeoutMs: int(1_000, 3_600_000).default(60_000)
       .describe('Longest a graceful shutdown (drain, flush sinks, commit) may take before the process exits 1 (1000-3600000 ms). Default: 60000.'),
   })

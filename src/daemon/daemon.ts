@@ -17,9 +17,23 @@
  *           committed up to the last settled chunk. Windows still open are NOT closed as if input had
  *           ended: their events are after the committed offsets, so the next start reads them again
  *           and computes those windows whole. Closing them here would write partial rows.
+ *
+ * Restart after a crash (SIGKILL), two levels:
+ *   default          commits as above, with the watermark state in the commit metadata: windows
+ *                    emitted before the crash are not re-opened by re-read events (they are late
+ *                    now); windows not emitted are recomputed whole. Exact, except that the dedupe
+ *                    state is gone: a duplicate after the commit point whose first copy was before it
+ *                    is counted (if its window is still open).
+ *   checkpoint mode  (daemon.checkpoint.dir, checkpointer.ts) commits only checkpoint positions; the
+ *                    restart loads the state buffers (Bloom filters, open windows) saved with them.
+ *                    Exact, duplicates included, for one source partition (with several, the
+ *                    interleaving of partitions after the restart may differ, as it does between runs).
+ * Re-emitted windows overwrite the stored ones (ReplacingMergeTree + FINAL, Redis HSET/ZADD); dead
+ * letters and alerts of the re-read range are written again (at-least-once; alert_id is stable).
  */
 import type { RingflowConfig } from './config.js';
 import type { DaemonLogger } from './logger.js';
+import { Checkpointer } from './checkpointer.js';
 import { InputDeadLetterFile } from './input-dead-letter.js';
 import { chunkBoundMs, OffsetTracker, WindowAckClock } from './offsets.js';
 import { encodeCommitMetadata, readRestartState, restoredMaxTsMs, type PartitionRestartState } from './restart-state.js';
@@ -61,6 +75,13 @@ export class Daemon {
   private commitTail: Promise<void> = Promise.resolve();
   private readonly committed = new Map<number, number>();
   private readonly commitTimer: NodeJS.Timeout;
+  private readonly checkpointTimer: NodeJS.Timeout | null = null;
+  /** End position of the last chunk handed to push(), per source partition. */
+  private readonly queuedEnd = new Map<number, number>();
+  private lastDeliveryId = 0;
+  /** Per source partition (at most one chunk of a partition is in flight): chunk + '\n' when it lacks one. */
+  private readonly terminators = new Map<number, Uint8Array>();
+  private readonly checkpointer: Checkpointer | null = null;
   private fatal: Error | undefined;
   private readonly fatalListeners: ((err: Error) => void)[] = [];
   private stopRequested = false;
@@ -78,6 +99,20 @@ export class Daemon {
     this.assigner = new WindowAssigner(config.aggregate.window);
     this.commitTimer = setInterval(() => void this.commitSettled(), config.daemon.commitIntervalMs);
     this.commitTimer.unref();
+    const cp = config.daemon.checkpoint;
+    if (cp.dir !== null) {
+      this.checkpointer = new Checkpointer(cp.dir, pipeline, {
+        queuedPositions: () => new Map(this.queuedEnd),
+        lastDeliveryId: async () => {
+          await this.sendTail;
+          return this.lastDeliveryId;
+        },
+        ackedThrough: () => this.sinks.ackedThrough,
+        commit: (positions, n) => this.commitPositions(positions, Number.NEGATIVE_INFINITY, n),
+      }, logger);
+      this.checkpointTimer = setInterval(() => void this.checkpointer!.take().catch((err: Error) => this.setFatal(err)), cp.intervalMs);
+      this.checkpointTimer.unref();
+    }
   }
 
   static async start(opts: DaemonOptions): Promise<Daemon> {
@@ -106,15 +141,15 @@ export class Daemon {
       await deadLetters.close().catch(() => undefined);
       throw err;
     }
-    for (const s of restart) {
-      pipeline.watermark.observe(s.sourcePartition, restoredMaxTsMs(s, cfg.aggregate.allowedLatenessMs));
-    }
-    if (restart.length > 0) {
-      log.info({ partitions: restart, watermarkMs: pipeline.watermark.watermark }, 'restored the watermark from the committed offsets');
-    }
     const source = createSource(cfg.source);
     daemon = new Daemon(cfg, log, pipeline, sinks, deadLetters, source, maxEvents);
     try {
+      // Before the source starts: no task has run, so the state buffers can still be loaded.
+      const fromCheckpoint = daemon.checkpointer ? await daemon.checkpointer.restore(restart) : null;
+      if (fromCheckpoint === null && restart.length > 0) {
+        for (const s of restart) pipeline.watermark.observe(s.sourcePartition, restoredMaxTsMs(s, cfg.aggregate.allowedLatenessMs));
+        log.info({ partitions: restart, watermarkMs: pipeline.watermark.watermark }, 'restored the watermark from the committed offsets');
+      }
       await source.start((chunk) => daemon!.onChunk(chunk), {
         onRevoke: (parts) => daemon!.onRevoke(parts),
       });
@@ -144,7 +179,8 @@ export class Daemon {
 
   private async onChunk(chunk: SourceChunk): Promise<IngestCounts> {
     const p = chunk.sourcePartition;
-    const counts = await this.pipeline.openStream(p).push(chunk.bytes);
+    this.queuedEnd.set(p, chunk.endPosition);
+    const counts = await this.pipeline.openStream(p).push(this.terminated(p, chunk.bytes));
     const wm = this.pipeline.watermark;
     const maxTs = wm.maxEventTimeOf(p);
     this.offsets.pushed(p, { endPosition: chunk.endPosition, boundMs: chunkBoundMs(this.assigner, maxTs, wm.watermark), maxTsMs: maxTs });
@@ -155,6 +191,26 @@ export class Daemon {
     return counts;
   }
 
+  /**
+   * A chunk is complete lines, its last one possibly without '\n' (source.ts): a Kafka message or an
+   * HTTP body is a whole event. The ingest stream would carry an unterminated tail over to the next
+   * push (the way a file read split mid-line needs), so the last event would wait for the next
+   * message — and its offset could be committed before it was counted. Copy once per such chunk
+   * into a reused buffer; chunks ending in '\n' pass untouched.
+   */
+  private terminated(p: number, bytes: Uint8Array): Uint8Array {
+    const n = bytes.length;
+    if (n === 0 || bytes[n - 1] === 0x0a) return bytes;
+    let buf = this.terminators.get(p);
+    if (!buf || buf.length < n + 1) {
+      buf = new Uint8Array(Math.max(n + 1, (buf?.length ?? 0) * 2, 4096));
+      this.terminators.set(p, buf);
+    }
+    buf.set(bytes, 0);
+    buf[n] = 0x0a;
+    return buf.subarray(0, n + 1);
+  }
+
   /** Called synchronously from the pipeline's onWindowRows: the pipeline's emitted-through covers these rows. */
   private sendWindows(rows: WindowRow[]): void {
     const entry = this.clock.sending(this.pipeline.emittedThroughMs);
@@ -162,6 +218,7 @@ export class Daemon {
       try {
         const d = await this.sinks.sendWindows(rows);
         this.clock.delivered(entry, d.id);
+        this.lastDeliveryId = Math.max(this.lastDeliveryId, d.id);
         d.acked.catch((err: Error) => this.setFatal(err));
       } catch (err) {
         this.setFatal(err as Error);
@@ -187,32 +244,37 @@ export class Daemon {
     if (this.fatal) return;
     const ackedMs = this.clock.ackedThroughMs(this.pipeline.emittedThroughMs, this.sinks.ackedThrough);
     const settled = this.offsets.settle(ackedMs);
-    if (settled.length === 0) return;
     try {
-      await this.deadLetters.flush();
-      for (const s of settled) {
-        if (this.source instanceof KafkaSource) {
-          await this.source.commit(s.sourcePartition, s.position, encodeCommitMetadata(s.maxTsMs, ackedMs));
-        } else {
-          await this.source.commit(s.sourcePartition, s.position);
-        }
-        this.committed.set(s.sourcePartition, s.position);
-      }
+      // Checkpoint mode commits checkpoint positions only (the settled ones would outrun the state).
+      if (this.checkpointer) await this.checkpointer.commitReady();
+      else if (settled.length > 0) await this.commitPositions(settled, ackedMs, null);
     } catch (err) {
       this.setFatal(err as Error);
     }
+  }
+
+  /** Dead letters to disk first, then every partition's position in one commit request. */
+  private async commitPositions(positions: { sourcePartition: number; position: number; maxTsMs: number }[], floorMs: number, checkpoint: number | null): Promise<void> {
+    await this.deadLetters.flush();
+    const source = this.source;
+    await Promise.all(positions.map((s) => (source instanceof KafkaSource
+      ? source.commit(s.sourcePartition, s.position, encodeCommitMetadata(s.maxTsMs, floorMs, checkpoint))
+      : source.commit(s.sourcePartition, s.position))));
+    for (const s of positions) this.committed.set(s.sourcePartition, s.position);
   }
 
   /**
    * Partitions leave this member: commit what is settled; their unsettled chunks are read again by
    * the next owner. Known limit: events of those chunks already in this member's open windows are
    * still emitted here, so with several members a rebalance can count them twice (one daemon per
-   * consumer group is exact).
+   * consumer group is exact; checkpoint mode assumes one daemon per group).
    */
   private async onRevoke(parts: readonly number[]): Promise<void> {
     await this.commitSettled();
     for (const p of parts) {
       this.offsets.forget(p);
+      this.queuedEnd.delete(p);
+      this.checkpointer?.forget(p);
       this.pipeline.closeStream(p);
     }
   }
@@ -234,7 +296,13 @@ export class Daemon {
       else await this.pipeline.serialize(() => this.pipeline.runtime.drain());
       await this.sendTail;
       await this.sinks.flush();
-      await this.commitSettled();
+      if (this.checkpointer && mode === 'stop' && !this.fatal) {
+        if (this.checkpointTimer) clearInterval(this.checkpointTimer);
+        await this.commitTail;
+        await this.checkpointer.final();
+      } else {
+        await this.commitSettled();
+      }
       if (this.fatal) throw this.fatal;
       return {
         mode,
@@ -250,6 +318,7 @@ export class Daemon {
 
   private async closeAll(): Promise<void> {
     clearInterval(this.commitTimer);
+    if (this.checkpointTimer) clearInterval(this.checkpointTimer);
     const results = await Promise.allSettled([
       this.source.close(),
       this.sinks.close(),

@@ -9,7 +9,8 @@
  * that were not emitted at commit time — which hold no event before P, by the commit rule in
  * offsets.ts — are recomputed, from all of their events.
  *
- *   metadata = {"rf":1,"maxTs":<partition max event time at P>,"floor":<acked-through window end>}
+ *   metadata = {"rf":1,"maxTs":<partition max event time at P>,"floor":<acked-through window end>,
+ *               "ckpt":<n>}   <- checkpoint mode only: checkpoint-<n>.bin holds the state at P
  *
  * On start, each partition's max event time is restored as max(maxTs, floor + allowedLatenessMs),
  * which puts the watermark at or above every floor (the watermark never goes backwards).
@@ -24,17 +25,19 @@ export interface PartitionRestartState {
   offset: number;
   maxTsMs: number;
   floorMs: number;
+  /** The checkpoint whose state matches this offset (checkpoint mode), or null. */
+  checkpoint: number | null;
 }
 
 const VERSION = 1;
 
-export function encodeCommitMetadata(maxTsMs: number, floorMs: number): string {
+export function encodeCommitMetadata(maxTsMs: number, floorMs: number, checkpoint: number | null = null): string {
   const num = (v: number): number | null => (Number.isFinite(v) ? v : null);
-  return JSON.stringify({ rf: VERSION, maxTs: num(maxTsMs), floor: num(floorMs) });
+  return JSON.stringify({ rf: VERSION, maxTs: num(maxTsMs), floor: num(floorMs), ...(checkpoint !== null ? { ckpt: checkpoint } : {}) });
 }
 
 /** null for metadata ringflow did not write (another tool's commit, or none). */
-export function decodeCommitMetadata(metadata: string | null | undefined): { maxTsMs: number; floorMs: number } | null {
+export function decodeCommitMetadata(metadata: string | null | undefined): { maxTsMs: number; floorMs: number; checkpoint: number | null } | null {
   if (!metadata) return null;
   let v: unknown;
   try {
@@ -43,9 +46,10 @@ export function decodeCommitMetadata(metadata: string | null | undefined): { max
     return null;
   }
   if (typeof v !== 'object' || v === null || (v as { rf?: unknown }).rf !== VERSION) return null;
-  const o = v as { maxTs?: unknown; floor?: unknown };
+  const o = v as { maxTs?: unknown; floor?: unknown; ckpt?: unknown };
   const num = (x: unknown): number => (typeof x === 'number' && Number.isFinite(x) ? x : Number.NEGATIVE_INFINITY);
-  return { maxTsMs: num(o.maxTs), floorMs: num(o.floor) };
+  const checkpoint = typeof o.ckpt === 'number' && Number.isInteger(o.ckpt) && o.ckpt > 0 ? o.ckpt : null;
+  return { maxTsMs: num(o.maxTs), floorMs: num(o.floor), checkpoint };
 }
 
 /** A fresh broker may not have elected the group coordinator yet; the consumer itself would wait too. */

@@ -25,7 +25,8 @@
  *             23 codes of examples/dims/countries.csv
  * Counts of what was emitted are in `stats`; they predict the canonical pipeline's summary exactly.
  */
-import { ConfigError, SourceError } from '../../errors.js';
+import { parseConfigSection } from '../../config-error.js';
+import { SourceError } from '../../errors.js';
 import { BLANK_LINES, INVALID_KINDS, renderVariantLine, type FieldTexts } from './clickstream-faults.js';
 import { clickstreamGeneratorConfigSchema, type ClickstreamGeneratorConfig, type ClickstreamGeneratorOptions } from './clickstream-config.js';
 import { Prng } from './prng.js';
@@ -136,11 +137,7 @@ export function parseClickstreamGeneratorOptions(
   options: ClickstreamGeneratorOptions = {},
   configPath = 'generator',
 ): ClickstreamGeneratorConfig {
-  const parsed = clickstreamGeneratorConfigSchema.safeParse(options);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  const path = [configPath, ...issue.path.map(String)].join('.');
-  throw new ConfigError(path, issue.message, { details: { issues: parsed.error.issues } });
+  return parseConfigSection(clickstreamGeneratorConfigSchema, options, configPath);
 }
 
 export class ClickstreamGenerator implements LineGenerator {

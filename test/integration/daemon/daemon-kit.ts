@@ -11,6 +11,8 @@ import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import type { ServiceAddresses } from '../../helpers/services.js';
+import { classifyLine } from '../../reference/canonical-validate.js';
+import { ClickstreamGenerator } from '../../../src/sources/generators/clickstream-events.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const BIN = join(ROOT, 'bin', 'ringflow.js');
@@ -33,6 +35,7 @@ export function daemonConfig(services: ServiceAddresses, names: DaemonTestNames,
   sinks?: Record<string, unknown>;
   kafka?: Record<string, unknown>;
   dedupe?: Record<string, unknown>;
+  daemon?: Record<string, unknown>;
 } = {}): string {
   const base = JSON.parse(readFileSync(join(ROOT, 'examples', 'clickstream.json'), 'utf8'));
   const config = {
@@ -61,12 +64,32 @@ export function daemonConfig(services: ServiceAddresses, names: DaemonTestNames,
       logAlerts: false,
       ...overrides.sinks,
     },
-    daemon: { deadLetterPath: join(dir, 'dead-letter.ndjson'), commitIntervalMs: 100, statusIntervalMs: 200, shutdownTimeoutMs: 60_000 },
+    daemon: { deadLetterPath: join(dir, 'dead-letter.ndjson'), commitIntervalMs: 100, statusIntervalMs: 200, shutdownTimeoutMs: 60_000, ...overrides.daemon },
   };
   mkdirSync(dir, { recursive: true });
   const path = join(dir, 'config.json');
   writeFileSync(path, JSON.stringify(config, null, 2));
   return path;
+}
+
+/**
+ * The sentinel: a DUPLICATE of the first event's id, 10 minutes of event time after the last event.
+ * Every valid line advances the watermark (duplicates too), so it closes every window while being
+ * counted in none; the reference sees the same line and agrees.
+ */
+export function canonicalInput(seed: number, events: number, options: { duplicateRate?: number } = {}): { lines: string[]; sentinel: string } {
+  // 100 events per second of event time: ~6000 events per 60 s window, several windows.
+  const lines = new ClickstreamGenerator({ seed, eventsPerSecond: 100, ...options }).fillLines(events);
+  let firstId = '';
+  let maxTs = 0;
+  for (const line of lines) {
+    const v = classifyLine(line);
+    if (v.kind !== 'valid') continue;
+    if (!firstId) firstId = v.event.eventId;
+    maxTs = Math.max(maxTs, v.event.ts);
+  }
+  const sentinel = JSON.stringify({ event_id: firstId, ts: maxTs + 600_000, user_id: 'u0', type: 'view', amount: 0, country: 'US' });
+  return { lines, sentinel };
 }
 
 /** Parsed from the daemon's status line on stderr. */
@@ -150,7 +173,17 @@ export async function committedOffset(services: ServiceAddresses, groupId: strin
   const admin = new Kafka({ clientId: 'daemon-test-offsets', brokers: services.kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
   try {
-    const [t] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    let t: Awaited<ReturnType<typeof admin.fetchOffsets>>[number];
+    for (let attempt = 1; ; attempt++) {
+      try {
+        [t] = await admin.fetchOffsets({ groupId, topics: [topic] });
+        break;
+      } catch (err) {
+        // A fresh broker may still be electing the group coordinator.
+        if ((err as { retriable?: boolean }).retriable !== true || attempt >= 50) throw err;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
     const p = t.partitions.find((x) => x.partition === 0);
     return { offset: p ? Number(p.offset) : -1, metadata: p?.metadata ?? null };
   } finally {

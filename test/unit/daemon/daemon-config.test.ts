@@ -12,7 +12,10 @@ describe('daemon config', () => {
     expect(canonicalConfigPath()).toMatch(/examples[/\\]clickstream\.json$/);
     expect(cfg.source.type).toBe('generator');
     if (cfg.source.type === 'generator') expect(cfg.source.generator.ratePerSec).toBe(DEFAULT_RATE_PER_SEC);
-    expect(cfg.daemon).toEqual({ deadLetterPath: './ringflow-out/dead-letter.ndjson', commitIntervalMs: 500, statusIntervalMs: 5000, shutdownTimeoutMs: 60000 });
+    expect(cfg.daemon).toEqual({
+      deadLetterPath: './ringflow-out/dead-letter.ndjson', commitIntervalMs: 500, statusIntervalMs: 5000, shutdownTimeoutMs: 60000,
+      checkpoint: { dir: null, intervalMs: 10000 },
+    });
     expect(cfg.sinks.clickhouse).toBeUndefined();
   });
 
