@@ -2,7 +2,7 @@
  * The `ringflow` command line: `replay` (a finite file, outputs to a folder) and `run` (the daemon, run.ts).
  * Exit codes: 0 done, 1 runtime failure, 2 bad usage or configuration.
  */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { ConfigError, RingflowError } from '../errors.js';
 import { loadRingflowConfig, type RingflowConfig } from './config.js';
 import { replay } from './replay.js';
@@ -86,8 +86,14 @@ export function buildProgram(): Command {
 
 export async function main(argv: string[]): Promise<void> {
   try {
-    await buildProgram().parseAsync(argv);
+    // exitOverride: commander throws instead of exiting, so a usage error gets the documented code 2.
+    await buildProgram().exitOverride().parseAsync(argv);
   } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version arrive here too, with exit code 0; commander already printed the message.
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
+      return;
+    }
     if (err instanceof RingflowError) {
       process.stderr.write(`ringflow: ${err.message}${err instanceof ConfigError ? '' : ` [${err.code}]`}\n`);
       process.exitCode = err instanceof ConfigError ? 2 : 1;

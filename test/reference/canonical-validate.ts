@@ -78,16 +78,16 @@ export function cutRaw(line: string): string {
 }
 
 /** The value of an own property; absent and null both read as undefined. */
-function field(obj: object, name: string): unknown {
+function own(obj: Record<string, unknown>, name: string): unknown {
   if (!Object.hasOwn(obj, name)) return undefined;
-  const value = (obj as Record<string, unknown>)[name];
+  const value = obj[name];
   return value === null ? undefined : value;
 }
 
-// Each rule returns the reject reason, or undefined when the field passes.
+// Each rule takes the field's value (undefined = absent or null) and returns the reject reason, or
+// undefined when the value passes.
 
-function idReason(obj: object, name: string): string | undefined {
-  const value = field(obj, name);
+function idReason(value: unknown, name: string): string | undefined {
   if (value === undefined) return `missing:${name}`;
   if (typeof value !== 'string') return `bad_type:${name}`;
   if (value.length === 0) return `too_short:${name}`;
@@ -96,8 +96,7 @@ function idReason(obj: object, name: string): string | undefined {
   return undefined;
 }
 
-function tsReason(obj: object): string | undefined {
-  const value = field(obj, 'ts');
+function tsReason(value: unknown): string | undefined {
   if (value === undefined) return 'missing:ts';
   if (typeof value !== 'number') return 'bad_type:ts';
   if (!Number.isInteger(value)) return 'not_integer:ts';
@@ -105,24 +104,21 @@ function tsReason(obj: object): string | undefined {
   return undefined;
 }
 
-function typeReason(obj: object): string | undefined {
-  const value = field(obj, 'type');
+function typeReason(value: unknown): string | undefined {
   if (value === undefined) return 'missing:type';
   if (typeof value !== 'string') return 'bad_type:type';
   if (!(EVENT_TYPES as readonly string[]).includes(value)) return 'bad_enum:type';
   return undefined;
 }
 
-function amountReason(obj: object): string | undefined {
-  const value = field(obj, 'amount');
+function amountReason(value: unknown): string | undefined {
   if (value === undefined) return undefined; // absent or null: 0
   if (typeof value !== 'number') return 'bad_type:amount';
   if (!Number.isFinite(value) || value < 0) return 'out_of_range:amount';
   return undefined;
 }
 
-function countryReason(obj: object): string | undefined {
-  const value = field(obj, 'country');
+function countryReason(value: unknown): string | undefined {
   if (value === undefined) return undefined; // absent or null: "ZZ"
   if (typeof value !== 'string') return 'bad_type:country';
   if (!COUNTRY_PATTERN.test(value)) return 'bad_pattern:country';
@@ -131,23 +127,30 @@ function countryReason(obj: object): string | undefined {
 
 /** Validates a parsed JSON object against the canonical schema; the first failing field wins. */
 export function validateEventObject(obj: object): LineVerdict {
+  const o = obj as Record<string, unknown>;
+  const eventId = own(o, 'event_id');
+  const ts = own(o, 'ts');
+  const userId = own(o, 'user_id');
+  const type = own(o, 'type');
+  const amount = own(o, 'amount');
+  const country = own(o, 'country');
   const reason =
-    idReason(obj, 'event_id') ??
-    tsReason(obj) ??
-    idReason(obj, 'user_id') ??
-    typeReason(obj) ??
-    amountReason(obj) ??
-    countryReason(obj);
+    idReason(eventId, 'event_id') ??
+    tsReason(ts) ??
+    idReason(userId, 'user_id') ??
+    typeReason(type) ??
+    amountReason(amount) ??
+    countryReason(country);
   if (reason !== undefined) return { kind: 'invalid', reason };
   return {
     kind: 'valid',
     event: {
-      eventId: field(obj, 'event_id') as string,
-      ts: field(obj, 'ts') as number,
-      userId: field(obj, 'user_id') as string,
-      type: field(obj, 'type') as EventType,
-      amount: ((field(obj, 'amount') as number | undefined) ?? 0) + 0, // -0 + 0 === +0
-      country: (field(obj, 'country') as string | undefined) ?? DEFAULT_COUNTRY,
+      eventId: eventId as string,
+      ts: ts as number,
+      userId: userId as string,
+      type: type as EventType,
+      amount: ((amount as number | undefined) ?? 0) + 0, // -0 + 0 === +0
+      country: (country as string | undefined) ?? DEFAULT_COUNTRY,
     },
   };
 }

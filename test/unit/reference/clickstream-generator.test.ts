@@ -132,7 +132,7 @@ describe('ClickstreamGenerator: options', () => {
     expect(() => new ClickstreamGenerator({ invalidRate: 1.5 })).toThrow(ConfigError);
     expect(() => new ClickstreamGenerator({ invalidRate: 1.5 })).toThrow(/generator\.invalidRate: .*1/);
     expect(() => new ClickstreamGenerator({ maxJitterMs: 6000 })).toThrow(/generator\.maxJitterMs: .*5000/);
-    expect(() => new ClickstreamGenerator({ nope: 1 } as never)).toThrow(/nope/);
+    expect(() => new ClickstreamGenerator({ nope: 1 } as never)).toThrow(/generator\.nope: unknown setting/);
     expect(() => new ClickstreamGenerator({ invalidRate: 0.6, duplicateRate: 0.6 })).toThrow(/at most 1/);
   });
 
