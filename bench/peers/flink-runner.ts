@@ -27,6 +27,10 @@ export interface FlinkSummary {
   events_per_sec: number;
   execute_wall_ms: number;
   jvm_start_ms: number;
+  /** CPU time of the whole JVM at the end of main (all threads, JIT and GC), ms; -1 if unavailable. */
+  process_cpu_ms: number;
+  /** VmHWM of the JVM read by itself at the end of main, MiB; -1 if unavailable. */
+  peak_rss_mib: number;
   window_late: number;
   parallelism: number;
   watermarks: string;
@@ -56,7 +60,10 @@ export interface FlinkPeerOptions {
 export interface FlinkPeerResult {
   eventsPerSec: number;
   elapsedMs: number;
+  /** Peak resident set of the JVM: its own VmHWM at the end of main, or our polling if higher. */
   peakRssMiB: number;
+  /** CPU time of the JVM (user + system, all threads), ms. */
+  cpuMs: number;
   /** Spawn to exit of the JVM, milliseconds, as seen from Node. */
   processWallMs: number;
   aggregatesPath: string;
@@ -145,7 +152,8 @@ export async function runFlinkPeer(options: FlinkPeerOptions): Promise<FlinkPeer
     if (options.echoStderr === true) process.stderr.write(s);
     stderrTail = (stderrTail + s).slice(-STDERR_TAIL_BYTES);
   });
-  // VmHWM only grows, so the last successful read before exit is the peak up to that moment.
+  // VmHWM only grows, so each read is the peak so far. Node reaps the child before 'exit' fires, so
+  // /proc/<pid> is gone by then: the JVM's own end-of-main reading (in the summary) covers the tail.
   let peakKiB = 0;
   const poll = setInterval(() => {
     if (child.pid !== undefined) peakKiB = Math.max(peakKiB, readVmHwmKiB(child.pid));
@@ -154,11 +162,7 @@ export async function runFlinkPeer(options: FlinkPeerOptions): Promise<FlinkPeer
   try {
     exitCode = await new Promise<number | null>((resolveExit, rejectExit) => {
       child.once('error', rejectExit);
-      // 'exit', not 'close': /proc/<pid> is still readable until the zombie is reaped.
-      child.once('exit', (code) => {
-        if (child.pid !== undefined) peakKiB = Math.max(peakKiB, readVmHwmKiB(child.pid));
-        resolveExit(code);
-      });
+      child.once('exit', (code) => resolveExit(code));
     });
   } catch (err) {
     throw new ServiceError('flink', `could not start java: ${(err as Error).message}`, { cause: err });
@@ -176,7 +180,8 @@ export async function runFlinkPeer(options: FlinkPeerOptions): Promise<FlinkPeer
   return {
     eventsPerSec: summary.events_per_sec,
     elapsedMs: summary.elapsed_ms,
-    peakRssMiB: Math.round(peakKiB / 1024),
+    peakRssMiB: Math.max(Math.round(peakKiB / 1024), summary.peak_rss_mib),
+    cpuMs: summary.process_cpu_ms,
     processWallMs: Math.round(processWallMs),
     aggregatesPath: join(resolve(options.outDir), 'aggregates.ndjson'),
     summary,

@@ -65,6 +65,8 @@ public final class ClickstreamJob {
         long wallMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - executeStartNs);
         long jobMs = result.getNetRuntime(TimeUnit.MILLISECONDS);
 
+        long processCpuMs = processCpuMs();
+        long peakRssMiB = peakRssMiB();
         long input = counter(result, Counters.INPUT);
         long invalid = counter(result, Counters.INVALID);
         long duplicates = counter(result, Counters.DUPLICATES);
@@ -73,10 +75,12 @@ public final class ClickstreamJob {
         String summary = String.format(Locale.ROOT,
                 "{\"input\":%d,\"accepted\":%d,\"invalid\":%d,\"duplicates\":%d,\"late\":%d,"
                         + "\"elapsed_ms\":%d,\"events_per_sec\":%d,\"execute_wall_ms\":%d,\"jvm_start_ms\":%d,"
+                        + "\"process_cpu_ms\":%d,\"peak_rss_mib\":%d,"
                         + "\"window_late\":%d,\"parallelism\":%d,\"watermarks\":\"%s\",\"late_mode\":\"%s\","
                         + "\"dedupe_expiry\":\"%s\",\"flink_version\":\"%s\",\"java_version\":\"%s\"}",
                 input, accepted, invalid, duplicates, late,
                 jobMs, jobMs > 0 ? Math.round(input * 1000.0 / jobMs) : 0, wallMs, jvmStartMs,
+                processCpuMs, peakRssMiB,
                 counter(result, Counters.WINDOW_LATE), opts.parallelism,
                 opts.watermarks.name().toLowerCase(Locale.ROOT), opts.lateMode.name().toLowerCase(Locale.ROOT),
                 opts.dedupeExpiry.name().toLowerCase(Locale.ROOT), EnvironmentInformation.getVersion(),
@@ -145,6 +149,29 @@ public final class ClickstreamJob {
         // Functions never hold on to input records, so chained operators may pass them by reference.
         conf.set(PipelineOptions.OBJECT_REUSE, true);
         return conf;
+    }
+
+    /** CPU time of the whole JVM so far (all threads, JIT and GC included), -1 if unavailable. */
+    private static long processCpuMs() {
+        java.lang.management.OperatingSystemMXBean os = ManagementFactory.getOperatingSystemMXBean();
+        if (os instanceof com.sun.management.OperatingSystemMXBean sun) {
+            return TimeUnit.NANOSECONDS.toMillis(sun.getProcessCpuTime());
+        }
+        return -1;
+    }
+
+    /** The kernel's high-water mark of this process's resident set (Linux), -1 if unavailable. */
+    private static long peakRssMiB() {
+        try {
+            for (String line : Files.readAllLines(java.nio.file.Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmHWM:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024;
+                }
+            }
+        } catch (java.io.IOException | NumberFormatException e) {
+            // Not Linux, or an unexpected format: the runner's own polling still applies.
+        }
+        return -1;
     }
 
     private static long counter(JobExecutionResult result, String name) {
