@@ -1,6 +1,6 @@
 /**
  * The decode pool: stateless NDJSON decode tasks on their own piscina pool, so the main thread only
- * cuts input into pieces, runs the late gate and scatters (ARCHITECTURE.md "Parallel decode").
+ * cuts input into pieces, runs the late gate and scatters (see ingest-stream.ts).
  *
  * Why a second pool and not a task kind on the runtime's pool: decode tasks are stateless and have no
  * partition, so the runtime's per-partition retry and control bookkeeping does not apply; and the main

@@ -15,8 +15,8 @@
  * numbers land together. Integers that differ in one bit spread over all partitions.
  */
 import type { BatchView, ColumnView } from './batch.js';
-import { copyRow } from './batch.js';
 import type { Ring } from './ring.js';
+import { columnKinds, copySegment, type SegmentScratch, type SlotArrays } from './scatter-copy.js';
 import { ConfigError, RingflowError } from '../errors.js';
 
 const GOLDEN = 0x9e3779b1 | 0;
@@ -65,6 +65,16 @@ export class Partitioner {
   blockedPartition = -1;
   /** Staging watermark at the last scatter; stamped on every slot published after it. */
   private watermarkMs = 0;
+  private readonly rowCapacity: number;
+  private readonly kinds: Uint8Array;
+  /** Column indices of the string columns, their byte room per slot, and bytes used per (partition, string column). */
+  private readonly stringColumns: Int32Array;
+  private readonly stringRoom: Int32Array;
+  private readonly stringUsed: Int32Array;
+  private readonly slotArrays: SlotArrays;
+  /** Segment scratch (see scatter-copy.ts). */
+  private readonly segment: SegmentScratch;
+  private readonly srcOffsets: Int32Array[] = [];
 
   constructor(rings: readonly Ring[], keyColumn: string, onPublish: OnPublish) {
     if (rings.length === 0) throw new ConfigError('runtime.partitions', 'must be at least 1, got 0');
@@ -85,6 +95,15 @@ export class Partitioner {
     this.open = rings.map(() => null);
     this.openRows = new Int32Array(rings.length);
     this.onPublish = onPublish;
+    this.rowCapacity = layout.rowCapacity;
+    this.kinds = columnKinds(layout);
+    const strings = layout.columns.filter((c) => c.spec.type === 'string');
+    this.stringColumns = Int32Array.from(strings, (c) => c.index);
+    this.stringRoom = Int32Array.from(strings, (c) => c.stringBytes);
+    this.stringUsed = new Int32Array(rings.length * strings.length);
+    const perColumn = <T>(): T[][] => layout.columns.map(() => new Array<T>(rings.length));
+    this.slotArrays = { values: perColumn(), offsets: perColumn(), hash: perColumn(), validity: perColumn() };
+    this.segment = { part: new Uint16Array(0), order: new Int32Array(0), first: new Int32Array(rings.length + 1), base: new Int32Array(rings.length) };
   }
 
   /** Partition of row `row` of `batch` (same layout as the rings). */
@@ -99,37 +118,97 @@ export class Partitioner {
    * Copy rows [fromRow, staging.rowCount) into their partitions' open slots. Returns staging.rowCount
    * when all rows were placed, or the first row not placed because its partition's ring is full
    * (`blockedPartition` says which): await the ring and call again from that row.
+   *
+   * Rows go in segments: a row loop picks (partition, slot row) per row and reserves string bytes,
+   * up to the first row whose slot fills up, cannot take the row, or cannot be opened; then
+   * copySegment moves the segment column by column. A slot is published as soon as it is full.
    */
   scatter(staging: BatchView, fromRow: number): number {
     const n = staging.rowCount;
     this.watermarkMs = staging.watermarkMs;
     this.blockedPartition = -1;
-    for (let r = fromRow; r < n; r++) {
-      const p = this.partitionOf(staging, r);
-      let slot = this.open[p];
-      if (slot === null) {
-        slot = this.rings[p].tryAcquire();
-        if (slot === null) {
-          this.blockedPartition = p;
-          return r;
+    const g = this.segment;
+    if (g.part.length < staging.layout.rowCapacity) {
+      g.part = new Uint16Array(staging.layout.rowCapacity);
+      g.order = new Int32Array(staging.layout.rowCapacity);
+    }
+    const part = g.part;
+    const base = g.base;
+    const partitions = this.partitions;
+    const openRows = this.openRows;
+    const cap = this.rowCapacity;
+    const strings = this.stringColumns.length;
+    const room = this.stringRoom;
+    const used = this.stringUsed;
+    const srcOffsets = this.srcOffsets;
+    for (let s = 0; s < strings; s++) srcOffsets[s] = staging.columns[this.stringColumns[s]].offsets!;
+    let r = fromRow;
+    while (r < n) {
+      const segmentStart = r;
+      let count = 0;
+      let publish = -1;
+      let blocked = -1;
+      // A partition opened during the segment starts at row 0, which openRows already says.
+      for (let p = 0; p < partitions; p++) base[p] = openRows[p];
+      for (; r < n; r++) {
+        const p = this.partitionOf(staging, r);
+        if (this.open[p] === null && !this.openSlot(p)) {
+          blocked = p;
+          break;
         }
-        this.open[p] = slot;
-        this.openRows[p] = 0;
-      }
-      const at = this.openRows[p];
-      if (!copyRow(staging, r, slot, at)) {
-        // String bytes exhausted: ship what the slot holds and place this row again.
-        if (at === 0) {
-          throw new RingflowError('ROW_TOO_LARGE', `row ${r} does not fit an empty batch slot`, { details: { partition: p } });
+        let fits = true;
+        for (let s = 0; s < strings; s++) {
+          const off = srcOffsets[s];
+          if (used[p * strings + s] + off[r + 1] - off[r] > room[s]) { fits = false; break; }
         }
-        this.publishOpen(p);
-        r--;
-        continue;
+        if (!fits) {
+          // String bytes exhausted: ship what the slot holds and place this row again.
+          if (openRows[p] === 0) {
+            throw new RingflowError('ROW_TOO_LARGE', `row ${r} does not fit an empty batch slot`, { details: { partition: p } });
+          }
+          publish = p;
+          break;
+        }
+        for (let s = 0; s < strings; s++) {
+          const off = srcOffsets[s];
+          used[p * strings + s] += off[r + 1] - off[r];
+        }
+        const row = openRows[p];
+        part[count++] = p;
+        openRows[p] = row + 1;
+        if (row + 1 === cap) {
+          publish = p;
+          r++;
+          break;
+        }
       }
-      this.openRows[p] = at + 1;
-      if (at + 1 === slot.layout.rowCapacity) this.publishOpen(p);
+      if (count > 0) copySegment(staging, this.kinds, segmentStart, count, partitions, g, this.slotArrays);
+      if (publish >= 0) this.publishOpen(publish);
+      if (blocked >= 0) {
+        this.blockedPartition = blocked;
+        return r;
+      }
     }
     return n;
+  }
+
+  /** Open partition p's next ring slot for writing; false when its ring is full. */
+  private openSlot(p: number): boolean {
+    const slot = this.rings[p].tryAcquire();
+    if (slot === null) return false;
+    this.open[p] = slot;
+    this.openRows[p] = 0;
+    const strings = this.stringColumns.length;
+    for (let s = 0; s < strings; s++) this.stringUsed[p * strings + s] = 0;
+    const a = this.slotArrays;
+    for (let c = 0; c < slot.columns.length; c++) {
+      const col = slot.columns[c];
+      a.values[c][p] = col.values;
+      a.validity[c][p] = col.validity;
+      if (col.offsets) a.offsets[c][p] = col.offsets;
+      if (col.hash) a.hash[c][p] = col.hash;
+    }
+    return true;
   }
 
   /** Publish every partially filled slot (before a control change or at shutdown). */
