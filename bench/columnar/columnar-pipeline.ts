@@ -5,11 +5,17 @@
  * fill the pipeline's staging batch, count the lines, let the watermark observe the batch, then
  * `scatterStaging()` (scatter, wait while a ring is full, announce window closes).
  *
+ * CLI (one measurement per process, so its peak RSS is its own; prints one JSON line):
+ *   node dist/bench/columnar/columnar-pipeline.js --events 4000000 --threads 2 --partitions 8 \
+ *     [--user-keys 100000] [--dedupe-horizon-ms 3600000] [--batch-rows 4096]
+ *
  * Checks before a rate is returned: accepted + duplicates = generated events, duplicates = the
  * generator's repeats (a Bloom false positive at p = 1e-9 would show here), the counts in the emitted
  * windows add up to accepted, and no event was late or failed.
  */
-import { fileURLToPath } from 'node:url';
+import { realpathSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Command, InvalidArgumentError } from 'commander';
 import { loadRingflowConfig, type RingflowConfig } from '../../src/daemon/config.js';
 import { bloomBytesFor } from '../../src/kernels/bloom.js';
 import { compileProcessorOptions, dedupeConfigSchema, parseSection } from '../../src/kernels/pipeline-config.js';
@@ -93,7 +99,7 @@ export async function runColumnarPipeline(o: ColumnarRunOptions): Promise<Column
       for (const r of rows) countInWindows += r.count as number;
     },
     onDeadLetter: (e) => { throw new Error(`columnar run: unexpected dead letter ${e.reason} at row ${e.line}`); },
-  });
+    }, { decodeThreads: 0 }); // nothing to decode here: no decode pool threads competing for the cores
   const startupMs = performance.now() - t0;
   const gen = new ColumnarClickstream({
     seed: o.seed, userKeys: o.userKeys, duplicateRate: o.duplicateRate, eventsPerSecond: o.eventsPerSecond,
@@ -143,4 +149,40 @@ export async function runColumnarPipeline(o: ColumnarRunOptions): Promise<Column
   } finally {
     await pipeline.close();
   }
+}
+
+function intOption(name: string, min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer in [${min}, ${max}]`);
+    return n;
+  };
+}
+
+export async function main(argv: readonly string[]): Promise<void> {
+  const program = new Command()
+    .name('columnar-pipeline')
+    .description('Generated columns through the real runtime and canonical partition processor; prints a JSON result.')
+    .requiredOption('--events <n>', 'events to generate', intOption('--events', 1, 1e10))
+    .requiredOption('--threads <n>', 'worker threads', intOption('--threads', 1, 256))
+    .requiredOption('--partitions <n>', 'key-hash partitions', intOption('--partitions', 1, 4096))
+    .option('--batch-rows <n>', 'rows per batch slot', intOption('--batch-rows', 1, 1 << 20))
+    .option('--ring-slots <n>', 'slots per ring (power of two)', intOption('--ring-slots', 2, 1024))
+    .option('--user-keys <n>', 'distinct user ids', intOption('--user-keys', 1, 1e9), 100_000)
+    .option('--dedupe-horizon-ms <n>', 'dedupe horizon (Bloom sized for 5000 events/s x horizon)', intOption('--dedupe-horizon-ms', 1000, 30 * 86_400_000))
+    .option('--seed <n>', 'PRNG seed', intOption('--seed', 0, 0xffffffff), 1);
+  program.parse([...argv], { from: 'user' });
+  const o = program.opts<{
+    events: number; threads: number; partitions: number; batchRows?: number; ringSlots?: number;
+    userKeys: number; dedupeHorizonMs?: number; seed: number;
+  }>();
+  const result = await runColumnarPipeline(o);
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
+  main(process.argv.slice(2)).catch((err: unknown) => {
+    process.stderr.write(`columnar-pipeline: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  });
 }

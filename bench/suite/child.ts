@@ -4,9 +4,11 @@
  * prints one JSON line on stdout; its stderr is kept (tail) for the error message.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { resolve } from 'node:path';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { isMainThread } from 'node:worker_threads';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join, resolve } from 'node:path';
 
 /** Repository root (this file is at dist/bench/suite/child.js or bench/suite/child.ts). */
 export const REPO_ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), import.meta.url.includes('/dist/') ? '../../..' : '../..');
@@ -18,6 +20,25 @@ export interface ChildRun<T> {
   wallMs: number;
   /** Kernel high-water mark of the child's resident set (VmHWM), polled until exit. */
   peakRssMiB: number;
+  /**
+   * User + system CPU time of a Node child, all its threads, start-up included (NaN for others).
+   * Unlike wall time it hardly grows when other processes compete for the cores.
+   */
+  cpuMs: number;
+}
+
+/**
+ * The same module, preloaded into a Node child with `--import`, records the child's own
+ * process.resourceUsage() at exit into this file: CPU of all threads and the kernel's maxRSS, read
+ * after the child is gone (polling /proc misses the end, and the 'exit' event comes after the reap).
+ */
+const USAGE_FILE_ENV = 'RINGFLOW_BENCH_USAGE_FILE';
+const usageFile = process.env[USAGE_FILE_ENV];
+if (usageFile && isMainThread) {
+  process.on('exit', () => {
+    const u = process.resourceUsage();
+    writeFileSync(usageFile, JSON.stringify({ cpuMs: (u.userCPUTime + u.systemCPUTime) / 1000, maxRssKiB: u.maxRSS }));
+  });
 }
 
 const STDERR_TAIL_BYTES = 4096;
@@ -33,13 +54,26 @@ function vmHwmKiB(pid: number): number {
 }
 
 /** `node <script> ...args` with cwd = repository root; resolves the last JSON line of stdout. */
-export function runNodeChild<T>(script: string, args: readonly string[], timeoutMs = 15 * 60_000): Promise<ChildRun<T>> {
-  return runChild<T>(process.execPath, [resolve(REPO_ROOT, script), ...args], timeoutMs);
+export async function runNodeChild<T>(script: string, args: readonly string[], timeoutMs = 15 * 60_000): Promise<ChildRun<T>> {
+  const dir = mkdtempSync(join(tmpdir(), 'ringflow-bench-usage-'));
+  const file = join(dir, 'usage.json');
+  try {
+    const run = await runChild<T>(process.execPath, ['--import', pathToFileURL(fileURLToPath(import.meta.url)).href, resolve(REPO_ROOT, script), ...args],
+      timeoutMs, { ...process.env, [USAGE_FILE_ENV]: file });
+    try {
+      const u = JSON.parse(readFileSync(file, 'utf8')) as { cpuMs: number; maxRssKiB: number };
+      return { ...run, cpuMs: Math.round(u.cpuMs), peakRssMiB: Math.max(run.peakRssMiB, Math.round(u.maxRssKiB / 1024)) };
+    } catch {
+      return run;
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
-export function runChild<T>(command: string, args: readonly string[], timeoutMs: number): Promise<ChildRun<T>> {
+export function runChild<T>(command: string, args: readonly string[], timeoutMs: number, env: NodeJS.ProcessEnv = process.env): Promise<ChildRun<T>> {
   const started = performance.now();
-  const child = spawn(command, [...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, [...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env });
   let stdout = '';
   let stderr = '';
   let peakKiB = 0;
@@ -61,7 +95,7 @@ export function runChild<T>(command: string, args: readonly string[], timeoutMs:
           reject(new Error(`${args[0] ?? command} exited with ${signal ?? code}${line === undefined ? ', no JSON result' : ''}: ${stderr.trim().slice(-1500)}`));
           return;
         }
-        resolveRun({ json: JSON.parse(line) as T, wallMs, peakRssMiB: Math.round(peakKiB / 1024) });
+        resolveRun({ json: JSON.parse(line) as T, wallMs, peakRssMiB: Math.round(peakKiB / 1024), cpuMs: Number.NaN });
       };
       if (child.stdout.readableEnded) finish();
       else child.stdout.once('end', finish);

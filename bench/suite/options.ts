@@ -18,6 +18,8 @@ export interface SuiteOptions {
   /** Events in the generated NDJSON file of the replay section. */
   replayEvents: number;
   runFlink: boolean;
+  /** Rounds of the replay section (each runs ringflow, the Node peer and Flink once) and columnar headline runs. */
+  replayRepeats: number;
   flinkParallelism: number;
   /** Events per columnar end-to-end run (headline and sweeps). */
   columnarEvents: number;
@@ -58,6 +60,7 @@ function preset(mode: SuiteOptions['mode']): Omit<SuiteOptions, 'sections' | 're
     mode,
     replayEvents: quick ? 300_000 : 2_000_000,
     runFlink: !quick,
+    replayRepeats: quick ? 1 : full ? 3 : 2,
     flinkParallelism: Math.max(1, cores),
     columnarEvents: quick ? 1_000_000 : full ? 8_000_000 : 3_000_000,
     // "1 up to the core count, and further where the machine has more cores": full goes to 2 x cores.

@@ -12,7 +12,7 @@ export class Progress {
 
   private stamp(): string {
     const s = (performance.now() - this.startedMs) / 1000;
-    return `[${String(Math.floor(s / 60)).padStart(2, '0')}:${(s % 60).toFixed(0).padStart(2, '0')}]`;
+    return `[${String(Math.floor(s / 60)).padStart(2, '0')}:${String(Math.floor(s % 60)).padStart(2, '0')}]`;
   }
 
   begin(section: string, what: string): void {
@@ -45,6 +45,7 @@ export function rate(n: number | null | undefined, unit = 'events/s'): string {
 export function figure(r: RunRecord): string {
   const parts: string[] = [];
   if (r.events_per_sec !== undefined) parts.push(rate(r.events_per_sec));
+  if (r.events_per_cpu_sec !== undefined) parts.push(rate(r.events_per_cpu_sec, 'events/CPU-s'));
   if (r.rows_per_sec !== undefined) parts.push(rate(r.rows_per_sec, 'rows/s'));
   if (r.gb_per_sec !== undefined) parts.push(`${r.gb_per_sec.toFixed(2)} GB/s`);
   if (r.mb_per_sec !== undefined) parts.push(`${r.mb_per_sec.toFixed(0)} MB/s`);
@@ -72,12 +73,13 @@ export function renderTable(r: SuiteResults): string {
     if (p) lines.push(`  ${''.padEnd(nameWidth)}    ${p}`);
   }
   lines.push('', '== headline (NDJSON replay on the same file; peers checked equal to ringflow first) ==');
-  const row = (label: string, eps: number | null, rss: number | null) =>
-    `  ${label.padEnd(34)} ${rate(eps).padStart(18)}   peak RSS ${rss === null ? '-' : `${rss} MiB`}`;
-  lines.push(row('ringflow replay (NDJSON)', r.ringflow_replay_events_per_sec, r.peak_rss_mib.ringflow_replay));
-  lines.push(row('ringflow columnar (no decode)', r.ringflow_columnar_events_per_sec, r.peak_rss_mib.ringflow_columnar));
-  lines.push(row('hand-written Node pipeline', r.naive_node_events_per_sec, r.peak_rss_mib.naive_node));
-  lines.push(row('Apache Flink', r.flink_events_per_sec, r.peak_rss_mib.flink));
+  const row = (label: string, eps: number | null, cpu: number | null, rss: number | null) =>
+    `  ${label.padEnd(34)} ${rate(eps).padStart(18)} ${rate(cpu, 'events/CPU-s').padStart(22)}   peak RSS ${rss === null ? '-' : `${rss} MiB`}`;
+  const c = r.events_per_cpu_sec;
+  lines.push(row('ringflow replay (NDJSON)', r.ringflow_replay_events_per_sec, c.ringflow_replay, r.peak_rss_mib.ringflow_replay));
+  lines.push(row('ringflow columnar (no decode)', r.ringflow_columnar_events_per_sec, c.ringflow_columnar, r.peak_rss_mib.ringflow_columnar));
+  lines.push(row('hand-written Node pipeline', r.naive_node_events_per_sec, c.naive_node, r.peak_rss_mib.naive_node));
+  lines.push(row('Apache Flink', r.flink_events_per_sec, c.flink, r.peak_rss_mib.flink));
   lines.push('', '== targets ==');
   for (const t of r.targets) {
     const measured = t.measured === null ? 'not measured' : t.unit === 'x' ? `${t.measured}x` : rate(t.measured, t.unit);

@@ -1,10 +1,14 @@
 /**
- * Section (a): tinybench micro-benchmarks of every kernel on one core, in events/s.
- * - decode: bench/kernels/decode-bench.ts (byte scanner + filter rules + key hashes, which the
- *   decoder runs fused per row; next to JSON.parse + the same rules on the same bytes);
- * - hash: hash64Into over event-id bytes (the 64-bit key hash behind partitioning, Bloom and HLL);
- * - scatter: the partitioner (partition choice + row copy) from bench/runtime/scatter-rate.ts;
- * - enrich, Bloom, HyperLogLog, aggregate and the whole partition processor: bench/kernels/state-bench.ts.
+ * The micro-benchmark sections.
+ * (a) Kernels: tinybench on one core, in events/s:
+ *   - decode: bench/kernels/decode-bench.ts (byte scanner + filter rules + key hashes, which the
+ *     decoder runs fused per row; next to JSON.parse + the same rules on the same bytes);
+ *   - hash: hash64Into over event-id bytes (the 64-bit key hash behind partitioning, Bloom and HLL);
+ *   - scatter: the partitioner (partition choice + row copy) from bench/runtime/scatter-rate.ts;
+ *   - enrich, Bloom, HyperLogLog, aggregate and the whole partition processor: bench/kernels/state-bench.ts.
+ * (b) Runtime (bench/runtime/): one ring vs postMessage of the same 16-byte rows across batch sizes
+ *   (rows/s and GB/s; each consumer checks the sum of what it got), the partitioner's scatter rate,
+ *   and one piscina task per partition vs pinned workers. Best of `runtimeRepeats` runs each.
  */
 import { Bench } from 'tinybench';
 import { hash64Into } from '../../src/kernels/xxhash32.js';
@@ -14,6 +18,7 @@ import { scatterRate } from '../runtime/scatter-rate.js';
 import type { SuiteOptions } from './options.js';
 import type { Progress } from './progress.js';
 import type { RunRecord } from './results.js';
+import { runRuntimeBenchmarks } from '../runtime/index.js';
 
 const HASH_KEYS = 1 << 16;
 
@@ -39,7 +44,8 @@ async function hashBench(timeMs: number): Promise<RunRecord> {
   };
 }
 
-export async function runKernelSection(o: SuiteOptions, progress: Progress, record: (r: RunRecord) => void): Promise<void> {
+export async function runKernelSection(o: SuiteOptions, progress: Progress, save: (r: RunRecord) => void): Promise<void> {
+  const record = (r: RunRecord): void => { save(r); progress.result(r); };
   progress.begin('kernels', `tinybench, one core, ${o.kernelTimeMs} ms per task`);
   progress.step(`decode: ${o.decodeLines} generated lines (2% invalid) through the decode kernel and JSON.parse`);
   const d = await runDecodeBenchmarks({ lines: o.decodeLines, timeMs: Math.max(o.kernelTimeMs, 500) });
@@ -68,5 +74,29 @@ export async function runKernelSection(o: SuiteOptions, progress: Progress, reco
       section: 'kernels', name: x.name, params: { samples: x.samples, time_ms: o.kernelTimeMs },
       events_per_sec: Math.round(x.eventsPerSec),
     });
+  }
+}
+
+export async function runRuntimeSection(o: SuiteOptions, progress: Progress, record: (r: RunRecord) => void): Promise<void> {
+  progress.begin('runtime', `ring vs postMessage at batch rows ${o.runtimeBatchRows.join(', ')}; scatter; scheduler (best of ${o.runtimeRepeats})`);
+  const results = await runRuntimeBenchmarks({
+    batchRows: o.runtimeBatchRows,
+    targetRows: o.runtimeTargetRows,
+    schedulerRows: o.schedulerRows,
+    schedulerBatchRows: o.schedulerBatchRows,
+    scatterTimeMs: o.kernelTimeMs,
+    repeats: o.runtimeRepeats,
+    log: (line) => progress.step(line.replace(/\s+/g, ' ')),
+  });
+  for (const b of results) {
+    const r: RunRecord = {
+      section: 'runtime',
+      name: b.name,
+      params: { batch_rows: b.batchRows, rows: b.rows, row_bytes: 16, repeats: o.runtimeRepeats },
+      rows_per_sec: Math.round(b.rowsPerSec),
+      gb_per_sec: Number(b.gbPerSec.toFixed(3)),
+      note: b.note,
+    };
+    record(r);
   }
 }
