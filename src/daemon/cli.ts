@@ -5,6 +5,7 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { ConfigError, RingflowError } from '../errors.js';
 import { loadRingflowConfig, type RingflowConfig } from './config.js';
+import { parseRuntimeConfig } from '../runtime/runtime-config.js';
 import { replay } from './replay.js';
 import { loadDefaultConfig } from './default-config.js';
 import { createDaemonLogger } from './logger.js';
@@ -28,8 +29,9 @@ export interface RuntimeOverrides {
 export async function withOverrides(path: string, o: RuntimeOverrides): Promise<RingflowConfig> {
   const cfg = await loadRingflowConfig(path);
   if (o.threads === undefined && o.partitions === undefined) return cfg;
-  const { parseRuntimeConfig } = await import('../runtime/runtime-config.js');
-  const runtime = { ...cfg.runtime, ...o };
+  const runtime = { ...cfg.runtime };
+  if (o.threads !== undefined) runtime.threads = o.threads;
+  if (o.partitions !== undefined) runtime.partitions = o.partitions;
   // Keep partitions >= threads when only threads was raised.
   if (o.partitions === undefined && o.threads !== undefined) runtime.partitions = Math.max(cfg.runtime.partitions, o.threads);
   return { ...cfg, runtime: parseRuntimeConfig(runtime, 'runtime') };

@@ -39,9 +39,9 @@ import { chunkBoundMs, OffsetTracker, WindowAckClock } from './offsets.js';
 import { encodeCommitMetadata, readRestartState, restoredMaxTsMs, type PartitionRestartState } from './restart-state.js';
 import { WindowAssigner } from '../kernels/window-assign.js';
 import { Pipeline, type PipelineStats } from '../runtime/pipeline.js';
-import { withDefaultFileSink } from '../sinks/sink-config.js';
+import { eventsWanted, withDefaultFileSink } from '../sinks/sink-config.js';
 import { SinkThread } from '../sinks/sink-thread-client.js';
-import { windowShapeFromAggregate, type WindowRow } from '../sinks/sink.js';
+import { windowShapeFromAggregate, type EventBatch, type WindowRow } from '../sinks/sink.js';
 import { createSource } from '../sources/create-source.js';
 import { KafkaSource } from '../sources/kafka-source.js';
 import type { IngestCounts, Source, SourceChunk } from '../sources/source.js';
@@ -79,6 +79,9 @@ export class Daemon {
   /** End position of the last chunk handed to push(), per source partition. */
   private readonly queuedEnd = new Map<number, number>();
   private lastDeliveryId = 0;
+  /** Event bytes handed to onEvents and not yet accepted by the sink thread; ingest waits above a bound. */
+  private queuedEventBytes = 0;
+  private readonly eventRoomWaiters: (() => void)[] = [];
   /** Per source partition (at most one chunk of a partition is in flight): chunk + '\n' when it lacks one. */
   private readonly terminators = new Map<number, Uint8Array>();
   private readonly checkpointer: Checkpointer | null = null;
@@ -133,6 +136,7 @@ export class Daemon {
     try {
       pipeline = await Pipeline.create(cfg, {
         onWindowRows: (rows) => daemon!.sendWindows(rows as WindowRow[]),
+        onEvents: eventsWanted(withDefaultFileSink(cfg.sinks)) ? (batch) => daemon!.sendEvents(batch) : undefined,
         onDeadLetter: (entry) => deadLetters.add(entry),
         logger: log,
       });
@@ -178,6 +182,11 @@ export class Daemon {
   }
 
   private async onChunk(chunk: SourceChunk): Promise<IngestCounts> {
+    // Workers produce events faster than a sink may take them: hold ingest (and so the source) while the
+    // queue in front of the sink thread holds more than its own in-flight bound.
+    while (this.queuedEventBytes > this.config.sinks.maxInFlightBytes && !this.fatal) {
+      await new Promise<void>((resolve) => this.eventRoomWaiters.push(resolve));
+    }
     const p = chunk.sourcePartition;
     this.queuedEnd.set(p, chunk.endPosition);
     const counts = await this.pipeline.openStream(p).push(this.terminated(p, chunk.bytes));
@@ -226,11 +235,36 @@ export class Daemon {
     });
   }
 
+  /**
+   * Called synchronously from the pipeline's onEvents, before the task's windows are emitted. Same ack
+   * clock as windows: the entry enters the FIFO ahead of every window delivery that could settle the
+   * chunks these events came from, and its throughMs (what is emitted already) advances nothing by itself.
+   */
+  private sendEvents(batch: EventBatch): void {
+    const entry = this.clock.sending(this.pipeline.emittedThroughMs);
+    const bytes = batch.lines.byteLength + batch.keys.byteLength;
+    this.queuedEventBytes += bytes;
+    this.sendTail = this.sendTail.then(async () => {
+      try {
+        const d = await this.sinks.sendEvents(batch);
+        this.clock.delivered(entry, d.id);
+        this.lastDeliveryId = Math.max(this.lastDeliveryId, d.id);
+        d.acked.catch((err: Error) => this.setFatal(err));
+      } catch (err) {
+        this.setFatal(err as Error);
+      } finally {
+        this.queuedEventBytes -= bytes;
+        for (const wake of this.eventRoomWaiters.splice(0)) wake();
+      }
+    });
+  }
+
   private setFatal(err: Error): void {
     if (this.fatal) return;
     this.fatal = err;
     this.logger.error({ err: err.message }, 'fatal: results can no longer be delivered; offsets are no longer committed');
     for (const l of this.fatalListeners) l(err);
+    for (const wake of this.eventRoomWaiters.splice(0)) wake();
   }
 
   /** Commits every settled position (one commit round at a time). */

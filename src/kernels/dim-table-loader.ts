@@ -13,6 +13,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { ConfigError, SourceError } from '../errors.js';
 import { DimTableWriter, type DimTableShared } from './dim-table.js';
+import { SharedDictionaryWriter } from './shared-dictionary.js';
 import { hash64Into } from './xxhash32.js';
 
 export interface DimTableSource {
@@ -76,6 +77,8 @@ export class DimTableLoader {
   readonly dictionary: string[];
   private readonly ids = new Map<string, number>();
   private readonly writer: DimTableWriter;
+  /** Same ids as `dictionary`, appended before publish() so a worker that gets an id also sees its bytes. */
+  private readonly sharedDictionary: SharedDictionaryWriter;
   private timer: NodeJS.Timeout | null = null;
   private lastSignature = '';
   private failedSignature = '';
@@ -85,6 +88,8 @@ export class DimTableLoader {
     this.shared = shared;
     this.source = source;
     this.writer = new DimTableWriter(shared);
+    this.sharedDictionary = new SharedDictionaryWriter(shared.dictionary);
+    this.sharedDictionary.append(source.defaultValue);
     this.dictionary = [source.defaultValue];
     this.ids.set(source.defaultValue, 0);
   }
@@ -140,7 +145,7 @@ export class DimTableLoader {
       if (this.dictionary.length >= this.shared.maxValues) {
         throw new ConfigError('enrich.maxValues', `more than ${this.shared.maxValues} distinct values over the run`);
       }
-      id = this.dictionary.length;
+      id = this.sharedDictionary.append(value);
       this.dictionary.push(value);
       this.ids.set(value, id);
     }

@@ -21,6 +21,7 @@
  * version, so a pin never races a publish) and pick up the new table at their next batch.
  */
 import { ConfigError } from '../errors.js';
+import { createSharedDictionary, type SharedDictionaryShared } from './shared-dictionary.js';
 
 export interface DimTableShared {
   control: SharedArrayBuffer;
@@ -30,6 +31,8 @@ export interface DimTableShared {
   maxRows: number;
   maxValues: number;
   maxReaders: number;
+  /** Value id -> JSON literal, for workers that write enriched events (shared-dictionary.ts). */
+  dictionary: SharedDictionaryShared;
 }
 
 const REGION_HEADER_BYTES = 8;
@@ -50,6 +53,7 @@ export function createDimTableShared(maxRows: number, maxValues: number, maxRead
     maxRows,
     maxValues,
     maxReaders,
+    dictionary: createSharedDictionary(maxValues),
   };
 }
 

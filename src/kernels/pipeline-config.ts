@@ -115,6 +115,8 @@ export interface PipelineProcessorOptions {
   timeField: string;
   enrich: EnrichOptions | null;
   dedupe: { keyField: string; bloom: BloomOptions } | null;
+  /** emitEvents: serialize accepted rows as processed events keyed by this (the partition key); null = off. */
+  events: { keyField: string } | null;
   aggregate: {
     window: { type: 'tumbling' | 'hopping'; sizeMs: number; slideMs: number };
     groupBy: string[];
@@ -137,7 +139,7 @@ export interface StageConfigs {
  * keys divided by the partition count, with 10% + 1000 keys of headroom for uneven hashing.
  */
 export function compileProcessorOptions(stages: StageConfigs, timeField: string, partitions: number,
-  dimTable: DimTableShared | null): PipelineProcessorOptions {
+  dimTable: DimTableShared | null, eventsKeyField: string | null = null): PipelineProcessorOptions {
   const { enrich, dedupe, aggregate } = stages;
   if (enrich && !dimTable) throw new ConfigError('enrich', 'an enrich stage needs its shared dim table');
   const window = aggregate.window;
@@ -155,6 +157,7 @@ export function compileProcessorOptions(stages: StageConfigs, timeField: string,
         },
       }
       : null,
+    events: eventsKeyField === null ? null : { keyField: eventsKeyField },
     aggregate: {
       window: { type: window.type, sizeMs: window.sizeMs, slideMs: window.type === 'tumbling' ? window.sizeMs : window.slideMs ?? window.sizeMs },
       groupBy: [...aggregate.groupBy],

@@ -22,7 +22,9 @@ import type { BatchView } from '../runtime/batch.js';
 import type { PartitionInit, PartitionProcessor, ProcessorModule, TaskControl } from '../runtime/processor.js';
 import type { BatchLayout } from '../runtime/schema.js';
 import { bloomBytesFor, GenerationalBloom } from './bloom.js';
+import type { EventBatch } from '../sinks/sink.js';
 import { EnrichKernel } from './enrich.js';
+import { EventSerializer } from './event-serializer.js';
 import type { PipelineProcessorOptions } from './pipeline-config.js';
 import { RowAggregator } from './window-update.js';
 import { WindowAssigner } from './window-assign.js';
@@ -53,6 +55,8 @@ export interface PipelineTaskOutput {
   partials: WindowPartials | null;
   /** Every window ending at or before this is closed in this partition (the task's control, echoed). */
   closedThroughMs: number;
+  /** Accepted rows of this task as NDJSON + keys, in input order (options.events set), else null. */
+  events: EventBatch | null;
 }
 
 const align8 = (n: number): number => Math.ceil(n / 8) * 8;
@@ -79,6 +83,7 @@ export class PipelineProcessor implements PartitionProcessor<PipelineTaskOutput>
   private readonly lookupIds: Int32Array;
   private readonly table: WindowTable;
   private readonly aggregator: RowAggregator;
+  private readonly events: EventSerializer | null;
   private readonly keyScratch = new Uint32Array(2);
   private counters: PipelineCounters = { rows: 0, duplicates: 0, late: 0, accepted: 0, lateAfterClose: 0 };
   private lateRows: LateRow[] = [];
@@ -95,12 +100,21 @@ export class PipelineProcessor implements PartitionProcessor<PipelineTaskOutput>
     this.table = new WindowTable(state, bloomBytes(o), a.maxOpenCells, accumulatorLayout(a.metrics, a.hllPrecision),
       assigner.sizeMs, assigner.slideMs);
     this.aggregator = new RowAggregator(o, init.layout, this.table, assigner, this.lookupIds);
+    this.events = o.events
+      ? new EventSerializer(init.layout, {
+        keyField: o.events.keyField,
+        enriched: o.enrich ? { name: o.enrich.as, dictionary: o.enrich.table.dictionary } : null,
+      })
+      : null;
   }
 
   process(batch: BatchView): void {
     const n = batch.rowCount;
     if (n === 0) return;
     if (this.enrich) this.enrich.run(batch, this.lookupIds);
+    const events = this.events;
+    // After enrich.run: every value id in lookupIds was published before the dictionary count bind() reads.
+    if (events !== null) events.bind(batch, this.enrich ? this.lookupIds : null);
     const ts = batch.column(this.options.timeField).values as Float64Array;
     const lateCol = batch.layout.byName.has('__late') ? batch.column('__late') : null;
     const late = lateCol ? (lateCol.values as Uint8Array) : null;
@@ -139,6 +153,7 @@ export class PipelineProcessor implements PartitionProcessor<PipelineTaskOutput>
       }
       c.accepted++;
       agg.add(r, t);
+      if (events !== null) events.append(r);
     }
   }
 
@@ -158,7 +173,8 @@ export class PipelineProcessor implements PartitionProcessor<PipelineTaskOutput>
   finishTask(control: TaskControl): PipelineTaskOutput {
     const closedThroughMs = control.final ? Infinity : control.closeBeforeMs;
     const partials = this.table.closeBefore(closedThroughMs);
-    const out: PipelineTaskOutput = { counters: this.counters, lateRows: this.lateRows, partials, closedThroughMs };
+    const events = this.events !== null ? this.events.finish() : null;
+    const out: PipelineTaskOutput = { counters: this.counters, lateRows: this.lateRows, partials, closedThroughMs, events };
     this.counters = { rows: 0, duplicates: 0, late: 0, accepted: 0, lateAfterClose: 0 };
     this.lateRows = [];
     return out;
@@ -169,5 +185,11 @@ export function createProcessor(init: PartitionInit<PipelineProcessorOptions>): 
   return new PipelineProcessor(init);
 }
 
-const pipelineProcessorModule: ProcessorModule<PipelineProcessorOptions, PipelineTaskOutput> = { stateBytes, createProcessor };
+/** The event arrays own their ArrayBuffers (exact-size copies): move them to the main thread instead of cloning. */
+export function transferList(out: PipelineTaskOutput): ArrayBuffer[] {
+  const e = out.events;
+  return e ? [e.lines.buffer, e.lineEnds.buffer, e.keys.buffer, e.keyEnds.buffer] as ArrayBuffer[] : [];
+}
+
+const pipelineProcessorModule: ProcessorModule<PipelineProcessorOptions, PipelineTaskOutput> = { stateBytes, createProcessor, transferList };
 export default pipelineProcessorModule;

@@ -20,6 +20,7 @@ import { WindowAssigner } from '../kernels/window-assign.js';
 import { rowPlanFor, type OutputRow } from '../kernels/window-partials.js';
 import type { RingflowConfig } from '../daemon/config.js';
 import { createNdjsonDecoder } from '../kernels/decode-ndjson.js';
+import type { EventBatch } from '../sinks/sink.js';
 import type { BatchView } from './batch.js';
 import { DecodePool } from './decode-pool.js';
 import { IngestStream, type DeadLetterEntry, type IngestContext } from './ingest-stream.js';
@@ -30,6 +31,12 @@ export type { DeadLetterEntry } from './ingest-stream.js';
 
 export interface PipelineCallbacks {
   onWindowRows(rows: OutputRow[]): void;
+  /**
+   * Processed events (accepted rows, enriched) of one task, in each partition's input order; set it only
+   * when a sink wants them (it switches the serializer on). Called before that task's windows can be
+   * emitted, so an event delivery always precedes the window delivery whose ack settles its offsets.
+   */
+  onEvents?(batch: EventBatch): void;
   onDeadLetter(entry: DeadLetterEntry): void;
   logger?: RuntimeLogger;
 }
@@ -123,7 +130,8 @@ export class Pipeline implements IngestContext {
       await dimLoader.load();
     }
     const timeField = eventTimeField(config.input);
-    const options = compileProcessorOptions(config, timeField, partitions, dimShared);
+    const options = compileProcessorOptions(config, timeField, partitions, dimShared,
+      callbacks.onEvents ? partitionKeyField(config.input) : null);
     const schema = createNdjsonDecoder(config.input).schema;
     let pipeline: Pipeline | null = null;
     const runtime = await Runtime.create<PipelineProcessorOptions, PipelineTaskOutput>({
@@ -269,6 +277,7 @@ export class Pipeline implements IngestContext {
     this.counts.duplicates += c.duplicates;
     this.counts.late += c.late;
     for (const r of out.lateRows) this.callbacks.onDeadLetter({ reason: 'late', line: r.line, raw: r.raw });
+    if (out.events) this.callbacks.onEvents?.(out.events);
     this.emitter.onTaskOutput(partition, out);
   }
 

@@ -36,4 +36,6 @@ export interface PartitionProcessor<Output = unknown> {
 export interface ProcessorModule<Options = unknown, Output = unknown> {
   stateBytes(options: Options, layout: BatchLayout): number;
   createProcessor(init: PartitionInit<Options>): PartitionProcessor<Output>;
+  /** Buffers inside a task's output that may be moved (not copied) to the main thread; they are detached here. */
+  transferList?(output: Output): ArrayBuffer[];
 }

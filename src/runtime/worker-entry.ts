@@ -7,7 +7,7 @@
  * main thread bumps the partition's generation (after a failure: the retry gets a fresh instance
  * over the same shared state).
  */
-import { workerData } from 'piscina';
+import { move, transferableSymbol, valueSymbol, workerData } from 'piscina';
 import { Ring } from './ring.js';
 import { computeLayout, type BatchLayout, type Schema } from './schema.js';
 import type { PartitionProcessor, ProcessorModule, TaskControl } from './processor.js';
@@ -85,5 +85,9 @@ export default async function runPartitionTask(task: PartitionTask): Promise<Par
   }
   ring.setCurrentSeq(-1);
   const output = processor.finishTask(task.control);
-  return { partition: p, epoch: task.epoch, consumedSeq: ring.tail, batches, output };
+  const result: PartitionTaskResult = { partition: p, epoch: task.epoch, consumedSeq: ring.tail, batches, output };
+  const transfer = mod.transferList?.(output) ?? [];
+  if (transfer.length === 0) return result;
+  // piscina posts result[valueSymbol] with result[transferableSymbol] as the transfer list.
+  return move({ [transferableSymbol]: transfer, [valueSymbol]: result }) as unknown as PartitionTaskResult;
 }

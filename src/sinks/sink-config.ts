@@ -46,6 +46,11 @@ export function parseSinksConfig(input: unknown, basePath = 'sinks'): SinksConfi
   return parseConfigSection(sinksConfigSchema, input ?? {}, basePath);
 }
 
+/** True when some sink stores processed events (the pipeline then serializes them). */
+export function eventsWanted(config: SinksConfig): boolean {
+  return Boolean(config.kafka?.eventsTopic || config.clickhouse?.eventsTable || config.files?.events);
+}
+
 /** With no destination configured, write to local files (the embedded default). */
 export function withDefaultFileSink(config: SinksConfig): SinksConfig {
   if (config.clickhouse || config.redis || config.kafka || config.files) return config;
