@@ -46,6 +46,7 @@
  *   +----------------------------+------------------------------------------------+
  */
 import { ConfigError } from '../errors.js';
+import { fmix32 } from './xxhash32.js';
 
 export interface BloomOptions {
   /** Target false-positive rate of one lookup, over all live generations. */
@@ -150,15 +151,6 @@ export function bloomBytesFor(o: BloomOptions): number {
   return HEADER_BYTES + o.generations * s.wordsPerGeneration * 4;
 }
 
-/** murmur3 fmix32. */
-function fmix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
 
 export class GenerationalBloom {
   readonly sizing: BloomSizing;

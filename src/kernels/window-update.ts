@@ -16,6 +16,7 @@ import type { WindowAssigner } from './window-assign.js';
 import { buildGroupPlan } from './window-groups.js';
 import { addExact, type WindowTable } from './window-table.js';
 import { hash64Into } from './xxhash32.js';
+import { fmix32 } from './xxhash32.js';
 
 const OP_COUNT = 0;
 const OP_SUM = 1;
@@ -31,15 +32,6 @@ const G_INT32 = 2;
 const G_LOOKUP = 3;
 const G_CODES = { enum: G_ENUM, bool: G_BOOL, int32: G_INT32, lookup: G_LOOKUP } as const;
 
-/** 32-bit finaliser (murmur3 fmix32): spreads numeric bits before they feed a HyperLogLog. */
-function fmix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
 
 export class RowAggregator {
   private readonly table: WindowTable;

@@ -112,7 +112,11 @@ export function murmur3x86_32(bytes: Uint8Array, start: number, end: number, see
     if (tail > 2) k ^= bytes[p + 2] << 16;
     h ^= Math.imul(rotl(Math.imul(k, M1), 15), M2);
   }
-  h ^= end - start;
+  return fmix32(h ^ (end - start));
+}
+
+/** murmur3's finalizer fmix32: every output bit depends on every input bit. Shared by the partitioner, Bloom and HLL inputs. */
+export function fmix32(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

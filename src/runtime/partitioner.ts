@@ -18,19 +18,11 @@ import type { BatchView, ColumnView } from './batch.js';
 import type { Ring } from './ring.js';
 import { columnKinds, copySegment, type SegmentScratch, type SlotArrays } from './scatter-copy.js';
 import { ConfigError, RingflowError } from '../errors.js';
+import { fmix32 } from '../kernels/xxhash32.js';
 
 const GOLDEN = 0x9e3779b1 | 0;
 const TWO_POW_32 = 4294967296;
 
-/** murmur3 fmix32: full avalanche on 32 bits. */
-export function fmix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
 
 /** Partition of a 64-bit key hash given as two unsigned 32-bit halves. */
 export function partitionOfHash(lo: number, hi: number, partitions: number): number {
@@ -235,3 +227,4 @@ export class Partitioner {
     this.onPublish(p);
   }
 }
+

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { BatchView, setValid } from '../../../src/runtime/batch.js';
-import { Partitioner, fmix32, partitionOfFloat64, partitionOfHash, partitionOfInt32 } from '../../../src/runtime/partitioner.js';
+import { fmix32 } from '../../../src/kernels/xxhash32.js';
+import { Partitioner, partitionOfFloat64, partitionOfHash, partitionOfInt32 } from '../../../src/runtime/partitioner.js';
 import { Ring } from '../../../src/runtime/ring.js';
 import { computeLayout, type Schema } from '../../../src/runtime/schema.js';
 
