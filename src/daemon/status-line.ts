@@ -25,8 +25,11 @@ export function formatWatermark(ms: number): string {
 export function formatStatus(s: StatusSample, eventsPerSec: number): string {
   const st = s.stats;
   const committed = Object.entries(s.committed).map(([p, pos]) => `${p}:${pos}`).join(',');
+  // Rows in the rings or on a worker have no outcome yet; naming them keeps the equation true mid-stream.
+  const inFlight = st.input - st.accepted - st.invalid - st.duplicates - st.late - st.failed;
   return `ringflow: ${formatRate(eventsPerSec)} events/s | input ${n(st.input)} = accepted ${n(st.accepted)} + invalid ${n(st.invalid)}`
     + ` + dups ${n(st.duplicates)} + late ${n(st.late)}${st.failed > 0 ? ` + failed ${n(st.failed)}` : ''}`
+    + `${inFlight > 0 ? ` + in flight ${n(inFlight)}` : ''}`
     + ` | windows ${n(st.windowsEmitted)} (${n(st.windowRowsEmitted)} rows) | watermark ${formatWatermark(st.watermarkMs)}`
     + ` | unsettled chunks ${n(s.unsettledChunks)} | committed {${committed}}`;
 }

@@ -141,7 +141,7 @@ export class Pipeline implements IngestContext {
       processorModuleUrl: new URL(import.meta.url.endsWith('.ts') ? '../kernels/pipeline-processor.ts' : '../kernels/pipeline-processor.js', import.meta.url),
       processorOptions: options,
       onResult: (p, _seq, out) => pipeline!.onTaskOutput(p, out),
-      onBatchFailed: (p, seq, err) => pipeline!.onBatchFailed(p, seq, err),
+      onBatchFailed: (p, seq, err, rows) => pipeline!.onBatchFailed(p, seq, err, rows),
       logger: callbacks.logger,
     });
     const plan = rowPlanFor(options.aggregate, schema.columns);
@@ -281,9 +281,10 @@ export class Pipeline implements IngestContext {
     this.emitter.onTaskOutput(partition, out);
   }
 
-  private onBatchFailed(partition: number, seq: number, err: KernelError): void {
+  /** The rows of a batch that failed twice are counted as `failed`, so input still reconciles. */
+  private onBatchFailed(partition: number, seq: number, err: KernelError, rows: number): void {
     this.callbacks.logger?.warn(err.toJSON(), 'batch dead-lettered after a retry');
-    this.callbacks.onDeadLetter({ reason: `kernel_failed:${err.code}`, line: -1, raw: `partition ${partition} batch ${seq}: ${err.message}` });
-    this.counts.failed += 1;
+    this.callbacks.onDeadLetter({ reason: `kernel_failed:${err.code}`, line: -1, raw: `partition ${partition} batch ${seq} (${rows} rows): ${err.message}` });
+    this.counts.failed += rows;
   }
 }

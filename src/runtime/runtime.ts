@@ -43,8 +43,8 @@ export interface RuntimeOptions<Options = unknown, Output = unknown> {
   processorOptions: Options;
   /** Every finished task: all batches with seq < consumedSeq of this partition are processed. */
   onResult(partition: number, consumedSeq: number, output: Output): void;
-  /** A batch failed twice (or finishTask failed twice, seq = -1); its slot has been released. */
-  onBatchFailed(partition: number, seq: number, error: KernelError): void;
+  /** A batch of `rows` rows failed twice (or finishTask failed twice: seq = -1, rows = 0); its slot has been released. */
+  onBatchFailed(partition: number, seq: number, error: KernelError, rows: number): void;
   /** A first failure; the batch will be retried by a fresh processor. */
   onBatchRetry?(partition: number, seq: number, error: KernelError): void;
   /** Initial control sent with tasks before the first setControl(). */
@@ -239,10 +239,13 @@ export class Runtime<Options = unknown, Output = unknown> {
     if (second) {
       this.failedSeq[p] = NO_FAILURE;
       // No task of p is in flight, so the main thread is the ring's only consumer right now.
-      if (seq >= 0) ring.release();
-      else this.taskEpoch[p] = epoch;
+      let rows = 0;
+      if (seq >= 0) {
+        rows = ring.peek()?.rowCount ?? 0;
+        ring.release();
+      } else this.taskEpoch[p] = epoch;
       this.opts.logger?.warn(error.toJSON(), 'batch dead-lettered');
-      this.callback(() => this.opts.onBatchFailed(p, seq, error));
+      this.callback(() => this.opts.onBatchFailed(p, seq, error, rows));
     } else {
       this.failedSeq[p] = seq;
       this.forceTask[p] = 1;
