@@ -1,8 +1,8 @@
 /**
  * `ringflow run` end to end on the real servers: the canonical clickstream events (with invalid lines,
  * duplicates, and malformed Kafka messages: invalid UTF-8, a truncated JSON, a tombstone) produced to
- * a topic with kafkajs; the daemon (a child process) reads it and writes ClickHouse, Redis and the
- * alerts topic; the stored rows must equal the reference implementation's aggregates.
+ * a topic with kafkajs; the daemon (a child process) reads it and writes ClickHouse, Redis, the
+ * processed-events topic and the alerts topic; the stored rows must equal the reference implementation's aggregates.
  *
  * How the test knows the last windows are out: windows close only when the watermark passes them,
  * and an unbounded source never "ends". The input therefore ends with a sentinel: a DUPLICATE of the
@@ -41,8 +41,9 @@ describe('ringflow run: Kafka -> pipeline -> ClickHouse, Redis, Kafka alerts', (
     const services = testServices();
     const names = {
       topic: uniqueName('in'), groupId: uniqueName('grp'), table: uniqueName('win'), redisPrefix: uniqueName('rf'), alertsTopic: uniqueName('alerts'),
+      eventsTopic: uniqueName('events'),
     };
-    await createTopics(services, [{ topic: names.topic, numPartitions: 1 }, { topic: names.alertsTopic! }]);
+    await createTopics(services, [{ topic: names.topic, numPartitions: 1 }, { topic: names.alertsTopic! }, { topic: names.eventsTopic! }]);
     const { lines, sentinel } = canonicalInput(11, 20_000);
     // Malformed messages in the middle of the stream: bytes that are not UTF-8, a cut-off object.
     const garbage = Buffer.from([0xff, 0xfe, 0x00, 0x7b, 0x22, 0xc3]);
@@ -84,6 +85,15 @@ describe('ringflow run: Kafka -> pipeline -> ClickHouse, Redis, Kafka alerts', (
     expect(expectedAlerts.length).toBeGreaterThan(0);
     const alerts = (await readTopic(services, names.alertsTopic!, expectedAlerts.length, 30_000)).map((v) => JSON.parse(v).alert_id as string).sort();
     expect(alerts).toEqual(expectedAlerts);
+
+    // Processed events: every accepted event exactly once (no restart here), enriched with its region;
+    // per (type, region) they add up to the reference's window counts.
+    const events = (await readTopic(services, names.eventsTopic!, reference.summary.accepted, 30_000))
+      .map((v) => JSON.parse(v) as { event_id: string; type: string; region: string; country: string });
+    expect(events.length).toBe(reference.summary.accepted);
+    expect(new Set(events.map((e) => e.event_id)).size).toBe(reference.summary.accepted);
+    const byGroup = (pairs: [string, number][]) => pairs.reduce<Record<string, number>>((m, [k, n]) => ({ ...m, [k]: (m[k] ?? 0) + n }), {});
+    expect(byGroup(events.map((e) => [`${e.type}|${e.region}`, 1]))).toEqual(byGroup(reference.aggregates.map((r) => [`${r.type}|${r.region}`, r.count])));
 
     // Dead letter: the same reasons, as many times, as the reference (the malformed messages among them).
     const deadLetter = readFileSync(join(testDir, 'dead-letter.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { reason: string });
