@@ -2,10 +2,11 @@
  * `npm run bench`: the whole benchmark suite in one run (see bench/suite/options.ts for the sizes).
  *   (a) kernels   (b) runtime   (c) NDJSON replay vs the hand-written Node pipeline and Flink
  *   (d) columnar end to end   (e) sweeps   (f) window-close latency
+ *   (g) Kafka -> ringflow -> sinks next to raw kafkajs on the same topic (starts a broker; --no-kafka skips it)
  * Progress goes to stderr while it runs; the table to stdout at the end. Writes bench/results/latest.json,
  * bench/results/sweep.svg and BENCHMARKS.md (with --quick: bench/results/tmp/quick/ only, BENCHMARKS.md
  * untouched, so a quick check never replaces the figures of a full run). A section that fails or
- * cannot run (no Java for Flink) is listed as skipped or failed with its reason; no figure is invented.
+ * cannot run (no Java for Flink or Kafka) is listed as skipped or failed with its reason; no figure is invented.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -18,6 +19,7 @@ import { parseSuiteOptions } from './suite/options.js';
 import { Progress, renderTable } from './suite/progress.js';
 import { emptyResults, finishResults, writeResultsJson, type RunRecord, type SectionName } from './suite/results.js';
 import { runColumnarSection, runLatencySection, runSweepSection } from './suite/section-columnar.js';
+import { runKafkaSection } from './suite/section-kafka.js';
 import { runKernelSection, runRuntimeSection } from './suite/section-micro.js';
 
 import { sweepChartOf } from './suite/svg-chart.js';
@@ -51,6 +53,7 @@ async function main(argv: string[]): Promise<void> {
   if (input === null && o.sections.has('sweeps') && o.sweepReplay) input = ensureInputFile(o.cacheDir, o.replayEvents);
   await guarded('sweeps', () => runSweepSection(o, input, progress, record));
   await guarded('latency', () => runLatencySection(o, progress, record));
+  await guarded('kafka', () => runKafkaSection(o, progress, results, record));
 
   machine.load_average_end = loadAverage();
   finishResults(results);

@@ -44,7 +44,7 @@ export interface ConsumeResult {
   runsMessagesPerSec: number[];
 }
 
-interface TopicFixture {
+export interface TopicFixture {
   topic: string;
   shape: string;
   messages: number;
@@ -55,7 +55,7 @@ interface TopicFixture {
 const clientLog = logLevel.NOTHING;
 
 /** Fills a new topic with `messages` values of `eventsPerMessage` clickstream lines each. */
-async function fillTopic(kafka: Kafka, admin: Admin, messages: number, eventsPerMessage: number, partitions: number): Promise<TopicFixture> {
+export async function fillTopic(kafka: Kafka, admin: Admin, messages: number, eventsPerMessage: number, partitions: number): Promise<TopicFixture> {
   const topic = `bench_consume_${eventsPerMessage}_${process.pid}_${Date.now().toString(36)}`;
   await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }], waitForLeaders: true });
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
@@ -83,7 +83,7 @@ async function fillTopic(kafka: Kafka, admin: Admin, messages: number, eventsPer
 }
 
 /** Raw kafkajs: eachBatch that only counts messages. Returns seconds from first batch to last message. */
-async function consumeRaw(kafka: Kafka, fixture: TopicFixture): Promise<number> {
+export async function consumeRaw(kafka: Kafka, fixture: TopicFixture): Promise<number> {
   const consumer = kafka.consumer({ groupId: `bench_raw_${Date.now().toString(36)}_${Math.random().toString(36).slice(2)}`, maxBytes: 10 * 1024 * 1024, maxBytesPerPartition: 2 * 1024 * 1024, maxWaitTimeInMs: 100 });
   await consumer.connect();
   await consumer.subscribe({ topics: [fixture.topic], fromBeginning: true });

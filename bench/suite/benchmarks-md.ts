@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { REPO_ROOT } from './child.js';
 import { sweepChartOf } from './svg-chart.js';
 import { rate } from './progress.js';
-import type { RunRecord, SuiteResults } from './results.js';
+import type { KafkaShapeHeadline, RunRecord, SuiteResults } from './results.js';
 
 const n = (v: number | null | undefined, unit = 'events/s'): string => (v === null || v === undefined ? 'not measured' : rate(v, unit));
 const x = (v: number | null): string => (v === null ? 'n/a' : `${v}x`);
@@ -95,6 +95,34 @@ function runsTable(r: SuiteResults, section: string, keys: string[]): string {
   }));
 }
 
+/** Issue 5: both topic shapes side by side (best run of each system on the same topic). */
+function kafkaSection(r: SuiteResults): string {
+  const k = r.kafka ?? null;
+  const row = (label: string, h: KafkaShapeHeadline | null): string[] => [label, h ? h.messages.toLocaleString('en-US') : '-',
+    n(h?.raw_kafkajs_events_per_sec), n(h?.ringflow_events_per_sec), x(h?.ratio ?? null)];
+  return [
+    '## Kafka -> ringflow -> sinks, next to raw kafkajs (issue 5)',
+    '',
+    k === null ? '_Not run._' : `One topic of ${k.topic_partitions} partition per shape, filled once; raw kafkajs and the ringflow daemon read the same topic in the same run (best of the rounds).`,
+    '',
+    ...(k === null ? [] : [table(['shape', 'messages', 'raw kafkajs eachBatch', 'ringflow daemon (canonical pipeline, files sink)', 'ringflow / raw'], [
+      row('1 event per message', k.single),
+      row(`${k.batched?.events_per_message ?? '?'} events per message`, k.batched),
+    ]), '']),
+    runsTable(r, 'kafka', ['events', 'events_per_message', 'topic_mb', 'partitions', 'round', 'duplicates', 'finish_ms', 'with_finish_events_per_sec']),
+  ].join('\n');
+}
+
+/** The Kafka client decodes record batches on the main thread, the same thread that decodes the events. */
+function kafkaBullet(r: SuiteResults): string | null {
+  const k = r.kafka ?? null;
+  if (k === null || (k.single === null && k.batched === null)) return null;
+  const replay = r.ringflow_replay_events_per_sec;
+  const shape = (label: string, h: KafkaShapeHeadline | null): string => (h === null ? '' :
+    ` ${label}: raw kafkajs ${n(h.raw_kafkajs_events_per_sec)}, ringflow ${n(h.ringflow_events_per_sec)}${replay === null ? '' : `, serial bound ${n(serial(h.raw_kafkajs_events_per_sec ?? undefined, replay))}`}.`);
+  return `- **Kafka.** kafkajs fetches and decodes record batches on the main thread, the thread that also hands every event to the rings; while both costs sit on that one thread they add up per event, so the daemon cannot go much past 1 / (1/raw kafkajs + 1/replay)${replay === null ? ' (replay not measured in this run)' : ` (replay ${n(replay)} in this run)`}.${shape('1 event/message', k.single)}${shape(`${k.batched?.events_per_message ?? '?'} events/message`, k.batched)}`;
+}
+
 /** Events/s of two stages run one after the other on one thread. */
 const serial = (a: number | undefined, b: number | undefined): number | null => (a && b ? Math.round(1 / (1 / a + 1 / b)) : null);
 
@@ -122,6 +150,7 @@ function bounds(r: SuiteResults): string {
     cpuBullet(r),
     `- **Cores.** With ${r.machine.cores} cores the main thread and the workers share the CPUs: on a 2-core box, 2 worker threads + the main thread oversubscribe it, so more threads cannot add throughput; the sweep shows where the partitions stop helping.`,
     '- **The peers.** The Node peer is one thread of JSON.parse + object work (and GC). Flink runs on a JVM in a local mini-cluster with per-record serialization between operators; its figure excludes JVM and mini-cluster start (reported separately).',
+    ...(kafkaBullet(r) === null ? [] : [kafkaBullet(r)!]),
     '- **Noise.** Load average is recorded at the start and end; replay figures are the best of the rounds, runtime figures the best of the repeats, every other point ran once. On a shared machine figures move by ±30 % and more.',
   ];
   return lines.join('\n');
@@ -147,6 +176,7 @@ export function benchmarksMarkdown(r: SuiteResults): string {
     '- **Columnar (d)**: `bench/columnar/`: events generated straight into the staging batch\'s columns (event_id bytes + hash, ts, user_id + hash, type, amount, country, __line, __late = 0) by a xorshift PRNG, then the real `Pipeline` (runtime scatter, rings, piscina workers, canonical partition processor, watermark, window emitter) — no NDJSON, no decode. Generation and hashing run on the main thread and are included. Each run checks accepted + duplicates = events, duplicates = generated repeats, window counts = accepted. The headline is the faster of the runs (as many as replay rounds).',
     '- **Sweeps (e)**: threads x partitions (partitions ≥ threads) for columnar and replay; distinct user keys (the HLL key); the dedupe horizon, with the Bloom sized for 5,000 events/s x horizon (its memory is in the parameters). Each point is one process.',
     '- **Latency (f)**: the columnar generator at a fixed rate with event time = wall clock; per window, the processing time when the watermark passed its end and when the sink thread acknowledged its rows (files sink: appended and fdatasync\'ed). Windows are 250 ms with 100 ms lateness (not the canonical 60 s / 5 s) to get tens of samples in seconds; the first second is warm-up. `emit` = rows merged on the main thread, before the sink.',
+    '- **Kafka (g)**: a Kafka 3.9 broker started for the run (KRaft, one node, Java 17; `test/services/kafka.ts`); per shape one topic of 1 partition filled once by kafkajs with generated clickstream events (seed 7, no invalid lines, 5% duplicate ids; `bench/sources/kafka-consume-bench.ts`), one event per message or 1000 events joined by newlines per message. In rounds on that same topic: raw kafkajs (`eachBatch` that only counts messages, a fresh group) and the ringflow daemon (`Daemon.start`, the canonical pipeline of `examples/clickstream.json`, source kafka with a fresh group, files sink in a temp dir; same fetch sizes: 10 MiB, 2 MiB per partition, 100 ms max wait). Both in the suite\'s process; both clocks run from the group join to the last message seen (raw) or the last event counted into the rings (ringflow: pipeline input = produced). `finish_ms` is the daemon\'s finish after that (drain, close every window, flush the sinks), also shown as `with_finish_events_per_sec`. Each ringflow run is checked: input = produced, accepted + invalid + duplicates + late + failed = produced, rows in windows.ndjson = rows emitted.',
     '- **Kernels (a)**: tinybench, one core, mean time of a task over a fixed block of events. **Runtime (b)**: `bench/runtime/` (ring vs postMessage with the same bounded in-flight batches, consumer checks the sums; scatter; scheduler comparison).',
     '',
     '## Kernels (one core, tinybench)',
@@ -175,6 +205,8 @@ export function benchmarksMarkdown(r: SuiteResults): string {
     '',
     runsTable(r, 'latency', ['achieved_rate', 'threads', 'partitions', 'window_ms', 'allowed_lateness_ms', 'sink_max_delay_ms', 'emit_p50_ms', 'emit_p99_ms']),
     '',
+    kafkaSection(r),
+    '',
     bounds(r),
     '',
     '## Running it',
@@ -183,10 +215,11 @@ export function benchmarksMarkdown(r: SuiteResults): string {
     'npm run bench              # default, under 10 minutes: 2M-event file, both peers, small sweeps',
     'npm run bench -- --quick   # under 2 minutes: 300K events, Flink skipped unless --flink',
     'npm run bench -- --full    # heavier sweeps: up to 2 x cores threads, 64 partitions, 10M user keys, 6 h horizon',
-    'npm run bench -- --only replay,columnar   # a subset of: kernels, runtime, replay, columnar, sweeps, latency',
+    'npm run bench -- --only replay,columnar   # a subset of: kernels, runtime, replay, columnar, sweeps, latency, kafka',
+    'npm run bench -- --no-kafka               # without the Kafka section (it starts a broker: Java 17)',
     '```',
     '',
-    'Flink needs Java 17 and Maven; its jar is built on first use (dependencies cached in ~/.m2). Without them the Flink row is reported as skipped with the reason.',
+    'Flink needs Java 17 and Maven; its jar is built on first use (dependencies cached in ~/.m2). Without them the Flink row is reported as skipped with the reason. The Kafka section needs Java 17 and the Kafka jars in the Maven cache (install-deps.sh); without them it is reported as skipped.',
     '',
   ].join('\n');
 }

@@ -3,6 +3,7 @@
  *   --quick   under 2 minutes: small input file, one repeat, smallest sweeps, Flink skipped unless --flink
  *   default   under 10 minutes: the 2M-event file, every peer, small sweeps
  *   --full    heavier: bigger sweeps (more partitions, 10M distinct keys, a 6 h dedupe horizon), more repeats
+ * The Kafka section (a broker started here, Java 17) is in every size; --no-kafka skips it.
  */
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
@@ -10,7 +11,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { REPO_ROOT } from './child.js';
 import type { SectionName } from './results.js';
 
-export const ALL_SECTIONS: SectionName[] = ['kernels', 'runtime', 'replay', 'columnar', 'sweeps', 'latency'];
+export const ALL_SECTIONS: SectionName[] = ['kernels', 'runtime', 'replay', 'columnar', 'sweeps', 'latency', 'kafka'];
 
 export interface SuiteOptions {
   mode: 'quick' | 'default' | 'full';
@@ -31,6 +32,11 @@ export interface SuiteOptions {
   dedupeHorizonsMs: number[];
   latencyRatesPerSec: number[];
   latencySecondsPerRate: number;
+  /** Kafka section: messages of one event each, messages of `kafkaEventsPerMessage` events, rounds of (raw, ringflow). */
+  kafkaMessages: number;
+  kafkaBatchedMessages: number;
+  kafkaEventsPerMessage: number;
+  kafkaRepeats: number;
   kernelTimeMs: number;
   decodeLines: number;
   runtimeRepeats: number;
@@ -71,6 +77,10 @@ function preset(mode: SuiteOptions['mode']): Omit<SuiteOptions, 'sections' | 're
     dedupeHorizonsMs: quick ? [300_000] : full ? [300_000, 3_600_000, 6 * 3_600_000] : [300_000, 3_600_000],
     latencyRatesPerSec: quick ? [100_000] : full ? [10_000, 100_000, 300_000, 1_000_000] : [20_000, 100_000, 300_000],
     latencySecondsPerRate: quick ? 4 : full ? 15 : 8,
+    kafkaMessages: quick ? 50_000 : full ? 500_000 : 200_000,
+    kafkaBatchedMessages: quick ? 300 : full ? 5_000 : 2_000,
+    kafkaEventsPerMessage: 1000,
+    kafkaRepeats: quick ? 1 : full ? 3 : 2,
     kernelTimeMs: quick ? 300 : full ? 2000 : 1000,
     decodeLines: quick ? 100_000 : 200_000,
     runtimeRepeats: quick ? 1 : full ? 3 : 2,
@@ -92,7 +102,7 @@ function intArg(name: string, min: number) {
 export function parseSuiteOptions(argv: readonly string[]): SuiteOptions {
   const program = new Command()
     .name('npm run bench --')
-    .description('ringflow benchmark suite: kernels, runtime, NDJSON replay vs peers, columnar, sweeps, latency.')
+    .description('ringflow benchmark suite: kernels, runtime, NDJSON replay vs peers, columnar, sweeps, latency, Kafka.')
     .option('--quick', 'under 2 minutes: small file, fewest sweeps, Flink skipped (add --flink to run it)')
     .option('--full', 'heavier sweeps (more partitions and threads, 10M distinct keys, 6 h dedupe horizon)')
     .option('--only <sections>', `comma-separated subset of ${ALL_SECTIONS.join(',')}`)
@@ -101,11 +111,12 @@ export function parseSuiteOptions(argv: readonly string[]): SuiteOptions {
     .option('--events <n>', 'events in the generated NDJSON file', intArg('--events', 1000))
     .option('--results-dir <dir>', 'where latest.json and sweep.svg go', resolve(REPO_ROOT, 'bench/results'))
     .option('--cache-dir <dir>', 'where generated input files are kept between runs', resolve(REPO_ROOT, 'bench/results/tmp'))
+    .option('--no-kafka', 'skip the Kafka section (starts a broker; needs Java 17)')
     .option('--no-markdown', 'do not rewrite BENCHMARKS.md');
   program.parse([...argv], { from: 'user' });
   const o = program.opts<{
     quick?: boolean; full?: boolean; only?: string; flink?: boolean; events?: number;
-    resultsDir: string; cacheDir: string; markdown: boolean;
+    resultsDir: string; cacheDir: string; markdown: boolean; kafka: boolean;
   }>();
   if (o.quick && o.full) throw new InvalidArgumentError('--quick and --full exclude each other');
   const mode = o.quick ? 'quick' : o.full ? 'full' : 'default';
@@ -118,6 +129,7 @@ export function parseSuiteOptions(argv: readonly string[]): SuiteOptions {
       sections.add(s as SectionName);
     }
   }
+  if (!o.kafka) sections.delete('kafka');
   // commander sets flink=false for --no-flink and true for --flink; undefined keeps the preset.
   const flinkFlag = argv.includes('--flink') ? true : argv.includes('--no-flink') ? false : undefined;
   return {

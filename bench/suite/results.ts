@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { MachineInfo } from './machine.js';
 
-export type SectionName = 'kernels' | 'runtime' | 'replay' | 'columnar' | 'sweeps' | 'latency';
+export type SectionName = 'kernels' | 'runtime' | 'replay' | 'columnar' | 'sweeps' | 'latency' | 'kafka';
 
 export interface RunRecord {
   section: SectionName;
@@ -51,6 +51,16 @@ export interface CorrectnessCheck {
   differences: string[];
 }
 
+/** One topic shape of the Kafka section: best raw kafkajs and best ringflow run on the same topic. */
+export interface KafkaShapeHeadline {
+  messages: number;
+  events_per_message: number;
+  raw_kafkajs_events_per_sec: number | null;
+  ringflow_events_per_sec: number | null;
+  /** ringflow / raw kafkajs. */
+  ratio: number | null;
+}
+
 export interface SuiteResults {
   schema_version: 1;
   mode: 'quick' | 'default' | 'full';
@@ -72,6 +82,8 @@ export interface SuiteResults {
   events_per_cpu_sec: { ringflow_replay: number | null; ringflow_columnar: number | null; naive_node: number | null; flink: number | null };
   ratios: { replay_vs_naive_node: number | null; replay_vs_flink: number | null; columnar_vs_naive_node: number | null; columnar_vs_flink: number | null };
   correctness: CorrectnessCheck[];
+  /** Kafka -> ringflow -> sinks next to raw kafkajs (issue 5); absent in files of older runs. */
+  kafka?: { topic_partitions: number; single: KafkaShapeHeadline | null; batched: KafkaShapeHeadline | null } | null;
   targets: TargetCheck[];
   skipped: Skip[];
   errors: Skip[];
@@ -96,6 +108,7 @@ export function emptyResults(mode: SuiteResults['mode'], argv: string[], machine
     events_per_cpu_sec: { ringflow_replay: null, ringflow_columnar: null, naive_node: null, flink: null },
     ratios: { replay_vs_naive_node: null, replay_vs_flink: null, columnar_vs_naive_node: null, columnar_vs_flink: null },
     correctness: [],
+    kafka: null,
     targets: [],
     skipped: [],
     errors: [],
@@ -136,6 +149,8 @@ export function finishResults(r: SuiteResults): void {
     target({ target: 'columnar end to end rate', source: 'issue 6', required: 15_000_000, measured: r.ringflow_columnar_events_per_sec, unit: 'events/s' }),
     target({ target: `one ring, 16-byte rows (best batch size${ringBest ? `: ${ringBest.params.batch_rows} rows` : ''})`, source: 'issue 3', required: 50_000_000, measured: ringBest?.rows_per_sec ?? null, unit: 'rows/s' }),
     target({ target: `ring vs postMessage (batch size where the ring wins most${ratioBest ? `: ${ratioBest.batchRows} rows` : ''})`, source: 'issue 3', required: 10, measured: ratioBest === null ? null : Number(ratioBest.ratio.toFixed(2)), unit: 'x' }),
+    target({ target: 'Kafka -> ringflow -> sinks vs raw kafkajs consume, 1 event/message, same topic', source: 'issue 5', required: 0.9, measured: r.kafka?.single?.ratio ?? null, unit: 'x' }),
+    target({ target: `Kafka -> ringflow -> sinks, ${r.kafka?.batched?.events_per_message ?? 1000} events/message`, source: 'issue 5', required: 1_000_000, measured: r.kafka?.batched?.ringflow_events_per_sec ?? null, unit: 'events/s' }),
   ];
 }
 

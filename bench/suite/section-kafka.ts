@@ -1,0 +1,207 @@
+/**
+ * Section (g), issue 5: Kafka -> ringflow -> sinks, next to the raw kafkajs consume rate on the same
+ * topic in the same run. A throw-away broker is started here (test/services, Java 17); without it the
+ * section is listed as skipped with the reason, never with a figure.
+ *
+ * Per topic shape (one clickstream event per message; `kafkaEventsPerMessage` events joined by '\n'
+ * per message), on one topic of ONE partition filled once with kafkajs:
+ *   raw       kafkajs eachBatch that only counts messages (bench/sources/kafka-consume-bench.ts);
+ *   ringflow  the daemon (Daemon.start) on the canonical pipeline of examples/clickstream.json with
+ *             source kafka (a fresh group, from the beginning) and the local files sink in a temp dir.
+ * Both clocks start when the consumer has joined its group (Daemon.start resolves there) and stop when
+ * every message is seen (raw) / every event is counted by the pipeline (ringflow: stats().input =
+ * produced events: decoded, validated and scattered into the rings). Workers process a partition's
+ * rows once a batch fills, so the last partial batches wait for the finish: the daemon then finishes
+ * (drains the rings, closes every window, flushes the sinks); that time is the run's finish_ms, and
+ * the rate with it included is a parameter too. The rows in windows.ndjson are checked against the
+ * rows the pipeline emitted. Rounds interleave raw and ringflow.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { parseRingflowConfig } from '../../src/daemon/config.js';
+import { Daemon } from '../../src/daemon/daemon.js';
+import { createDaemonLogger } from '../../src/daemon/logger.js';
+import type { PipelineStats } from '../../src/runtime/pipeline.js';
+import { startKafka, type KafkaServer } from '../../test/services/index.js';
+import { consumeRaw, fillTopic, type TopicFixture } from '../sources/kafka-consume-bench.js';
+import { REPO_ROOT } from './child.js';
+import type { SuiteOptions } from './options.js';
+import type { Progress } from './progress.js';
+import type { KafkaShapeHeadline, RunRecord, SuiteResults } from './results.js';
+
+const TOPIC_PARTITIONS = 1;
+/** Same fetch sizing as the raw consumer in kafka-consume-bench.ts, so both read the same way. */
+const FETCH = { maxBytes: 10 * 1024 * 1024, maxBytesPerPartition: 2 * 1024 * 1024, maxWaitTimeMs: 100 };
+const POLL_MS = 2;
+/** Slowest rate accepted before a run is declared stuck (events/s), with a floor. */
+const STUCK_EVENTS_PER_SEC = 10_000;
+const MIN_DEADLINE_MS = 60_000;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+interface RingflowRun {
+  seconds: number;
+  finishMs: number;
+  stats: PipelineStats;
+  windowRowsInFile: number;
+}
+
+/** The canonical pipeline with a Kafka source and the files sink; everything it writes goes under `dir`. */
+function daemonConfig(brokers: string[], topic: string, groupId: string, dir: string) {
+  const base = JSON.parse(readFileSync(resolve(REPO_ROOT, 'examples/clickstream.json'), 'utf8')) as Record<string, unknown>;
+  return parseRingflowConfig({
+    ...base,
+    source: { type: 'kafka', kafka: { brokers, topic, groupId, clientId: groupId, fromBeginning: true, logLevel: 'error', ...FETCH } },
+    sinks: { files: { dir: join(dir, 'out') }, deadLetterPath: join(dir, 'sinks.deadletter.ndjson') },
+    daemon: { deadLetterPath: join(dir, 'dead-letter.ndjson'), statusIntervalMs: 0 },
+  }, resolve(REPO_ROOT, 'examples'));
+}
+
+async function runRingflow(brokers: string[], fixture: TopicFixture, round: number): Promise<RingflowRun> {
+  const events = fixture.messages * fixture.eventsPerMessage;
+  const dir = mkdtempSync(join(tmpdir(), 'ringflow-bench-kafka-'));
+  const groupId = `bench_ringflow_${round}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2)}`;
+  try {
+    const daemon = await Daemon.start({ config: daemonConfig(brokers, fixture.topic, groupId, dir), logger: createDaemonLogger('ringflow-bench', 'warn') });
+    // Daemon.start resolves once the consumer joined its group: the instant the raw consumer's clock starts.
+    const startedAt = performance.now();
+    const failure: { err?: Error } = {};
+    daemon.onFatal((err) => { failure.err = err; });
+    const deadline = startedAt + Math.max(MIN_DEADLINE_MS, (events / STUCK_EVENTS_PER_SEC) * 1000);
+    try {
+      while (daemon.status().stats.input < events) {
+        if (failure.err) throw failure.err;
+        if (performance.now() > deadline) throw new Error(`ringflow took more than ${Math.round((deadline - startedAt) / 1000)} s: ${JSON.stringify(daemon.status().stats)}`);
+        await sleep(POLL_MS);
+      }
+    } catch (err) {
+      await daemon.shutdown('stop').catch(() => undefined);
+      throw err;
+    }
+    const seconds = (performance.now() - startedAt) / 1000;
+    const finishStarted = performance.now();
+    const summary = await daemon.shutdown('finish');
+    const finishMs = performance.now() - finishStarted;
+    const windowsFile = readFileSync(join(dir, 'out', 'windows.ndjson'), 'utf8');
+    let windowRowsInFile = 0;
+    for (let i = windowsFile.indexOf('\n'); i !== -1; i = windowsFile.indexOf('\n', i + 1)) windowRowsInFile++;
+    return { seconds, finishMs, stats: summary.stats, windowRowsInFile };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function rawRecord(fixture: TopicFixture, round: number, seconds: number): RunRecord {
+  const events = fixture.messages * fixture.eventsPerMessage;
+  return {
+    section: 'kafka',
+    name: `raw kafkajs eachBatch, ${shapeName(fixture)} (counts messages only)`,
+    params: { messages: fixture.messages, events_per_message: fixture.eventsPerMessage, events, topic_mb: Number((fixture.bytes / 1e6).toFixed(1)), partitions: TOPIC_PARTITIONS, round },
+    events_per_sec: Math.round(events / seconds),
+    mb_per_sec: Number((fixture.bytes / 1e6 / seconds).toFixed(1)),
+    elapsed_ms: Math.round(seconds * 1000),
+  };
+}
+
+function ringflowRecord(fixture: TopicFixture, round: number, run: RingflowRun): RunRecord {
+  const events = fixture.messages * fixture.eventsPerMessage;
+  const s = run.stats;
+  return {
+    section: 'kafka',
+    name: `ringflow daemon: Kafka -> canonical pipeline -> files sink, ${shapeName(fixture)}`,
+    params: {
+      messages: fixture.messages, events_per_message: fixture.eventsPerMessage, events, topic_mb: Number((fixture.bytes / 1e6).toFixed(1)),
+      partitions: TOPIC_PARTITIONS, round, accepted: s.accepted, duplicates: s.duplicates, invalid: s.invalid, late: s.late,
+      window_rows: s.windowRowsEmitted, finish_ms: Math.round(run.finishMs),
+      with_finish_events_per_sec: Math.round(events / (run.seconds + run.finishMs / 1000)),
+    },
+    events_per_sec: Math.round(events / run.seconds),
+    mb_per_sec: Number((fixture.bytes / 1e6 / run.seconds).toFixed(1)),
+    elapsed_ms: Math.round(run.seconds * 1000),
+    note: 'clock: group joined -> every event counted into the rings; finish_ms = draining the rings, closing every window and flushing the sinks afterwards',
+  };
+}
+
+const shapeName = (f: TopicFixture): string => (f.eventsPerMessage === 1 ? '1 event/message' : `${f.eventsPerMessage} events/message`);
+
+const best = (runs: RunRecord[]): number | null => (runs.length === 0 ? null : Math.max(...runs.map((x) => x.events_per_sec ?? 0)));
+
+/** One topic shape: fill, then `repeats` rounds of raw and ringflow; returns the headline of the shape. */
+async function runShape(
+  o: SuiteOptions, brokers: string[], kafka: Kafka, messages: number, eventsPerMessage: number,
+  progress: Progress, results: SuiteResults, record: (r: RunRecord) => void,
+): Promise<KafkaShapeHeadline> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const raws: RunRecord[] = [];
+  const ours: RunRecord[] = [];
+  try {
+    const t = performance.now();
+    const fixture = await fillTopic(kafka, admin, messages, eventsPerMessage, TOPIC_PARTITIONS);
+    progress.step(`filled ${fixture.topic} (${TOPIC_PARTITIONS} partition): ${messages.toLocaleString('en-US')} messages x ${eventsPerMessage} events, ${(fixture.bytes / 1e6).toFixed(1)} MB in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    const events = messages * eventsPerMessage;
+    for (let round = 1; round <= o.kafkaRepeats; round++) {
+      const raw = rawRecord(fixture, round, await consumeRaw(kafka, fixture));
+      raws.push(raw);
+      record(raw);
+      progress.result(raw);
+      const run = await runRingflow(brokers, fixture, round);
+      const r = ringflowRecord(fixture, round, run);
+      // Every produced event counted once, and every emitted window row in the file: otherwise no figure.
+      const problems: string[] = [];
+      const st = run.stats;
+      if (st.input !== events) problems.push(`pipeline input ${st.input} != ${events} produced`);
+      const settled = st.accepted + st.invalid + st.duplicates + st.late + st.failed;
+      if (settled !== events) problems.push(`after the finish accepted + invalid + duplicates + late + failed = ${settled} != ${events}`);
+      if (run.windowRowsInFile !== run.stats.windowRowsEmitted) problems.push(`windows.ndjson holds ${run.windowRowsInFile} rows, the pipeline emitted ${run.stats.windowRowsEmitted}`);
+      if (problems.length > 0) {
+        results.errors.push({ section: 'kafka', what: r.name, reason: problems.join('; ') });
+        progress.warn(`run not counted: ${problems.join('; ')}`);
+        continue;
+      }
+      ours.push(r);
+      record(r);
+      progress.result(r);
+    }
+    await admin.deleteTopics({ topics: [fixture.topic] }).catch(() => undefined);
+  } finally {
+    await admin.disconnect();
+  }
+  const rawBest = best(raws);
+  const oursBest = best(ours);
+  return {
+    messages,
+    events_per_message: eventsPerMessage,
+    raw_kafkajs_events_per_sec: rawBest,
+    ringflow_events_per_sec: oursBest,
+    ratio: rawBest === null || oursBest === null || rawBest === 0 ? null : Number((oursBest / rawBest).toFixed(2)),
+  };
+}
+
+export async function runKafkaSection(o: SuiteOptions, progress: Progress, results: SuiteResults, record: (r: RunRecord) => void): Promise<void> {
+  progress.begin('kafka', `Kafka -> ringflow -> sinks vs raw kafkajs: ${o.kafkaMessages.toLocaleString('en-US')} messages of 1 event, ${o.kafkaBatchedMessages.toLocaleString('en-US')} of ${o.kafkaEventsPerMessage} events; ${TOPIC_PARTITIONS} partition; ${o.kafkaRepeats} round(s)`);
+  let server: KafkaServer;
+  try {
+    server = await startKafka();
+  } catch (err) {
+    const reason = `Kafka broker did not start: ${(err instanceof Error ? err.message : String(err)).split('\n')[0].slice(0, 400)}`;
+    results.skipped.push({ section: 'kafka', what: 'Kafka -> ringflow -> sinks', reason });
+    progress.warn(`skipped: ${reason}`);
+    return;
+  }
+  progress.step(`broker ${server.brokers.join(',')} up in ${(server.startupMs / 1000).toFixed(1)} s`);
+  const kafka = new Kafka({ clientId: 'ringflow-bench-kafka', brokers: server.brokers, logLevel: logLevel.NOTHING });
+  const headline: NonNullable<SuiteResults['kafka']> = { topic_partitions: TOPIC_PARTITIONS, single: null, batched: null };
+  results.kafka = headline;
+  try {
+    headline.single = await runShape(o, server.brokers, kafka, o.kafkaMessages, 1, progress, results, record);
+    headline.batched = await runShape(o, server.brokers, kafka, o.kafkaBatchedMessages, o.kafkaEventsPerMessage, progress, results, record);
+  } finally {
+    await server.stop();
+  }
+  const s = headline.single;
+  const b = headline.batched;
+  progress.step(`ringflow / raw kafkajs: ${s.ratio ?? 'n/a'}x with 1 event/message; ${b.ratio ?? 'n/a'}x with ${b.events_per_message} events/message`);
+}
