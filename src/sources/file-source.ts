@@ -71,29 +71,14 @@ export class FileSource extends SourceBase implements Source {
       const { bytesRead } = await file.read(c.buf, c.filled, space, this.readPosition);
       if (bytesRead === 0) {
         // End of file: the last line may have no newline; deliver it as is.
-        if (c.filled > 0 && !this.stopping) await this.deliver(c.filled);
+        if (c.filled > 0 && !this.stopping) await this.deliverLines(this.chunker, c.filled);
         return;
       }
       this.readPosition += bytesRead;
       c.filled += bytesRead;
       const complete = c.completeBytes();
-      if (complete > 0) await this.deliver(complete);
+      if (complete > 0) await this.deliverLines(this.chunker, complete);
     }
-  }
-
-  private async deliver(length: number): Promise<void> {
-    const c = this.chunker;
-    const chunk: SourceChunk = {
-      bytes: c.buf.subarray(0, length),
-      sourcePartition: 0,
-      startPosition: c.position,
-      endPosition: c.position + length,
-      lineCount: -1,
-    };
-    const result = this.handler!(chunk);
-    if (isPromiseLike(result)) await result;
-    this.countDelivery(0, chunk.endPosition, length);
-    c.consume(length);
   }
 
   async stop(): Promise<void> {

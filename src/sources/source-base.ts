@@ -2,7 +2,8 @@
  * Plumbing shared by the sources: the pause gate, the finished() promise, counters and the
  * "remember the committed position" default for sources without an external commit log.
  */
-import type { ChunkHandler, PartitionLag, SourceHooks, SourceKind, SourceStats } from './source.js';
+import type { LineChunker } from './line-chunker.js';
+import { isPromiseLike, type ChunkHandler, type PartitionLag, type SourceChunk, type SourceHooks, type SourceKind, type SourceStats } from './source.js';
 
 export interface Deferred<T> {
   promise: Promise<T>;
@@ -32,6 +33,8 @@ export abstract class SourceBase {
   /** Highest committed / delivered position per source partition. */
   protected readonly committed = new Map<number, number>();
   protected readonly delivered = new Map<number, number>();
+  /** The handler call in progress (byte-stream sources), so stop() can let it settle first. */
+  protected handlerInFlight: Promise<void> | null = null;
   private paused = false;
   private resumeGate: Deferred<void> | null = null;
   private readonly done = deferred<void>();
@@ -45,6 +48,25 @@ export abstract class SourceBase {
 
   finished(): Promise<void> {
     return this.done.promise;
+  }
+
+  /** Byte-stream sources (file, stdin): hand chunker.buf[0, length) over as partition 0, then drop it. */
+  protected async deliverLines(c: LineChunker, length: number): Promise<void> {
+    const chunk: SourceChunk = {
+      bytes: c.buf.subarray(0, length),
+      sourcePartition: 0,
+      startPosition: c.position,
+      endPosition: c.position + length,
+      lineCount: -1,
+    };
+    const result = this.handler!(chunk);
+    if (isPromiseLike(result)) {
+      this.handlerInFlight = Promise.resolve(result).then(() => undefined);
+      await this.handlerInFlight;
+      this.handlerInFlight = null;
+    }
+    this.countDelivery(0, chunk.endPosition, length);
+    c.consume(length);
   }
 
   pause(): void {

@@ -22,7 +22,6 @@ export class StreamSource extends SourceBase implements Source {
   private readonly chunkBytes: number;
   private readonly stream: Readable;
   private loop: Promise<void> | null = null;
-  private inflight: Promise<void> | null = null;
 
   constructor(options: StreamSourceOptions = {}) {
     super();
@@ -54,30 +53,11 @@ export class StreamSource extends SourceBase implements Source {
       c.append(typeof piece === 'string' ? Buffer.from(piece) : (piece as Uint8Array));
       if (c.filled < this.chunkBytes && this.stream.readableLength > 0) continue;
       const complete = c.completeBytes();
-      if (complete > 0) await this.deliver(complete);
+      if (complete > 0) await this.deliverLines(this.chunker, complete);
       const gate = this.waitWhilePaused();
       if (gate) await gate;
     }
-    if (c.filled > 0 && !this.stopping) await this.deliver(c.filled);
-  }
-
-  private async deliver(length: number): Promise<void> {
-    const c = this.chunker;
-    const chunk: SourceChunk = {
-      bytes: c.buf.subarray(0, length),
-      sourcePartition: 0,
-      startPosition: c.position,
-      endPosition: c.position + length,
-      lineCount: -1,
-    };
-    const result = this.handler!(chunk);
-    if (isPromiseLike(result)) {
-      this.inflight = Promise.resolve(result).then(() => undefined);
-      await this.inflight;
-      this.inflight = null;
-    }
-    this.countDelivery(0, chunk.endPosition, length);
-    c.consume(length);
+    if (c.filled > 0 && !this.stopping) await this.deliverLines(this.chunker, c.filled);
   }
 
   async stop(): Promise<void> {
@@ -85,7 +65,7 @@ export class StreamSource extends SourceBase implements Source {
     this.releasePauseGate();
     // Let the in-flight handler call settle, then end the for-await (which would otherwise wait
     // forever on a stream that never ends). The source owns its stream.
-    await this.inflight?.catch(() => undefined);
+    await this.handlerInFlight?.catch(() => undefined);
     this.stream.destroy();
     await this.loop?.catch(() => undefined);
     this.finish();
