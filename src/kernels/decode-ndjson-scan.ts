@@ -117,6 +117,10 @@ export class LineScanner {
   private readonly nameBytes: Uint8Array[];
   /** Escaped strings are decoded here first (a decoded string is never longer than the line). */
   private readonly unescaped: Uint8Array;
+  /** decodeString's result: the value's bytes are str[strFrom, strTo). */
+  private str: Uint8Array = new Uint8Array(0);
+  private strFrom = 0;
+  private strTo = 0;
 
   constructor(fields: readonly ScanField[], maxLineBytes: number) {
     this.fields = fields;
@@ -275,20 +279,35 @@ export class LineScanner {
     return p + 1;
   }
 
-  private stringValueGeneral(b: Uint8Array, s: number, field: ScanField, f: number, out: BatchView, row: number, scratch: RowScratch): number {
+  /**
+   * The slow path of a string value starting after its opening quote at s: checks UTF-8, decodes
+   * escapes, and leaves the value's bytes in str[strFrom, strTo). Returns the closing quote's index,
+   * or SCAN_FALLBACK for what only the exact fallback handles.
+   */
+  private decodeString(b: Uint8Array, s: number): number {
     const e = scanString(b, s);
     if (e < 0) return SCAN_FALLBACK;
     if (scannedString.nonAscii && !isWellFormedUtf8(b, s, e)) return SCAN_FALLBACK;
-    let src = b;
-    let from = s;
-    let to = e;
-    if (scannedString.escapes) {
-      to = decodeEscapes(b, s, e, this.unescaped, 0);
-      if (to === STRING_FALLBACK) return SCAN_FALLBACK;
-      src = this.unescaped;
-      from = 0;
+    if (!scannedString.escapes) {
+      this.str = b;
+      this.strFrom = s;
+      this.strTo = e;
+      return e;
     }
-    const len = to - from;
+    const to = decodeEscapes(b, s, e, this.unescaped, 0);
+    if (to === STRING_FALLBACK) return SCAN_FALLBACK;
+    this.str = this.unescaped;
+    this.strFrom = 0;
+    this.strTo = to;
+    return e;
+  }
+
+  private stringValueGeneral(b: Uint8Array, s: number, field: ScanField, f: number, out: BatchView, row: number, scratch: RowScratch): number {
+    const e = this.decodeString(b, s);
+    if (e < 0) return SCAN_FALLBACK;
+    const src = this.str;
+    const from = this.strFrom;
+    const len = this.strTo - from;
     if (len > field.storeMaxBytes) {
       // Invalid whatever else the line holds: record its length instead of needing batch room for it.
       scratch.presence[f] = UNSTORED_LONG;
@@ -311,48 +330,31 @@ export class LineScanner {
     let e = s;
     while (PLAIN[b[e]] === 1) e++;
     if (b[e] !== 34) return this.enumValueGeneral(b, s, field, f, scratch);
-    const len = e - s;
-    const values = field.enumBytes;
-    let found = -1;
-    for (let v = 0; v < values.length; v++) {
-      const vb = values[v];
-      if (vb.length !== len) continue;
-      let k = 0;
-      while (k < len && vb[k] === b[s + k]) k++;
-      if (k === len) { found = v; break; }
-    }
-    scratch.numbers[f] = found;
+    scratch.numbers[f] = enumIndex(field.enumBytes, b, s, e - s);
     scratch.presence[f] = PRESENT;
     return e + 1;
   }
 
   private enumValueGeneral(b: Uint8Array, s: number, field: ScanField, f: number, scratch: RowScratch): number {
-    const e = scanString(b, s);
+    const e = this.decodeString(b, s);
     if (e < 0) return SCAN_FALLBACK;
-    if (scannedString.nonAscii && !isWellFormedUtf8(b, s, e)) return SCAN_FALLBACK;
-    let src = b;
-    let from = s;
-    let to = e;
-    if (scannedString.escapes) {
-      to = decodeEscapes(b, s, e, this.unescaped, 0);
-      if (to === STRING_FALLBACK) return SCAN_FALLBACK;
-      src = this.unescaped;
-      from = 0;
-    }
-    const len = to - from;
-    const values = field.enumBytes;
-    let found = -1;
-    for (let v = 0; v < values.length && found < 0; v++) {
-      const vb = values[v];
-      if (vb.length !== len) continue;
-      let k = 0;
-      while (k < len && vb[k] === src[from + k]) k++;
-      if (k === len) found = v;
-    }
-    scratch.numbers[f] = found;
+    const src = this.str;
+    const from = this.strFrom;
+    const len = this.strTo - from;
+    scratch.numbers[f] = enumIndex(field.enumBytes, src, from, len);
     scratch.presence[f] = PRESENT;
     return e + 1;
   }
 }
 
-
+/** Index of the enum value equal to bytes[from, from + len), or -1. */
+function enumIndex(values: readonly Uint8Array[], bytes: Uint8Array, from: number, len: number): number {
+  for (let v = 0; v < values.length; v++) {
+    const vb = values[v];
+    if (vb.length !== len) continue;
+    let k = 0;
+    while (k < len && vb[k] === bytes[from + k]) k++;
+    if (k === len) return v;
+  }
+  return -1;
+}

@@ -14,17 +14,23 @@
  * slot. A processor that threw mid-batch may have changed partition state before throwing: the retry
  * re-runs process() over that state, so kernels must make re-processing a batch safe (idempotent
  * updates, or state changes committed only at the end of process()). No stronger guarantee is given.
+ *
+ * Fatal failure: a partition whose task fails twice in a row *outside* process() (the processor
+ * module does not load on the worker, createProcessor or finishTask throws) while its ring holds
+ * batches can never make progress; re-dispatching it would spin forever. The same holds when piscina
+ * is left with no worker thread (it stops replacing threads that die while starting). Then the runtime
+ * fails: drain(), whenWritable() and close()'s drain reject with the KernelError, scatter() throws it.
  */
 import { randomUUID } from 'node:crypto';
 import { Piscina } from 'piscina';
 import { BatchView } from './batch.js';
 import { Partitioner } from './partitioner.js';
 import type { ProcessorModule, TaskControl } from './processor.js';
-import { Ring } from './ring.js';
+import { CONSUMER_WAITING, PRODUCER_WAITING, Ring } from './ring.js';
 import { parseRuntimeConfig, type RuntimeConfig } from './runtime-config.js';
 import { computeLayout, type BatchLayout, type Schema } from './schema.js';
 import { compiledModuleUrl } from './worker-path.js';
-import type { PartitionTask, PartitionTaskResult, WorkerSetup } from './worker-entry.js';
+import { WORKER_LOAD_FAILURE, type PartitionTask, type PartitionTaskResult, type WorkerSetup } from './worker-entry.js';
 import { KernelError, ShutdownError } from '../errors.js';
 
 export interface RuntimeLogger {
@@ -56,6 +62,27 @@ export interface RuntimeOptions<Options = unknown, Output = unknown> {
 
 const NO_FAILURE = Number.NaN;
 
+interface IdleWaiter {
+  resolve(): void;
+  reject(err: Error): void;
+}
+
+/** A snapshot of the scheduler for diagnosing a stalled run (see debugState()). */
+export interface RuntimeDebugState {
+  epoch: number;
+  inFlightCount: number;
+  idleWaiters: number;
+  blockedPartition: number;
+  closed: boolean;
+  failure: string | null;
+  poolThreads: number;
+  poolQueueSize: number;
+  partitions: {
+    partition: number; inFlight: number; head: number; tail: number; pending: number; currentSeq: number;
+    producerWaiting: number; consumerWaiting: number; taskEpoch: number; generation: number; failedSeq: number; forceTask: number;
+  }[];
+}
+
 export class Runtime<Options = unknown, Output = unknown> {
   readonly config: RuntimeConfig;
   readonly layout: BatchLayout;
@@ -76,8 +103,15 @@ export class Runtime<Options = unknown, Output = unknown> {
   private readonly generation: Int32Array;
   private readonly failedSeq: Float64Array;
   private readonly forceTask: Uint8Array;
-  private idleWaiters: (() => void)[] = [];
+  private idleWaiters: IdleWaiter[] = [];
   private closed = false;
+  /** Set once the runtime cannot make progress (see the header); every later wait rejects with it. */
+  private failure: KernelError | null = null;
+  /** Rejects with `failure`; raced against ring waits so a producer blocked on a dead partition wakes up. */
+  private readonly failed: Promise<never>;
+  private rejectFailed!: (err: Error) => void;
+  /** Why a worker last ended itself over its module (its task fails with only "worker exited"). */
+  private workerLoadFailure: string | null = null;
 
   private constructor(opts: RuntimeOptions<Options, Output>, config: RuntimeConfig, stateBytes: number) {
     this.opts = opts;
@@ -99,6 +133,8 @@ export class Runtime<Options = unknown, Output = unknown> {
     this.generation = new Int32Array(n);
     this.failedSeq = new Float64Array(n).fill(NO_FAILURE);
     this.forceTask = new Uint8Array(n);
+    this.failed = new Promise<never>((_, reject) => { this.rejectFailed = reject; });
+    this.failed.catch(() => undefined); // observed through drain()/whenWritable(); never unhandled
     const setup: WorkerSetup = {
       runId: this.runId,
       moduleUrl: compiledModuleUrl(opts.processorModuleUrl).href,
@@ -123,6 +159,13 @@ export class Runtime<Options = unknown, Output = unknown> {
     // listener the EventEmitter would throw it on the main thread. Piscina replaces the thread.
     this.pool.on('error', (err: unknown) => {
       opts.logger?.warn({ err: String(err) }, 'worker thread failed outside a task');
+      this.checkWorkersLeft(err);
+    });
+    this.pool.on('message', (msg: unknown) => {
+      const why = (msg as Record<string, unknown> | null)?.[WORKER_LOAD_FAILURE];
+      if (typeof why !== 'string') return;
+      this.workerLoadFailure = why;
+      opts.logger?.warn({ err: why }, 'worker thread could not load the processor module; it exits and is replaced');
     });
     opts.logger?.info(
       {
@@ -158,6 +201,7 @@ export class Runtime<Options = unknown, Output = unknown> {
    * first row not taken because a ring is full: await whenWritable() and call again from there.
    */
   scatter(staging: BatchView, fromRow = 0): number {
+    if (this.failure !== null) throw this.failure;
     if (this.closed) throw new ShutdownError('runtime is closed');
     return this.partitioner.scatter(staging, fromRow);
   }
@@ -167,10 +211,12 @@ export class Runtime<Options = unknown, Output = unknown> {
 
   /** Resolves when the ring that stopped the last scatter has a free slot (at once if none did). */
   whenWritable(): Promise<void> {
+    if (this.failure !== null) return Promise.reject(this.failure);
     const p = this.partitioner.blockedPartition;
     if (p < 0) return Promise.resolve();
     this.kick(p);
-    return this.rings[p].waitWritable();
+    // Only reached on a full ring, so the race's allocation is not per row.
+    return Promise.race([this.rings[p].waitWritable(), this.failed]);
   }
 
   /** Every partition (idle ones too) runs a task that sees `control`; its onResult follows. */
@@ -182,23 +228,41 @@ export class Runtime<Options = unknown, Output = unknown> {
 
   /** Flush, then resolve when every ring is empty and no task is in flight. */
   drain(): Promise<void> {
+    if (this.failure !== null) return Promise.reject(this.failure);
     this.flush();
-    return new Promise((resolve) => {
-      this.idleWaiters.push(resolve);
+    return new Promise((resolve, reject) => {
+      this.idleWaiters.push({ resolve, reject });
       this.checkIdle();
     });
   }
 
-  /** Drain, then stop the worker threads. */
+  /** Drain, then stop the worker threads. After a failure (already reported) it only stops them. */
   async close(): Promise<void> {
     if (this.closed) return;
-    await this.drain();
-    this.closed = true;
-    await this.pool.destroy();
+    try {
+      if (this.failure === null) await this.drain();
+    } finally {
+      this.closed = true;
+      await this.pool.destroy();
+    }
+  }
+
+  /** The scheduler's bookkeeping and every ring's counters, for a watchdog to print when a run stalls. */
+  debugState(): RuntimeDebugState {
+    return {
+      epoch: this.epoch, inFlightCount: this.inFlightCount, idleWaiters: this.idleWaiters.length,
+      blockedPartition: this.partitioner.blockedPartition, closed: this.closed, failure: this.failure?.message ?? null,
+      poolThreads: this.pool.threads.length, poolQueueSize: this.pool.queueSize,
+      partitions: this.rings.map((r, p) => ({
+        partition: p, inFlight: this.inFlight[p], head: r.head, tail: r.tail, pending: r.pending, currentSeq: r.currentSeq,
+        producerWaiting: Atomics.load(r.control, PRODUCER_WAITING), consumerWaiting: Atomics.load(r.control, CONSUMER_WAITING),
+        taskEpoch: this.taskEpoch[p], generation: this.generation[p], failedSeq: this.failedSeq[p], forceTask: this.forceTask[p],
+      })),
+    };
   }
 
   private kick(p: number): void {
-    if (this.inFlight[p] !== 0 || this.closed) return;
+    if (this.inFlight[p] !== 0 || this.closed || this.failure !== null) return;
     if (this.rings[p].pending === 0 && this.taskEpoch[p] === this.epoch && this.forceTask[p] === 0) return;
     this.forceTask[p] = 0;
     this.inFlight[p] = 1;
@@ -226,6 +290,8 @@ export class Runtime<Options = unknown, Output = unknown> {
   private taskFailed(p: number, epoch: number, err: unknown): void {
     this.inFlight[p] = 0;
     this.inFlightCount--;
+    // Tasks rejected by pool.destroy(), or by a runtime that already failed: nothing to retry.
+    if (this.closed || this.failure !== null) return;
     const ring = this.rings[p];
     // -1: the failure was outside process() (module load, createProcessor, finishTask).
     const seq = ring.currentSeq;
@@ -233,7 +299,9 @@ export class Runtime<Options = unknown, Output = unknown> {
     this.generation[p]++;
     const where = seq >= 0 ? `batch ${seq}` : 'task (outside process())';
     const second = this.failedSeq[p] === seq;
-    const error = new KernelError(`partition ${p} ${where} failed${second ? ' again' : ''}: ${(err as Error)?.message ?? err}`, {
+    const loadFailure = seq < 0 && this.workerLoadFailure !== null ? ` (module load failed: ${this.workerLoadFailure})` : '';
+    this.workerLoadFailure = null;
+    const error = new KernelError(`partition ${p} ${where} failed${second ? ' again' : ''}: ${(err as Error)?.message ?? err}${loadFailure}`, {
       cause: err, details: { partition: p, seq, attempt: second ? 2 : 1 },
     });
     if (second) {
@@ -246,6 +314,12 @@ export class Runtime<Options = unknown, Output = unknown> {
       } else this.taskEpoch[p] = epoch;
       this.opts.logger?.warn(error.toJSON(), 'batch dead-lettered');
       this.callback(() => this.opts.onBatchFailed(p, seq, error, rows));
+      // Twice outside process() with batches waiting: no batch to dead-letter, so the next task would
+      // fail the same way, and the one after it, at full speed (seen as a "hung" replay at 87 % CPU).
+      if (seq < 0 && ring.pending !== 0) {
+        this.fail(error);
+        return;
+      }
     } else {
       this.failedSeq[p] = seq;
       this.forceTask[p] = 1;
@@ -254,6 +328,28 @@ export class Runtime<Options = unknown, Output = unknown> {
     }
     this.kick(p);
     this.checkIdle();
+    this.checkWorkersLeft(err);
+  }
+
+  /**
+   * piscina replaces a thread that dies, except one that dies while starting (its module failed to
+   * load): after that it replaces none, and queued tasks wait for a thread that never comes.
+   */
+  private checkWorkersLeft(cause: unknown): void {
+    if (this.closed || this.failure !== null || this.pool.threads.length !== 0) return;
+    this.fail(new KernelError(`no worker thread left (piscina stopped replacing failed threads): ${(cause as Error)?.message ?? cause}`, {
+      cause, details: { partition: -1, seq: -1 },
+    }));
+  }
+
+  private fail(error: KernelError): void {
+    if (this.failure !== null) return;
+    this.failure = error;
+    this.opts.logger?.warn(error.toJSON(), 'runtime failed: no partition task can make progress');
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w.reject(error);
+    this.rejectFailed(error);
   }
 
   /** A throwing user callback must not wedge the scheduler; it is surfaced asynchronously. */
@@ -270,6 +366,6 @@ export class Runtime<Options = unknown, Output = unknown> {
     for (const r of this.rings) if (r.pending !== 0) return;
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
-    for (const w of waiters) w();
+    for (const w of waiters) w.resolve();
   }
 }

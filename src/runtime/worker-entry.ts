@@ -7,6 +7,7 @@
  * main thread bumps the partition's generation (after a failure: the retry gets a fresh instance
  * over the same shared state).
  */
+import { parentPort } from 'node:worker_threads';
 import { move, transferableSymbol, valueSymbol, workerData } from 'piscina';
 import { Ring } from './ring.js';
 import { computeLayout, type BatchLayout, type Schema } from './schema.js';
@@ -34,6 +35,9 @@ export interface PartitionTask {
   control: TaskControl;
 }
 
+/** Key of the message a worker posts (pool 'message' event) just before it exits over a module load failure. */
+export const WORKER_LOAD_FAILURE = 'ringflowWorkerLoadFailure';
+
 export interface PartitionTaskResult {
   partition: number;
   epoch: number;
@@ -55,8 +59,17 @@ let modulePromise: Promise<ProcessorModule> | null = null;
 const entries = new Map<number, PartitionEntry>();
 
 async function loadModule(): Promise<ProcessorModule> {
-  const m = (await import(setup.moduleUrl)) as ProcessorModule & { default?: ProcessorModule };
-  return typeof m.createProcessor === 'function' ? m : (m.default as ProcessorModule);
+  try {
+    const m = (await import(setup.moduleUrl)) as ProcessorModule & { default?: ProcessorModule };
+    return typeof m.createProcessor === 'function' ? m : (m.default as ProcessorModule);
+  } catch (err) {
+    // An ES module that failed to load stays failed in this thread's module map (e.g. a dist/ file
+    // read half-written during a rebuild), so every later task here would fail the same way. Only a
+    // fresh thread can load it again: say why, then end this one; piscina replaces it and the runtime
+    // retries the task once (a second failure makes the runtime reject instead of spinning).
+    parentPort?.postMessage({ [WORKER_LOAD_FAILURE]: `${setup.moduleUrl}: ${(err as Error)?.message ?? String(err)}` });
+    process.exit(1);
+  }
 }
 
 export default async function runPartitionTask(task: PartitionTask): Promise<PartitionTaskResult> {
