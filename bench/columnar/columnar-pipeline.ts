@@ -15,13 +15,14 @@
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { loadRingflowConfig, type RingflowConfig } from '../../src/daemon/config.js';
 import { bloomBytesFor } from '../../src/kernels/bloom.js';
 import { compileProcessorOptions, dedupeConfigSchema, parseSection } from '../../src/kernels/pipeline-config.js';
 import { Pipeline } from '../../src/runtime/pipeline.js';
 import { parseRuntimeConfig } from '../../src/runtime/runtime-config.js';
 import { assertCanonicalLayout, ColumnarClickstream } from './columnar-generator.js';
+import { intOption } from '../../src/daemon/cli-options.js';
 
 export const CANONICAL_CONFIG_PATH = fileURLToPath(new URL('../../../examples/clickstream.json', import.meta.url));
 
@@ -151,13 +152,6 @@ export async function runColumnarPipeline(o: ColumnarRunOptions): Promise<Column
   }
 }
 
-function intOption(name: string, min: number, max: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer in [${min}, ${max}]`);
-    return n;
-  };
-}
 
 export async function main(argv: readonly string[]): Promise<void> {
   const program = new Command()

@@ -18,7 +18,7 @@
  */
 import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { aggregateConfigSchema, parseSection } from '../../src/kernels/pipeline-config.js';
@@ -28,6 +28,7 @@ import { SinkThread } from '../../src/sinks/sink-thread-client.js';
 import { CANONICAL_WINDOW_SHAPE, type WindowRow } from '../../src/sinks/sink.js';
 import { assertCanonicalLayout, ColumnarClickstream } from './columnar-generator.js';
 import { columnarConfig } from './columnar-pipeline.js';
+import { intOption } from '../../src/daemon/cli-options.js';
 
 export interface LatencyRunOptions {
   ratePerSec: number;
@@ -157,13 +158,6 @@ export async function runLatency(o: LatencyRunOptions): Promise<LatencyRunResult
   }
 }
 
-function intOption(name: string, min: number, max: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer in [${min}, ${max}]`);
-    return n;
-  };
-}
 
 export async function main(argv: readonly string[]): Promise<void> {
   const program = new Command()

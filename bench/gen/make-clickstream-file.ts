@@ -7,13 +7,14 @@
  */
 import { closeSync, openSync, realpathSync, writeSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import {
   ClickstreamGenerator,
   MAX_GENERATED_LINE_BYTES,
   type ClickstreamGeneratorOptions,
   type ClickstreamStats,
 } from '../../src/sources/generators/clickstream-events.js';
+import { numberOption } from '../../src/daemon/cli-options.js';
 
 export interface MakeClickstreamFileResult {
   outPath: string;
@@ -60,13 +61,6 @@ export function makeClickstreamFile(
   };
 }
 
-function numberOption(name: string, min: number, max: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isFinite(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a number in [${min}, ${max}]`);
-    return n;
-  };
-}
 
 export async function main(argv: readonly string[]): Promise<void> {
   const program = new Command()

@@ -15,6 +15,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import { ServiceError } from '../../src/errors.js';
+import { intOption } from '../../src/daemon/cli-options.js';
 
 /** The job's summary line (stdout), as printed by ClickstreamJob. */
 export interface FlinkSummary {
@@ -188,13 +189,6 @@ export async function runFlinkPeer(options: FlinkPeerOptions): Promise<FlinkPeer
   };
 }
 
-function positiveInt(name: string, max: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 1 || n > max) throw new InvalidArgumentError(`${name} must be an integer in [1, ${max}]`);
-    return n;
-  };
-}
 
 export async function main(argv: readonly string[]): Promise<void> {
   const program = new Command()
@@ -202,10 +196,10 @@ export async function main(argv: readonly string[]): Promise<void> {
     .description('Run the Apache Flink peer (canonical clickstream pipeline) on an NDJSON file.')
     .requiredOption('--input <file>', 'NDJSON input file')
     .requiredOption('--out <dir>', 'output directory for aggregates.ndjson and summary.json')
-    .option('--parallelism <n>', 'dedupe and window parallelism', positiveInt('--parallelism', 256), 2)
+    .option('--parallelism <n>', 'dedupe and window parallelism', intOption('--parallelism', 1, 256), 2)
     .option('--watermarks <mode>', 'punctuated | periodic', 'punctuated')
     .option('--dedupe-expiry <mode>', 'timer | ttl | none', 'timer')
-    .option('--heap-mib <n>', 'JVM -Xmx in MiB', positiveInt('--heap-mib', 1 << 20), 4096)
+    .option('--heap-mib <n>', 'JVM -Xmx in MiB', intOption('--heap-mib', 1, 1 << 20), 4096)
     .option('--verbose', "copy the JVM's stderr to ours", false);
   program.parse([...argv], { from: 'user' });
   const o = program.opts<{

@@ -10,6 +10,7 @@ import { resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { REPO_ROOT } from './child.js';
 import type { SectionName } from './results.js';
+import { intOption } from '../../src/daemon/cli-options.js';
 
 export const ALL_SECTIONS: SectionName[] = ['kernels', 'runtime', 'replay', 'columnar', 'sweeps', 'latency', 'kafka'];
 
@@ -91,13 +92,6 @@ function preset(mode: SuiteOptions['mode']): Omit<SuiteOptions, 'sections' | 're
   };
 }
 
-function intArg(name: string, min: number) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}`);
-    return n;
-  };
-}
 
 export function parseSuiteOptions(argv: readonly string[]): SuiteOptions {
   const program = new Command()
@@ -108,7 +102,7 @@ export function parseSuiteOptions(argv: readonly string[]): SuiteOptions {
     .option('--only <sections>', `comma-separated subset of ${ALL_SECTIONS.join(',')}`)
     .option('--flink', 'run the Flink peer even with --quick')
     .option('--no-flink', 'skip the Flink peer')
-    .option('--events <n>', 'events in the generated NDJSON file', intArg('--events', 1000))
+    .option('--events <n>', 'events in the generated NDJSON file', intOption('--events', 1000))
     .option('--results-dir <dir>', 'where latest.json and sweep.svg go', resolve(REPO_ROOT, 'bench/results'))
     .option('--cache-dir <dir>', 'where generated input files are kept between runs', resolve(REPO_ROOT, 'bench/results/tmp'))
     .option('--no-kafka', 'skip the Kafka section (starts a broker; needs Java 17)')

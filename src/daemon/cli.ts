@@ -2,7 +2,7 @@
  * The `ringflow` command line: `replay` (a finite file, outputs to a folder) and `run` (the daemon, run.ts).
  * Exit codes: 0 done, 1 runtime failure, 2 bad usage or configuration.
  */
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { ConfigError, RingflowError } from '../errors.js';
 import { loadRingflowConfig, type RingflowConfig } from './config.js';
 import { parseRuntimeConfig } from '../runtime/runtime-config.js';
@@ -11,14 +11,8 @@ import { loadDefaultConfig } from './default-config.js';
 import { createDaemonLogger } from './logger.js';
 import { runDaemon } from './run.js';
 import { RINGFLOW_VERSION } from './version.js';
+import { intOption } from './cli-options.js';
 
-function positiveInt(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer, got "${value}"`);
-    return n;
-  };
-}
 
 /** Command-line overrides of the `runtime` section, validated again by the config schema. */
 export interface RuntimeOverrides {
@@ -41,7 +35,10 @@ export function buildProgram(): Command {
   const program = new Command('ringflow')
     .description('Single-box, high-throughput stream processing on shared-memory rings and worker threads.')
     .version(RINGFLOW_VERSION, '-v, --version')
-    .showHelpAfterError();
+    .showHelpAfterError()
+    // Throw instead of exiting, so a usage error gets the documented code 2 (set before the
+    // subcommands are added: they copy it when created).
+    .exitOverride();
 
   program
     .command('replay')
@@ -49,8 +46,8 @@ export function buildProgram(): Command {
     .argument('<input>', 'NDJSON input file, one event per line')
     .requiredOption('-p, --pipeline <config>', 'pipeline config file (JSON), e.g. examples/clickstream.json')
     .requiredOption('-o, --out <dir>', 'output folder for aggregates.ndjson, dead-letter.ndjson and summary.json (created if missing)')
-    .option('-t, --threads <n>', 'worker threads (overrides runtime.threads)', positiveInt('--threads'))
-    .option('--partitions <n>', 'key-hash partitions (overrides runtime.partitions)', positiveInt('--partitions'))
+    .option('-t, --threads <n>', 'worker threads (overrides runtime.threads)', intOption('--threads'))
+    .option('--partitions <n>', 'key-hash partitions (overrides runtime.partitions)', intOption('--partitions'))
     .option('--progress', 'show rate and percent done on stderr (default: when stderr is a terminal)')
     .option('--no-progress', 'never show progress')
     .option('--json', 'print the summary as JSON on stdout instead of a sentence')
@@ -73,8 +70,8 @@ export function buildProgram(): Command {
     .description('Run the pipeline as a daemon until SIGTERM/SIGINT: source -> pipeline -> sinks, offsets committed after the sinks acknowledge. '
       + 'Without --config: the canonical clickstream pipeline on the built-in generator, writing to ./ringflow-out/.')
     .option('-c, --config <file>', 'pipeline config file (JSON); validated before anything starts (default: examples/clickstream.json of the package, generator source, local files)')
-    .option('--max-events <n>', 'stop after this many input lines (a generator ends there and every window is closed)', positiveInt('--max-events'))
-    .option('--duration-ms <ms>', 'stop after this many milliseconds, like SIGTERM', positiveInt('--duration-ms'))
+    .option('--max-events <n>', 'stop after this many input lines (a generator ends there and every window is closed)', intOption('--max-events'))
+    .option('--duration-ms <ms>', 'stop after this many milliseconds, like SIGTERM', intOption('--duration-ms'))
     .action(async (o: { config?: string; maxEvents?: number; durationMs?: number }) => {
       // Validation first: a bad setting exits 2 before any thread, socket or file exists.
       const config = o.config ? await loadRingflowConfig(o.config) : await loadDefaultConfig();
@@ -88,8 +85,7 @@ export function buildProgram(): Command {
 
 export async function main(argv: string[]): Promise<void> {
   try {
-    // exitOverride: commander throws instead of exiting, so a usage error gets the documented code 2.
-    await buildProgram().exitOverride().parseAsync(argv);
+    await buildProgram().parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {
       // --help and --version arrive here too, with exit code 0; commander already printed the message.
