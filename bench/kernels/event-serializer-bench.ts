@@ -10,7 +10,7 @@
  *   node dist/bench/kernels/event-serializer-bench.js [--time-ms 1500]
  */
 import { realpathSync } from 'node:fs';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { Bench } from 'tinybench';
 import { createDimTableShared } from '../../src/kernels/dim-table.js';
 import { DimTableLoader } from '../../src/kernels/dim-table-loader.js';
@@ -20,7 +20,8 @@ import { EventSerializer } from '../../src/kernels/event-serializer.js';
 import { createSharedDictionary, SharedDictionaryWriter } from '../../src/kernels/shared-dictionary.js';
 import { hash64Into } from '../../src/kernels/xxhash32.js';
 import { BatchView, setValid } from '../../src/runtime/batch.js';
-import { computeLayout, type Schema } from '../../src/runtime/schema.js';
+import { computeLayout } from '../../src/runtime/schema.js';
+import { CANONICAL_BENCH_SCHEMA, COUNTRIES, COUNTRIES_CSV, TYPES, xorshift } from './canonical-bench-schema.js';
 
 export interface EventSerializerBenchResult {
   name: string;
@@ -33,34 +34,11 @@ export interface EventSerializerBenchResult {
 
 const BATCH_ROWS = 4096;
 const BATCHES = 16;
-const COUNTRIES_CSV = fileURLToPath(new URL('../../../examples/dims/countries.csv', import.meta.url));
-const TYPES = ['view', 'click', 'add_to_cart', 'purchase'];
-const COUNTRIES = ['US', 'DE', 'FR', 'JP', 'BR', 'IN', 'GB', 'CA', 'XX', 'NZ', 'KE'];
 
-const SCHEMA: Schema = {
-  columns: [
-    { name: 'event_id', type: 'string', hashed: true, avgBytes: 24 },
-    { name: 'ts', type: 'timestamp_ms' },
-    { name: 'user_id', type: 'string', hashed: true, avgBytes: 12 },
-    { name: 'type', type: 'enum', enumValues: TYPES },
-    { name: 'amount', type: 'float64' },
-    { name: 'country', type: 'string', avgBytes: 2 },
-    { name: '__line', type: 'float64' },
-    { name: '__late', type: 'bool' },
-    { name: '__raw', type: 'string', avgBytes: 4 },
-  ],
-};
 
-function xorshift(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
-    return s;
-  };
-}
 
 function makeBatches(): BatchView[] {
-  const layout = computeLayout(SCHEMA, BATCH_ROWS);
+  const layout = computeLayout(CANONICAL_BENCH_SCHEMA, BATCH_ROWS);
   const rnd = xorshift(11);
   const enc = new TextEncoder();
   let ts = 1_700_000_000_000;
