@@ -107,9 +107,8 @@ export class Runtime<Options = unknown, Output = unknown> {
   private closed = false;
   /** Set once the runtime cannot make progress (see the header); every later wait rejects with it. */
   private failure: KernelError | null = null;
-  /** Rejects with `failure`; raced against ring waits so a producer blocked on a dead partition wakes up. */
-  private readonly failed: Promise<never>;
-  private rejectFailed!: (err: Error) => void;
+  /** Rejecters of pending whenWritable() calls, so a producer blocked on a dead partition wakes up. */
+  private readonly writableWaiters = new Set<(err: Error) => void>();
   /** Why a worker last ended itself over its module (its task fails with only "worker exited"). */
   private workerLoadFailure: string | null = null;
 
@@ -133,8 +132,6 @@ export class Runtime<Options = unknown, Output = unknown> {
     this.generation = new Int32Array(n);
     this.failedSeq = new Float64Array(n).fill(NO_FAILURE);
     this.forceTask = new Uint8Array(n);
-    this.failed = new Promise<never>((_, reject) => { this.rejectFailed = reject; });
-    this.failed.catch(() => undefined); // observed through drain()/whenWritable(); never unhandled
     const setup: WorkerSetup = {
       runId: this.runId,
       moduleUrl: compiledModuleUrl(opts.processorModuleUrl).href,
@@ -215,8 +212,15 @@ export class Runtime<Options = unknown, Output = unknown> {
     const p = this.partitioner.blockedPartition;
     if (p < 0) return Promise.resolve();
     this.kick(p);
-    // Only reached on a full ring, so the race's allocation is not per row.
-    return Promise.race([this.rings[p].waitWritable(), this.failed]);
+    // Only reached on a full ring, so these allocations are not per row. Not Promise.race with one
+    // long-lived "failed" promise: every race would leave a reaction on it until the run ends.
+    return new Promise<void>((resolve, reject) => {
+      this.writableWaiters.add(reject);
+      this.rings[p].waitWritable().then(() => {
+        this.writableWaiters.delete(reject);
+        resolve();
+      });
+    });
   }
 
   /** Every partition (idle ones too) runs a task that sees `control`; its onResult follows. */
@@ -349,7 +353,8 @@ export class Runtime<Options = unknown, Output = unknown> {
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const w of waiters) w.reject(error);
-    this.rejectFailed(error);
+    for (const reject of this.writableWaiters) reject(error);
+    this.writableWaiters.clear();
   }
 
   /** A throwing user callback must not wedge the scheduler; it is surfaced asynchronously. */

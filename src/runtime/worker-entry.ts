@@ -59,17 +59,21 @@ let modulePromise: Promise<ProcessorModule> | null = null;
 const entries = new Map<number, PartitionEntry>();
 
 async function loadModule(): Promise<ProcessorModule> {
+  let why: string;
   try {
     const m = (await import(setup.moduleUrl)) as ProcessorModule & { default?: ProcessorModule };
-    return typeof m.createProcessor === 'function' ? m : (m.default as ProcessorModule);
+    const mod = typeof m.createProcessor === 'function' ? m : m.default;
+    if (typeof mod?.createProcessor === 'function') return mod;
+    why = 'exports no createProcessor (an empty or half-written file?)';
   } catch (err) {
-    // An ES module that failed to load stays failed in this thread's module map (e.g. a dist/ file
-    // read half-written during a rebuild), so every later task here would fail the same way. Only a
-    // fresh thread can load it again: say why, then end this one; piscina replaces it and the runtime
-    // retries the task once (a second failure makes the runtime reject instead of spinning).
-    parentPort?.postMessage({ [WORKER_LOAD_FAILURE]: `${setup.moduleUrl}: ${(err as Error)?.message ?? String(err)}` });
-    process.exit(1);
+    why = (err as Error)?.message ?? String(err);
   }
+  // An ES module that failed to load (or loaded empty) stays so in this thread's module map: `tsc`
+  // rewrites dist/ files in place (truncate, then write), and a thread that read one mid-rebuild would
+  // fail every later task. Only a fresh thread reads the file again: say why, then end this one;
+  // piscina replaces it and the runtime retries the task once (a second failure makes it reject).
+  parentPort?.postMessage({ [WORKER_LOAD_FAILURE]: `${setup.moduleUrl}: ${why}` });
+  process.exit(1);
 }
 
 export default async function runPartitionTask(task: PartitionTask): Promise<PartitionTaskResult> {
