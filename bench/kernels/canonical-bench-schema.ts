@@ -4,6 +4,8 @@
  * room sized for the generated values), so every kernel bench measures the same rows.
  */
 import { fileURLToPath } from 'node:url';
+import { hash64Into } from '../../src/kernels/xxhash32.js';
+import { setValid, type BatchView } from '../../src/runtime/batch.js';
 import type { Schema } from '../../src/runtime/schema.js';
 
 export const COUNTRIES_CSV = fileURLToPath(new URL('../../../examples/dims/countries.csv', import.meta.url));
@@ -31,4 +33,24 @@ export function xorshift(seed: number): () => number {
     s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
     return s;
   };
+}
+
+const utf8 = new TextEncoder();
+
+/** Row r of string column `name` (cold path: bench setup), with its key hash when the column has one. */
+export function putString(b: BatchView, name: string, r: number, s: string): void {
+  const col = b.column(name);
+  const at = col.offsets![r];
+  const bytes = utf8.encode(s);
+  (col.values as Uint8Array).set(bytes, at);
+  col.offsets![r + 1] = at + bytes.length;
+  if (col.hash) hash64Into(col.values as Uint8Array, at, at + bytes.length, col.hash, 2 * r);
+  setValid(col.validity, r);
+}
+
+/** Row r of a fixed-width column `name`. */
+export function putNumber(b: BatchView, name: string, r: number, v: number): void {
+  const col = b.column(name);
+  col.values[r] = v;
+  setValid(col.validity, r);
 }

@@ -18,10 +18,9 @@ import { EnrichKernel } from '../../src/kernels/enrich.js';
 import { EventBuffers } from '../../src/kernels/event-buffers.js';
 import { EventSerializer } from '../../src/kernels/event-serializer.js';
 import { createSharedDictionary, SharedDictionaryWriter } from '../../src/kernels/shared-dictionary.js';
-import { hash64Into } from '../../src/kernels/xxhash32.js';
-import { BatchView, setValid } from '../../src/runtime/batch.js';
+import { BatchView } from '../../src/runtime/batch.js';
 import { computeLayout } from '../../src/runtime/schema.js';
-import { CANONICAL_BENCH_SCHEMA, COUNTRIES, COUNTRIES_CSV, TYPES, xorshift } from './canonical-bench-schema.js';
+import { CANONICAL_BENCH_SCHEMA, COUNTRIES, COUNTRIES_CSV, putNumber, putString, TYPES, xorshift } from './canonical-bench-schema.js';
 
 export interface EventSerializerBenchResult {
   name: string;
@@ -40,37 +39,23 @@ const BATCHES = 16;
 function makeBatches(): BatchView[] {
   const layout = computeLayout(CANONICAL_BENCH_SCHEMA, BATCH_ROWS);
   const rnd = xorshift(11);
-  const enc = new TextEncoder();
   let ts = 1_700_000_000_000;
   let id = 0;
-  const put = (b: BatchView, name: string, r: number, s: string): void => {
-    const col = b.column(name);
-    const at = col.offsets![r];
-    const bytes = enc.encode(s);
-    (col.values as Uint8Array).set(bytes, at);
-    col.offsets![r + 1] = at + bytes.length;
-    if (col.hash) hash64Into(col.values as Uint8Array, at, at + bytes.length, col.hash, 2 * r);
-    setValid(col.validity, r);
-  };
-  const num = (b: BatchView, name: string, r: number, v: number): void => {
-    b.column(name).values[r] = v;
-    setValid(b.column(name).validity, r);
-  };
   return Array.from({ length: BATCHES }, () => {
     const b = BatchView.standalone(layout);
     b.clear();
     for (let r = 0; r < BATCH_ROWS; r++) {
       ts += rnd() % 3;
-      put(b, 'event_id', r, `evt-${(id++).toString(36)}-${rnd().toString(16)}`);
-      put(b, 'user_id', r, `user-${rnd() % 50_000}`);
-      put(b, 'country', r, COUNTRIES[rnd() % COUNTRIES.length]);
-      put(b, '__raw', r, '');
-      num(b, 'ts', r, ts);
-      num(b, 'type', r, rnd() % TYPES.length);
+      putString(b, 'event_id', r, `evt-${(id++).toString(36)}-${rnd().toString(16)}`);
+      putString(b, 'user_id', r, `user-${rnd() % 50_000}`);
+      putString(b, 'country', r, COUNTRIES[rnd() % COUNTRIES.length]);
+      putString(b, '__raw', r, '');
+      putNumber(b, 'ts', r, ts);
+      putNumber(b, 'type', r, rnd() % TYPES.length);
       // Mostly cents, as prices are; every 16th a value that needs the String() path.
-      num(b, 'amount', r, r % 16 === 0 ? (rnd() % 100_000) / 3 : (rnd() % 100_000) / 100);
-      num(b, '__line', r, r + 1);
-      num(b, '__late', r, 0);
+      putNumber(b, 'amount', r, r % 16 === 0 ? (rnd() % 100_000) / 3 : (rnd() % 100_000) / 100);
+      putNumber(b, '__line', r, r + 1);
+      putNumber(b, '__late', r, 0);
     }
     b.rowCount = BATCH_ROWS;
     return b;

@@ -21,10 +21,9 @@ import {
   aggregateConfigSchema, compileProcessorOptions, dedupeConfigSchema, enrichConfigSchema, parseSection,
 } from '../../src/kernels/pipeline-config.js';
 import pipelineModule from '../../src/kernels/pipeline-processor.js';
-import { hash64Into } from '../../src/kernels/xxhash32.js';
-import { BatchView, setValid } from '../../src/runtime/batch.js';
+import { BatchView } from '../../src/runtime/batch.js';
 import { computeLayout } from '../../src/runtime/schema.js';
-import { CANONICAL_BENCH_SCHEMA, COUNTRIES, COUNTRIES_CSV, TYPES, xorshift } from './canonical-bench-schema.js';
+import { CANONICAL_BENCH_SCHEMA, COUNTRIES, COUNTRIES_CSV, putNumber, putString, TYPES, xorshift } from './canonical-bench-schema.js';
 
 export interface StateBenchResult {
   name: string;
@@ -42,38 +41,23 @@ const BATCH_ROWS = 4096;
 function makeBatches(count: number): BatchView[] {
   const layout = computeLayout(CANONICAL_BENCH_SCHEMA, BATCH_ROWS);
   const rnd = xorshift(7);
-  const enc = new TextEncoder();
   let ts = 1_700_000_000_000;
   let id = 0;
-  const put = (b: BatchView, name: string, r: number, s: string): void => {
-    const col = b.column(name);
-    const at = col.offsets![r];
-    const bytes = enc.encode(s);
-    (col.values as Uint8Array).set(bytes, at);
-    col.offsets![r + 1] = at + bytes.length;
-    if (col.hash) hash64Into(col.values as Uint8Array, at, at + bytes.length, col.hash, 2 * r);
-    setValid(col.validity, r);
-  };
-  const num = (b: BatchView, name: string, r: number, v: number): void => {
-    const col = b.column(name);
-    col.values[r] = v;
-    setValid(col.validity, r);
-  };
   return Array.from({ length: count }, () => {
     const b = BatchView.standalone(layout);
     b.clear();
     for (let r = 0; r < BATCH_ROWS; r++) {
       ts += rnd() % 3;
       const repeat = rnd() % 100 < 5 && id > 100;
-      put(b, 'event_id', r, `evt-${repeat ? id - 1 - (rnd() % 100) : id++}`);
-      put(b, 'user_id', r, `user-${rnd() % 50_000}`);
-      put(b, 'country', r, COUNTRIES[rnd() % COUNTRIES.length]);
-      put(b, '__raw', r, '');
-      num(b, 'ts', r, ts);
-      num(b, 'type', r, rnd() % TYPES.length);
-      num(b, 'amount', r, (rnd() % 100_000) / 100);
-      num(b, '__line', r, r + 1);
-      num(b, '__late', r, 0);
+      putString(b, 'event_id', r, `evt-${repeat ? id - 1 - (rnd() % 100) : id++}`);
+      putString(b, 'user_id', r, `user-${rnd() % 50_000}`);
+      putString(b, 'country', r, COUNTRIES[rnd() % COUNTRIES.length]);
+      putString(b, '__raw', r, '');
+      putNumber(b, 'ts', r, ts);
+      putNumber(b, 'type', r, rnd() % TYPES.length);
+      putNumber(b, 'amount', r, (rnd() % 100_000) / 100);
+      putNumber(b, '__line', r, r + 1);
+      putNumber(b, '__late', r, 0);
     }
     b.rowCount = BATCH_ROWS;
     return b;
