@@ -93,7 +93,16 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     if (err instanceof RingflowError) {
-      process.stderr.write(`ringflow: ${err.message}${err instanceof ConfigError ? '' : ` [${err.code}]`}\n`);
+      // A wrapped cause (e.g. a kernel failure under "file: reading ... failed") is the reason a user needs.
+      let because = '';
+      let said = err.message;
+      if (!(err instanceof ConfigError)) {
+        for (let c: unknown = err.cause; c instanceof Error; c = c.cause) {
+          if (!said.includes(c.message)) because += `\n  caused by: ${c.message}`;
+          said += c.message;
+        }
+      }
+      process.stderr.write(`ringflow: ${err.message}${err instanceof ConfigError ? '' : ` [${err.code}]`}${because}\n`);
       process.exitCode = err instanceof ConfigError ? 2 : 1;
       return;
     }
