@@ -21,7 +21,7 @@ import { KernelError } from '../errors.js';
 import { BatchView } from './batch.js';
 import type { DecodeTask, DecodeTaskResult, DecodeWorkerSetup } from './decode-worker.js';
 import { computeLayout, type Schema } from './schema.js';
-import { compiledModuleUrl } from './worker-path.js';
+import { compiledSiblingUrl } from './worker-path.js';
 
 export interface DecodePoolOptions {
   threads: number;
@@ -66,7 +66,7 @@ export class DecodePool {
     const setup: DecodeWorkerSetup = { input, rowsPerSlot: options.rowsPerSlot, inputs, batches, done: doneBuffer };
     const here = import.meta.url;
     this.pool = new Piscina({
-      filename: compiledModuleUrl(new URL(here.endsWith('.ts') ? './decode-worker.ts' : './decode-worker.js', here)).href,
+      filename: compiledSiblingUrl(here, './decode-worker').href,
       minThreads: options.threads,
       maxThreads: options.threads,
       concurrentTasksPerWorker: 1,

@@ -26,6 +26,7 @@ import { DecodePool } from './decode-pool.js';
 import { IngestStream, type DeadLetterEntry, type IngestContext } from './ingest-stream.js';
 import { Runtime, type RuntimeLogger } from './runtime.js';
 import { WindowEmitter } from './window-emitter.js';
+import { compiledSiblingUrl } from './worker-path.js';
 
 export type { DeadLetterEntry } from './ingest-stream.js';
 
@@ -138,7 +139,7 @@ export class Pipeline implements IngestContext {
       config: config.runtime,
       schema,
       keyColumn: partitionKeyField(config.input),
-      processorModuleUrl: new URL(import.meta.url.endsWith('.ts') ? '../kernels/pipeline-processor.ts' : '../kernels/pipeline-processor.js', import.meta.url),
+      processorModuleUrl: compiledSiblingUrl(import.meta.url, '../kernels/pipeline-processor'),
       processorOptions: options,
       onResult: (p, _seq, out) => pipeline!.onTaskOutput(p, out),
       onBatchFailed: (p, seq, err, rows) => pipeline!.onBatchFailed(p, seq, err, rows),

@@ -29,7 +29,7 @@ import type { ProcessorModule, TaskControl } from './processor.js';
 import { CONSUMER_WAITING, PRODUCER_WAITING, Ring } from './ring.js';
 import { parseRuntimeConfig, type RuntimeConfig } from './runtime-config.js';
 import { computeLayout, type BatchLayout, type Schema } from './schema.js';
-import { compiledModuleUrl } from './worker-path.js';
+import { compiledModuleUrl, compiledSiblingUrl } from './worker-path.js';
 import { WORKER_LOAD_FAILURE, type PartitionTask, type PartitionTaskResult, type WorkerSetup } from './worker-entry.js';
 import { KernelError, ShutdownError } from '../errors.js';
 
@@ -145,7 +145,7 @@ export class Runtime<Options = unknown, Output = unknown> {
     };
     const here = import.meta.url;
     this.pool = new Piscina({
-      filename: compiledModuleUrl(new URL(here.endsWith('.ts') ? './worker-entry.ts' : './worker-entry.js', here)).href,
+      filename: compiledSiblingUrl(here, './worker-entry').href,
       minThreads: config.threads,
       maxThreads: config.threads,
       concurrentTasksPerWorker: 1,

@@ -19,3 +19,12 @@ export function compiledModuleUrl(moduleUrl: string | URL): URL {
   }
   return pathToFileURL(compiled);
 }
+
+/**
+ * The compiled URL of a module next to `moduleUrl` (or at a relative path from it), named without its
+ * extension: from src/*.ts (vitest) and from dist/*.js alike it resolves to the dist/ JavaScript file.
+ */
+export function compiledSiblingUrl(moduleUrl: string, relativeBase: string): URL {
+  const ext = moduleUrl.endsWith('.ts') ? '.ts' : '.js';
+  return compiledModuleUrl(new URL(`${relativeBase}${ext}`, moduleUrl));
+}

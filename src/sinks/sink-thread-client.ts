@@ -16,7 +16,7 @@
  * since transferring would take the neighbouring bytes too; SharedArrayBuffers are shared, not moved.
  */
 import { Worker } from 'node:worker_threads';
-import { compiledModuleUrl } from '../runtime/worker-path.js';
+import { compiledSiblingUrl } from '../runtime/worker-path.js';
 import { SinkError } from '../errors.js';
 import type { EventBatch, SinkCounters, WindowRow, WindowShape } from './sink.js';
 import type { SinksConfig } from './sink-config.js';
@@ -78,7 +78,7 @@ export class SinkThread {
 
   static async start(options: SinkThreadOptions): Promise<SinkThread> {
     const here = import.meta.url;
-    const entry = compiledModuleUrl(new URL(`./sink-thread${here.endsWith('.ts') ? '.ts' : '.js'}`, here));
+    const entry = compiledSiblingUrl(here, './sink-thread');
     const data: SinkThreadData = { config: options.config, shape: options.shape, logLevel: options.logLevel ?? 'info' };
     const worker = new Worker(entry, { workerData: data });
     const thread = new SinkThread(worker, options.config.maxInFlightDeliveries, options.config.maxInFlightBytes);

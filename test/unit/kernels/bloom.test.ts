@@ -1,18 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { blockedFalsePositiveRate, bloomBytesFor, bloomSizing, GenerationalBloom, type BloomOptions } from '../../../src/kernels/bloom.js';
+import { prng } from '../../helpers/prng.js';
 
-/** Deterministic 32-bit PRNG (mulberry32) so the measured rates are reproducible. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
 
 function make(o: BloomOptions): GenerationalBloom {
   return new GenerationalBloom(new SharedArrayBuffer(bloomBytesFor(o)), 0, o);

@@ -1,17 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { xxh32 } from '@node-rs/xxhash';
 import { HyperLogLog, hllStandardError, hllBytesFor } from '../../../src/kernels/hyperloglog.js';
+import { prng } from '../../helpers/prng.js';
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
 
 const sketch = (p = 12): HyperLogLog => new HyperLogLog(new SharedArrayBuffer(hllBytesFor(p)), 0, p);
 
