@@ -12,7 +12,7 @@
  * Hashes use the decoder's function (hash64Into), so partitions, Bloom probes and HLL registers see
  * exactly what they would see after decode. The PRNG is xorshift32: a few ns per draw.
  */
-import { setValid, type BatchView } from '../../src/runtime/batch.js';
+import { setValidRange, type BatchView } from '../../src/runtime/batch.js';
 import { hash64Into } from '../../src/kernels/xxhash32.js';
 
 export interface ColumnarGeneratorOptions {
@@ -135,12 +135,4 @@ const CANONICAL_COLUMNS = ['event_id', 'ts', 'user_id', 'type', 'amount', 'count
 export function assertCanonicalLayout(batch: BatchView): void {
   const names = batch.columns.map((c) => c.layout.spec.name).join(',');
   if (names !== CANONICAL_COLUMNS.join(',')) throw new Error(`columnar generator expects columns ${CANONICAL_COLUMNS.join(',')}, got ${names}`);
-}
-
-/** Sets validity bits [from, to): whole bytes at once, single bits only at the edges. */
-function setValidRange(validity: Uint8Array, from: number, to: number): void {
-  let r = from;
-  for (; r < to && (r & 7) !== 0; r++) setValid(validity, r);
-  for (; r + 8 <= to; r += 8) validity[r >> 3] = 0xff;
-  for (; r < to; r++) setValid(validity, r);
 }

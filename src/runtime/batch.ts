@@ -94,6 +94,23 @@ export function setValid(validity: Uint8Array, row: number): void {
   validity[row >> 3] |= 1 << (row & 7);
 }
 
+/** Sets validity bits [from, to): whole bytes at once, single bits only at the edges. */
+export function setValidRange(validity: Uint8Array, from: number, to: number): void {
+  let r = from;
+  for (; r < to && (r & 7) !== 0; r++) validity[r >> 3] |= 1 << (r & 7);
+  for (; r + 8 <= to; r += 8) validity[r >> 3] = 0xff;
+  for (; r < to; r++) validity[r >> 3] |= 1 << (r & 7);
+}
+
+/** True when every bit of [from, to) is set. */
+export function allValid(validity: Uint8Array, from: number, to: number): boolean {
+  let r = from;
+  for (; r < to && (r & 7) !== 0; r++) if ((validity[r >> 3] & (1 << (r & 7))) === 0) return false;
+  for (; r + 8 <= to; r += 8) if (validity[r >> 3] !== 0xff) return false;
+  for (; r < to; r++) if ((validity[r >> 3] & (1 << (r & 7))) === 0) return false;
+  return true;
+}
+
 /** Copy row `from` of `src` into row `to` of `dst` (same layout). Strings are appended; false if `dst` has no room. */
 export function copyRow(src: BatchView, from: number, dst: BatchView, to: number): boolean {
   const cols = src.columns;

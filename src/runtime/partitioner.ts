@@ -59,13 +59,22 @@ export class Partitioner {
   private watermarkMs = 0;
   private readonly rowCapacity: number;
   private readonly kinds: Uint8Array;
-  /** Column indices of the string columns, their byte room per slot, and bytes used per (partition, string column). */
+  /** Column indices of the string columns and their byte room per slot. */
   private readonly stringColumns: Int32Array;
   private readonly stringRoom: Int32Array;
-  private readonly stringUsed: Int32Array;
+  /** Longest value per string column among the rows of the current scatter() call. */
+  private readonly stringMaxLen: Int32Array;
+  /**
+   * Rows partition p's open slot is sure to take before its string room needs a look (0 when no slot
+   * is open): min over string columns of free bytes / longest value in this call. Counting this down
+   * replaces a per-row, per-column room check; at 0 the exact check runs (see scatter()).
+   */
+  private readonly fitRows: Int32Array;
   private readonly slotArrays: SlotArrays;
   /** Segment scratch (see scatter-copy.ts). */
   private readonly segment: SegmentScratch;
+  /** Partition of each staging row, computed for the whole call in one tight loop. */
+  private rowPart = new Uint16Array(0);
   private readonly srcOffsets: Int32Array[] = [];
 
   constructor(rings: readonly Ring[], keyColumn: string, onPublish: OnPublish) {
@@ -86,13 +95,14 @@ export class Partitioner {
     this.keyKind = t === 'string' ? 'hash' : t === 'int32' ? 'int32' : 'float64';
     this.open = rings.map(() => null);
     this.openRows = new Int32Array(rings.length);
+    this.fitRows = new Int32Array(rings.length);
     this.onPublish = onPublish;
     this.rowCapacity = layout.rowCapacity;
     this.kinds = columnKinds(layout);
     const strings = layout.columns.filter((c) => c.spec.type === 'string');
     this.stringColumns = Int32Array.from(strings, (c) => c.index);
     this.stringRoom = Int32Array.from(strings, (c) => c.stringBytes);
-    this.stringUsed = new Int32Array(rings.length * strings.length);
+    this.stringMaxLen = new Int32Array(strings.length);
     const perColumn = <T>(): T[][] => layout.columns.map(() => new Array<T>(rings.length));
     this.slotArrays = { values: perColumn(), offsets: perColumn(), hash: perColumn(), validity: perColumn() };
     this.segment = { part: new Uint16Array(0), order: new Int32Array(0), first: new Int32Array(rings.length + 1), base: new Int32Array(rings.length) };
@@ -106,65 +116,106 @@ export class Partitioner {
     return partitionOfFloat64(c.values[row], this.partitions);
   }
 
+  /** rowPart[r] for r in [from, n): one loop per key kind, so the row loop of scatter() only reads it. */
+  private partitionRows(staging: BatchView, from: number, n: number): void {
+    const out = this.rowPart;
+    const partitions = this.partitions;
+    const c = staging.columns[this.keyIndex];
+    if (this.keyKind === 'hash') {
+      const h = c.hash!;
+      for (let r = from; r < n; r++) out[r] = partitionOfHash(h[2 * r], h[2 * r + 1], partitions);
+    } else if (this.keyKind === 'int32') {
+      const v = c.values as Int32Array;
+      for (let r = from; r < n; r++) out[r] = partitionOfInt32(v[r], partitions);
+    } else {
+      const v = c.values as Float64Array;
+      for (let r = from; r < n; r++) out[r] = partitionOfFloat64(v[r], partitions);
+    }
+  }
+
+  /** Bytes used so far in partition p's open slot by string column s (its rows are all copied). */
+  private usedBytes(p: number, s: number): number {
+    return this.slotArrays.offsets[this.stringColumns[s]][p][this.openRows[p]];
+  }
+
+  /** See fitRows. */
+  private rowsThatFit(p: number): number {
+    let fit = this.rowCapacity;
+    for (let s = 0; s < this.stringColumns.length; s++) {
+      const longest = this.stringMaxLen[s];
+      if (longest > 0) fit = Math.min(fit, Math.floor((this.stringRoom[s] - this.usedBytes(p, s)) / longest));
+    }
+    return fit;
+  }
+
+  /** Exact check: does staging row r fit into partition p's open slot? */
+  private rowFits(p: number, r: number): boolean {
+    for (let s = 0; s < this.stringColumns.length; s++) {
+      const off = this.srcOffsets[s];
+      if (this.usedBytes(p, s) + off[r + 1] - off[r] > this.stringRoom[s]) return false;
+    }
+    return true;
+  }
+
   /**
    * Copy rows [fromRow, staging.rowCount) into their partitions' open slots. Returns staging.rowCount
    * when all rows were placed, or the first row not placed because its partition's ring is full
    * (`blockedPartition` says which): await the ring and call again from that row.
    *
-   * Rows go in segments: a row loop picks (partition, slot row) per row and reserves string bytes,
-   * up to the first row whose slot fills up, cannot take the row, or cannot be opened; then
-   * copySegment moves the segment column by column. A slot is published as soon as it is full.
+   * Rows go in segments: a row loop picks (partition, slot row) per row, up to the first row whose
+   * slot fills up, may lack string room, or cannot be opened; then copySegment moves the segment
+   * column by column. A slot is published as soon as it is full.
    */
   scatter(staging: BatchView, fromRow: number): number {
     const n = staging.rowCount;
     this.watermarkMs = staging.watermarkMs;
     this.blockedPartition = -1;
     const g = this.segment;
-    if (g.part.length < staging.layout.rowCapacity) {
-      g.part = new Uint16Array(staging.layout.rowCapacity);
-      g.order = new Int32Array(staging.layout.rowCapacity);
+    const capacity = staging.layout.rowCapacity;
+    if (g.part.length < capacity) {
+      g.part = new Uint16Array(capacity);
+      g.order = new Int32Array(capacity);
+      this.rowPart = new Uint16Array(capacity);
     }
     const part = g.part;
     const base = g.base;
     const partitions = this.partitions;
     const openRows = this.openRows;
+    const fit = this.fitRows;
+    const rowPart = this.rowPart;
     const cap = this.rowCapacity;
     const strings = this.stringColumns.length;
-    const room = this.stringRoom;
-    const used = this.stringUsed;
     const srcOffsets = this.srcOffsets;
-    for (let s = 0; s < strings; s++) srcOffsets[s] = staging.columns[this.stringColumns[s]].offsets!;
+    for (let s = 0; s < strings; s++) {
+      const off = (srcOffsets[s] = staging.columns[this.stringColumns[s]].offsets!);
+      let longest = 0;
+      for (let r = fromRow; r < n; r++) longest = Math.max(longest, off[r + 1] - off[r]);
+      this.stringMaxLen[s] = longest;
+    }
+    this.partitionRows(staging, fromRow, n);
+    for (let p = 0; p < partitions; p++) fit[p] = this.open[p] === null ? 0 : this.rowsThatFit(p);
     let r = fromRow;
     while (r < n) {
       const segmentStart = r;
       let count = 0;
       let publish = -1;
       let blocked = -1;
+      let recheck = -1;
       // A partition opened during the segment starts at row 0, which openRows already says.
       for (let p = 0; p < partitions; p++) base[p] = openRows[p];
       for (; r < n; r++) {
-        const p = this.partitionOf(staging, r);
-        if (this.open[p] === null && !this.openSlot(p)) {
-          blocked = p;
-          break;
-        }
-        let fits = true;
-        for (let s = 0; s < strings; s++) {
-          const off = srcOffsets[s];
-          if (used[p * strings + s] + off[r + 1] - off[r] > room[s]) { fits = false; break; }
-        }
-        if (!fits) {
-          // String bytes exhausted: ship what the slot holds and place this row again.
-          if (openRows[p] === 0) {
-            throw new RingflowError('ROW_TOO_LARGE', `row ${r} does not fit an empty batch slot`, { details: { partition: p } });
+        const p = rowPart[r];
+        if (fit[p] === 0) {
+          if (this.open[p] !== null || !this.openSlot(p)) {
+            // Full ring, or string room to measure exactly (needs this segment copied first).
+            if (this.open[p] === null) blocked = p;
+            else recheck = p;
+            break;
           }
-          publish = p;
-          break;
+          fit[p] = this.rowsThatFit(p);
+          if (fit[p] === 0) { recheck = p; break; }
         }
-        for (let s = 0; s < strings; s++) {
-          const off = srcOffsets[s];
-          used[p * strings + s] += off[r + 1] - off[r];
-        }
+        fit[p]--;
         const row = openRows[p];
         part[count++] = p;
         openRows[p] = row + 1;
@@ -180,8 +231,26 @@ export class Partitioner {
         this.blockedPartition = blocked;
         return r;
       }
+      if (recheck >= 0) this.makeRoom(recheck, r);
     }
     return n;
+  }
+
+  /**
+   * Partition p's slot may lack string room for row r: let exactly that row in when it fits,
+   * otherwise ship the slot (the row then opens the next one).
+   */
+  private makeRoom(p: number, r: number): void {
+    this.fitRows[p] = this.rowsThatFit(p);
+    if (this.fitRows[p] > 0) return;
+    if (this.rowFits(p, r)) {
+      this.fitRows[p] = 1;
+      return;
+    }
+    if (this.openRows[p] === 0) {
+      throw new RingflowError('ROW_TOO_LARGE', `row ${r} does not fit an empty batch slot`, { details: { partition: p } });
+    }
+    this.publishOpen(p);
   }
 
   /** Open partition p's next ring slot for writing; false when its ring is full. */
@@ -190,8 +259,6 @@ export class Partitioner {
     if (slot === null) return false;
     this.open[p] = slot;
     this.openRows[p] = 0;
-    const strings = this.stringColumns.length;
-    for (let s = 0; s < strings; s++) this.stringUsed[p * strings + s] = 0;
     const a = this.slotArrays;
     for (let c = 0; c < slot.columns.length; c++) {
       const col = slot.columns[c];
@@ -223,6 +290,7 @@ export class Partitioner {
     slot.watermarkMs = this.watermarkMs;
     this.open[p] = null;
     this.openRows[p] = 0;
+    this.fitRows[p] = 0;
     this.rings[p].publish();
     this.onPublish(p);
   }

@@ -15,7 +15,7 @@
  * partition p's open slot (refreshed by the partitioner whenever it opens a slot). Validity bits of an
  * open slot start cleared (Ring.tryAcquire clears the slot), so only set bits are copied.
  */
-import type { BatchView } from './batch.js';
+import { allValid, setValidRange, type BatchView } from './batch.js';
 import type { BatchLayout } from './schema.js';
 
 export const KIND_F64 = 0;
@@ -107,23 +107,46 @@ function copyU16(src: Uint16Array, dst: Uint16Array[], g: SegmentScratch, partit
   }
 }
 
+/** One DataView per byte array, made on first use: string bytes are copied 4 at a time through it. */
+const byteViews = new WeakMap<Uint8Array, DataView>();
+
+export function dataViewOf(bytes: Uint8Array): DataView {
+  let v = byteViews.get(bytes);
+  if (v === undefined) {
+    v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    byteViews.set(bytes, v);
+  }
+  return v;
+}
+
 function copyStrings(src: Uint8Array, srcOffsets: Int32Array, dst: Uint8Array[], dstOffsets: Int32Array[], g: SegmentScratch,
-  partitions: number): void {
+  partitions: number, start: number, count: number): void {
   const order = g.order;
+  // A column empty in this segment's rows (e.g. __raw without late rows): only the offsets move.
+  const empty = srcOffsets[start + count] === srcOffsets[start];
+  const from = empty ? null : dataViewOf(src);
   for (let p = 0; p < partitions; p++) {
     const first = g.first[p];
     const end = g.first[p + 1];
     if (first === end) continue;
-    const bytes = dst[p];
     const offsets = dstOffsets[p];
     let row = g.base[p];
     let at = offsets[row];
+    if (from === null) {
+      for (let j = first; j < end; j++) offsets[++row] = at;
+      continue;
+    }
+    const bytes = dst[p];
+    const to = dataViewOf(bytes);
     for (let j = first; j < end; j++) {
       const r = order[j];
-      const from = srcOffsets[r];
-      const len = srcOffsets[r + 1] - from;
-      // A byte loop, not set(subarray()): values are short and subarray() allocates a view per row.
-      for (let k = 0; k < len; k++) bytes[at + k] = src[from + k];
+      const s = srcOffsets[r];
+      const len = srcOffsets[r + 1] - s;
+      // 4 bytes per DataView access (unaligned is fine), then the tail byte by byte: about half the
+      // time of a byte loop on ~20-byte ids, with no subarray() allocation per row.
+      let k = 0;
+      for (; k + 4 <= len; k += 4) to.setUint32(at + k, from.getUint32(s + k, true), true);
+      for (; k < len; k++) bytes[at + k] = src[s + k];
       at += len;
       offsets[++row] = at;
     }
@@ -144,8 +167,16 @@ function copyHashes(src: Uint32Array, dst: Uint32Array[], g: SegmentScratch, par
   }
 }
 
-function copyValidity(src: Uint8Array, dst: Uint8Array[], g: SegmentScratch, partitions: number): void {
+function copyValidity(src: Uint8Array, dst: Uint8Array[], g: SegmentScratch, partitions: number, start: number, count: number): void {
   const order = g.order;
+  if (allValid(src, start, start + count)) {
+    // The usual case (required and defaulted fields): each partition's rows are consecutive in its slot.
+    for (let p = 0; p < partitions; p++) {
+      const n = g.first[p + 1] - g.first[p];
+      if (n > 0) setValidRange(dst[p], g.base[p], g.base[p] + n);
+    }
+    return;
+  }
   for (let p = 0; p < partitions; p++) {
     const d = dst[p];
     const shift = g.base[p] - g.first[p];
@@ -175,9 +206,9 @@ export function copySegment(staging: BatchView, kinds: Uint8Array, start: number
       case KIND_U8: copyU8(s.values as Uint8Array, slots.values[c] as Uint8Array[], g, partitions); break;
       case KIND_U16: copyU16(s.values as Uint16Array, slots.values[c] as Uint16Array[], g, partitions); break;
       default:
-        copyStrings(s.values as Uint8Array, s.offsets!, slots.values[c] as Uint8Array[], slots.offsets[c], g, partitions);
+        copyStrings(s.values as Uint8Array, s.offsets!, slots.values[c] as Uint8Array[], slots.offsets[c], g, partitions, start, count);
         if (s.hash) copyHashes(s.hash, slots.hash[c], g, partitions);
     }
-    copyValidity(s.validity, slots.validity[c], g, partitions);
+    copyValidity(s.validity, slots.validity[c], g, partitions, start, count);
   }
 }

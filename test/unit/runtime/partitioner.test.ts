@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { BatchView, setValid } from '../../../src/runtime/batch.js';
+import { BatchView, isValid, setValid } from '../../../src/runtime/batch.js';
 import { fmix32 } from '../../../src/kernels/xxhash32.js';
 import { Partitioner, partitionOfFloat64, partitionOfHash, partitionOfInt32 } from '../../../src/runtime/partitioner.js';
 import { Ring } from '../../../src/runtime/ring.js';
@@ -46,8 +47,11 @@ describe('Partitioner.scatter (rings consumed on this thread)', () => {
   };
   const layout = computeLayout(schema, 8); // 32 string bytes per slot
 
+  // The staging batch needs room for every row it holds; the slots' 32 bytes are what runs out.
+  const stagingLayout = computeLayout(schema, 32);
+
   function staging(lengths: number[]): BatchView {
-    const b = BatchView.standalone(layout);
+    const b = BatchView.standalone(stagingLayout);
     b.clear();
     const id = b.column('id');
     const n = b.column('n');
@@ -99,5 +103,64 @@ describe('Partitioner.scatter (rings consumed on this thread)', () => {
     expect(rings[stopped].pending).toBe(2);
     rings[stopped].release();
     expect(part.scatter(st, 0)).toBeGreaterThan(0);
+  });
+
+  test('property: every row reaches its partition once, in order, bytes and nulls intact, no slot over its string room', () => {
+    const two: Schema = {
+      columns: [
+        { name: 'id', type: 'string', hashed: true, avgBytes: 4 },
+        { name: 'tag', type: 'string', avgBytes: 2 },
+        { name: 'n', type: 'float64' },
+      ],
+    };
+    const slotLayout = computeLayout(two, 8); // 32 + 16 string bytes per slot
+    const wideLayout = computeLayout(two, 64);
+    const row = fc.record({ idLen: fc.integer({ min: 0, max: 12 }), tagLen: fc.integer({ min: 0, max: 9 }), tagNull: fc.boolean() });
+    fc.assert(fc.property(fc.integer({ min: 1, max: 5 }), fc.array(fc.array(row, { maxLength: 40 }), { minLength: 1, maxLength: 4 }),
+      (partitions, batches) => {
+        const rings = Array.from({ length: partitions }, () => Ring.create(slotLayout, 2));
+        const got: string[][] = rings.map(() => []);
+        const drain = (p: number): void => {
+          const b = rings[p].peek()!;
+          const [id, tag, n] = b.columns;
+          expect(id.offsets![b.rowCount]).toBeLessThanOrEqual(id.layout.stringBytes);
+          expect(tag.offsets![b.rowCount]).toBeLessThanOrEqual(tag.layout.stringBytes);
+          for (let r = 0; r < b.rowCount; r++) {
+            const text = (c: typeof id): string => (isValid(c.validity, r)
+              ? Buffer.from((c.values as Uint8Array).subarray(c.offsets![r], c.offsets![r + 1])).toString('latin1') : 'null');
+            got[p].push(`${text(id)}|${text(tag)}|${n.values[r]}`);
+          }
+          rings[p].release();
+        };
+        const part = new Partitioner(rings, 'id', drain);
+        const want: string[][] = rings.map(() => []);
+        let seq = 0;
+        for (const rows of batches) {
+          const b = BatchView.standalone(wideLayout);
+          b.clear();
+          const [id, tag, n] = b.columns;
+          rows.forEach((x, r) => {
+            const k = seq++;
+            const idText = String.fromCharCode(...Array.from({ length: x.idLen }, (_, i) => 97 + ((k + i) % 26)));
+            const tagText = 'T'.repeat(x.tagLen);
+            for (const [c, text, valid] of [[id, idText, true], [tag, tagText, !x.tagNull]] as const) {
+              const at = c.offsets![r];
+              const bytes = valid ? text : '';
+              for (let i = 0; i < bytes.length; i++) (c.values as Uint8Array)[at + i] = bytes.charCodeAt(i);
+              c.offsets![r + 1] = at + bytes.length;
+              if (valid) setValid(c.validity, r);
+            }
+            id.hash![2 * r] = fmix32(k);
+            id.hash![2 * r + 1] = fmix32(k ^ 0x5bd1e995);
+            (n.values as Float64Array)[r] = k;
+            setValid(n.validity, r);
+            b.rowCount = r + 1;
+            want[part.partitionOf(b, r)].push(`${idText}|${x.tagNull ? 'null' : tagText}|${k}`);
+          });
+          expect(part.scatter(b, 0)).toBe(rows.length);
+        }
+        part.flush();
+        expect(got).toEqual(want);
+      }), { numRuns: 200 });
   });
 });
