@@ -65,9 +65,18 @@ function headline(r: SuiteResults): string {
     ]),
     '',
     'events per CPU-second = input events / CPU time of the whole process (all threads, start-up and output included); it moves much less than events/s when other processes share the cores. Not measured for the JVM.',
+    mainThreadLine(r, rf),
     '',
     `Ratios: replay / Node = ${x(r.ratios.replay_vs_naive_node)}, replay / Flink = ${x(r.ratios.replay_vs_flink)}, columnar / Node = ${x(r.ratios.columnar_vs_naive_node)}, columnar / Flink = ${x(r.ratios.columnar_vs_flink)}.`,
   ].join('\n');
+}
+
+/** The main thread decodes, gates and scatters every event: its CPU per event caps the replay rate. */
+function mainThreadLine(r: SuiteResults, replayRate: number | null): string {
+  const best = r.runs.find((x) => x.section === 'replay' && x.name.startsWith('ringflow replay') && x.events_per_sec === replayRate);
+  const m = best?.main_thread_events_per_cpu_sec;
+  if (best === undefined || m === undefined || best.main_thread_cpu_ms === undefined || best.elapsed_ms === undefined) return '';
+  return `\nIn the fastest replay run the main thread (read, decode + filter + late gate + hash, scatter into the rings) used ${(best.main_thread_cpu_ms / 1000).toFixed(2)} CPU-s (process start-up and output included), ${rate(m, 'events/CPU-s')}: the replay rate cannot go past that while one thread does this work.`;
 }
 
 function targets(r: SuiteResults): string {
@@ -88,7 +97,8 @@ function runsTable(r: SuiteResults, section: string, keys: string[]): string {
   return table(['measurement', 'result', 'parameters'], runs.map((x) => {
     const res = x.p50_ms !== undefined
       ? `p50 ${x.p50_ms} ms, p99 ${x.p99_ms} ms, max ${x.max_ms} ms (${x.samples} windows)`
-      : [x.events_per_sec !== undefined ? n(x.events_per_sec) : '', x.events_per_cpu_sec !== undefined ? n(x.events_per_cpu_sec, 'events/CPU-s') : '', x.rows_per_sec !== undefined ? n(x.rows_per_sec, 'rows/s') : '',
+      : [x.events_per_sec !== undefined ? n(x.events_per_sec) : '', x.events_per_cpu_sec !== undefined ? n(x.events_per_cpu_sec, 'events/CPU-s') : '',
+        x.main_thread_events_per_cpu_sec !== undefined ? `main thread ${n(x.main_thread_events_per_cpu_sec, 'events/CPU-s')}` : '', x.rows_per_sec !== undefined ? n(x.rows_per_sec, 'rows/s') : '',
         x.gb_per_sec !== undefined ? `${x.gb_per_sec} GB/s` : '', x.mb_per_sec !== undefined ? `${x.mb_per_sec} MB/s` : '',
         x.peak_rss_mib !== undefined ? `${x.peak_rss_mib} MiB peak` : ''].filter(Boolean).join(', ');
     return [x.name, res, params(x, keys)];

@@ -25,7 +25,22 @@ export interface ChildRun<T> {
    * Unlike wall time it hardly grows when other processes compete for the cores.
    */
   cpuMs: number;
+  /** User + system CPU time of the child's main thread alone (NaN when unknown): bounds a main-thread-bound rate. */
+  mainThreadCpuMs: number;
 }
+
+/** CPU time of the calling thread from /proc (clock ticks of 10 ms), or NaN off Linux. */
+function threadCpuMs(): number {
+  try {
+    const stat = readFileSync('/proc/thread-self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields 14 and 15 of stat(5) (utime, stime), counted from the state field (3).
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SEC;
+  } catch {
+    return Number.NaN;
+  }
+}
+const CLOCK_TICKS_PER_SEC = 100;
 
 /**
  * The same module, preloaded into a Node child with `--import`, records the child's own
@@ -37,7 +52,7 @@ const usageFile = process.env[USAGE_FILE_ENV];
 if (usageFile && isMainThread) {
   process.on('exit', () => {
     const u = process.resourceUsage();
-    writeFileSync(usageFile, JSON.stringify({ cpuMs: (u.userCPUTime + u.systemCPUTime) / 1000, maxRssKiB: u.maxRSS }));
+    writeFileSync(usageFile, JSON.stringify({ cpuMs: (u.userCPUTime + u.systemCPUTime) / 1000, mainThreadCpuMs: threadCpuMs(), maxRssKiB: u.maxRSS }));
   });
 }
 
@@ -61,8 +76,8 @@ export async function runNodeChild<T>(script: string, args: readonly string[], t
     const run = await runChild<T>(process.execPath, ['--import', pathToFileURL(fileURLToPath(import.meta.url)).href, resolve(REPO_ROOT, script), ...args],
       timeoutMs, { ...process.env, [USAGE_FILE_ENV]: file });
     try {
-      const u = JSON.parse(readFileSync(file, 'utf8')) as { cpuMs: number; maxRssKiB: number };
-      return { ...run, cpuMs: Math.round(u.cpuMs), peakRssMiB: Math.max(run.peakRssMiB, Math.round(u.maxRssKiB / 1024)) };
+      const u = JSON.parse(readFileSync(file, 'utf8')) as { cpuMs: number; mainThreadCpuMs: number | null; maxRssKiB: number };
+      return { ...run, cpuMs: Math.round(u.cpuMs), mainThreadCpuMs: u.mainThreadCpuMs ?? Number.NaN, peakRssMiB: Math.max(run.peakRssMiB, Math.round(u.maxRssKiB / 1024)) };
     } catch {
       return run;
     }
@@ -95,7 +110,7 @@ export function runChild<T>(command: string, args: readonly string[], timeoutMs:
           reject(new Error(`${args[0] ?? command} exited with ${signal ?? code}${line === undefined ? ', no JSON result' : ''}: ${stderr.trim().slice(-1500)}`));
           return;
         }
-        resolveRun({ json: JSON.parse(line) as T, wallMs, peakRssMiB: Math.round(peakKiB / 1024), cpuMs: Number.NaN });
+        resolveRun({ json: JSON.parse(line) as T, wallMs, peakRssMiB: Math.round(peakKiB / 1024), cpuMs: Number.NaN, mainThreadCpuMs: Number.NaN });
       };
       if (child.stdout.readableEnded) finish();
       else child.stdout.once('end', finish);

@@ -23,6 +23,9 @@ export interface RunRecord {
   /** CPU time of the whole measured process (all threads, start-up included). */
   cpu_ms?: number;
   events_per_cpu_sec?: number;
+  /** CPU time of the main thread alone (it decodes and scatters: when it is busy all the time, it is the bound). */
+  main_thread_cpu_ms?: number;
+  main_thread_events_per_cpu_sec?: number;
   p50_ms?: number;
   p99_ms?: number;
   max_ms?: number;

@@ -12,7 +12,7 @@
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { ColumnarRunResult } from '../columnar/columnar-pipeline.js';
-import { runNodeChild } from './child.js';
+import { runNodeChild, type ChildRun } from './child.js';
 import type { SuiteOptions } from './options.js';
 import type { Progress } from './progress.js';
 import type { RunRecord, SuiteResults } from './results.js';
@@ -30,7 +30,7 @@ async function columnar(events: number, threads: number, partitions: number, ext
   ]);
 }
 
-function columnarRecord(section: 'columnar' | 'sweeps', name: string, c: ColumnarRunResult, peakRssMiB: number, cpuMs: number): RunRecord {
+function columnarRecord(section: 'columnar' | 'sweeps', name: string, c: ColumnarRunResult, peakRssMiB: number, usage: Pick<ChildRun<unknown>, 'cpuMs' | 'mainThreadCpuMs'>): RunRecord {
   return {
     section, name,
     params: {
@@ -38,7 +38,7 @@ function columnarRecord(section: 'columnar' | 'sweeps', name: string, c: Columna
       dedupe_horizon_ms: c.dedupeHorizonMs, expected_keys_per_horizon: c.expectedKeysPerHorizon, bloom_mib: c.bloomMiB,
       duplicates: c.duplicates, windows: c.windows,
     },
-    events_per_sec: c.eventsPerSec, elapsed_ms: c.elapsedMs, peak_rss_mib: Math.max(peakRssMiB, c.peakRssMiB), ...cpuFields(c.events, cpuMs),
+    events_per_sec: c.eventsPerSec, elapsed_ms: c.elapsedMs, peak_rss_mib: Math.max(peakRssMiB, c.peakRssMiB), ...cpuFields(c.events, usage),
     note: `worker pool start (${c.startupMs} ms) excluded; counts checked: accepted + duplicates = events, window counts = accepted`,
   };
 }
@@ -49,7 +49,7 @@ export async function runColumnarSection(o: SuiteOptions, progress: Progress, re
   progress.begin('columnar', `${o.columnarEvents.toLocaleString('en-US')} generated events as columns -> runtime -> enrich/dedupe/aggregate, ${threads} threads, ${DEFAULT_PARTITIONS} partitions, ${o.replayRepeats} run(s)`);
   for (let round = 1; round <= o.replayRepeats; round++) {
     const c = await columnar(o.columnarEvents, threads, DEFAULT_PARTITIONS);
-    const r = columnarRecord('columnar', 'ringflow columnar end to end (generator -> runtime -> canonical processor)', c.json, c.peakRssMiB, c.cpuMs);
+    const r = columnarRecord('columnar', 'ringflow columnar end to end (generator -> runtime -> canonical processor)', c.json, c.peakRssMiB, c);
     r.params.round = round;
     record(r);
     progress.result(r);
@@ -66,7 +66,7 @@ export async function runSweepSection(o: SuiteOptions, input: InputFile | null, 
   progress.begin('sweeps', `threads x partitions (${combos.length} points${o.sweepReplay && input ? ', columnar and replay' : ', columnar'}), user keys ${o.userKeyCardinalities.join('/')}, dedupe horizons ${o.dedupeHorizonsMs.map((h) => `${h / 60_000} min`).join('/')}`);
   for (const [t, p] of combos) {
     const c = await columnar(o.columnarEvents, t, p);
-    const r = columnarRecord('sweeps', `columnar, ${t} threads x ${p} partitions`, c.json, c.peakRssMiB, c.cpuMs);
+    const r = columnarRecord('sweeps', `columnar, ${t} threads x ${p} partitions`, c.json, c.peakRssMiB, c);
     r.params.sweep = SWEEP_THREADS_X_PARTITIONS;
     r.params.system = 'columnar';
     record(r);
@@ -79,7 +79,7 @@ export async function runSweepSection(o: SuiteOptions, input: InputFile | null, 
         section: 'sweeps', name: `replay, ${t} threads x ${p} partitions`,
         params: { events: input.events, threads: t, partitions: p, sweep: SWEEP_THREADS_X_PARTITIONS, system: 'replay' },
         events_per_sec: rf.json.events_per_sec, elapsed_ms: rf.json.elapsed_ms, peak_rss_mib: Math.max(rf.peakRssMiB, rf.json.peak_rss_mib),
-        ...cpuFields(rf.json.input, rf.cpuMs),
+        ...cpuFields(rf.json.input, rf),
       };
       record(r);
       progress.result(r);
@@ -88,13 +88,13 @@ export async function runSweepSection(o: SuiteOptions, input: InputFile | null, 
   const threads = availableParallelism();
   for (const keys of o.userKeyCardinalities) {
     const c = await columnar(o.columnarEvents, threads, DEFAULT_PARTITIONS, ['--user-keys', String(keys)]);
-    const r = columnarRecord('sweeps', `columnar, ${keys.toLocaleString('en-US')} distinct user keys`, c.json, c.peakRssMiB, c.cpuMs);
+    const r = columnarRecord('sweeps', `columnar, ${keys.toLocaleString('en-US')} distinct user keys`, c.json, c.peakRssMiB, c);
     record(r);
     progress.result(r);
   }
   for (const horizonMs of o.dedupeHorizonsMs) {
     const c = await columnar(o.columnarEvents, threads, DEFAULT_PARTITIONS, ['--dedupe-horizon-ms', String(horizonMs)]);
-    const r = columnarRecord('sweeps', `columnar, dedupe horizon ${horizonMs / 60_000} min (${c.json.bloomMiB} MiB Bloom)`, c.json, c.peakRssMiB, c.cpuMs);
+    const r = columnarRecord('sweeps', `columnar, dedupe horizon ${horizonMs / 60_000} min (${c.json.bloomMiB} MiB Bloom)`, c.json, c.peakRssMiB, c);
     record(r);
     progress.result(r);
   }

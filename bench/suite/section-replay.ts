@@ -16,7 +16,7 @@ import { spawnSync } from 'node:child_process';
 import { compareAggregates, compareSummaries, type AggregateRow, type ReplaySummary } from '../../test/reference/canonical-reference.js';
 import { hllStandardError } from '../../src/kernels/hyperloglog.js';
 import { runFlinkPeer } from '../peers/flink-runner.js';
-import { REPO_ROOT, runNodeChild } from './child.js';
+import { REPO_ROOT, runNodeChild, type ChildRun } from './child.js';
 import type { SuiteOptions } from './options.js';
 import type { Progress } from './progress.js';
 import type { CorrectnessCheck, RunRecord, SuiteResults } from './results.js';
@@ -118,9 +118,15 @@ function keep(results: SuiteResults, system: Headline, r: RunRecord): void {
   if (r.events_per_cpu_sec !== undefined) results.events_per_cpu_sec[system] = Math.max(results.events_per_cpu_sec[system] ?? 0, r.events_per_cpu_sec);
 }
 
-/** cpu_ms and events_per_cpu_sec of a child run (absent when the CPU time could not be read). */
-export function cpuFields(events: number, cpuMs: number): Pick<RunRecord, 'cpu_ms' | 'events_per_cpu_sec'> {
-  return Number.isFinite(cpuMs) && cpuMs > 0 ? { cpu_ms: cpuMs, events_per_cpu_sec: Math.round(events / (cpuMs / 1000)) } : {};
+/** CPU fields of a child run (each absent when it could not be read). */
+export function cpuFields(events: number, usage: Pick<ChildRun<unknown>, 'cpuMs' | 'mainThreadCpuMs'>): Pick<RunRecord, 'cpu_ms' | 'events_per_cpu_sec' | 'main_thread_cpu_ms' | 'main_thread_events_per_cpu_sec'> {
+  const out: Pick<RunRecord, 'cpu_ms' | 'events_per_cpu_sec' | 'main_thread_cpu_ms' | 'main_thread_events_per_cpu_sec'> = {};
+  const { cpuMs, mainThreadCpuMs } = usage;
+  if (Number.isFinite(cpuMs) && cpuMs > 0) Object.assign(out, { cpu_ms: cpuMs, events_per_cpu_sec: Math.round(events / (cpuMs / 1000)) });
+  if (Number.isFinite(mainThreadCpuMs) && mainThreadCpuMs > 0) {
+    Object.assign(out, { main_thread_cpu_ms: Math.round(mainThreadCpuMs), main_thread_events_per_cpu_sec: Math.round(events / (mainThreadCpuMs / 1000)) });
+  }
+  return out;
 }
 
 function noteCheck(results: SuiteResults, c: CorrectnessCheck): boolean {
@@ -161,7 +167,7 @@ export async function runReplaySection(o: SuiteOptions, progress: Progress, resu
     const rfRecord: RunRecord = {
       section: 'replay', name: 'ringflow replay (NDJSON -> canonical pipeline)',
       params: { ...tag, threads: s.threads, partitions: s.partitions },
-      events_per_sec: s.events_per_sec, elapsed_ms: s.elapsed_ms, peak_rss_mib: Math.max(rf.peakRssMiB, s.peak_rss_mib), ...cpuFields(s.input, rf.cpuMs),
+      events_per_sec: s.events_per_sec, elapsed_ms: s.elapsed_ms, peak_rss_mib: Math.max(rf.peakRssMiB, s.peak_rss_mib), ...cpuFields(s.input, rf),
       note: `elapsed from Pipeline.create to all windows closed (process start and output writing excluded); process wall ${Math.round(rf.wallMs)} ms`,
     };
     save(rfRecord);
@@ -173,7 +179,7 @@ export async function runReplaySection(o: SuiteOptions, progress: Progress, resu
     const nvRecord: RunRecord = {
       section: 'replay', name: 'hand-written Node pipeline (readline + JSON.parse + Set + Map)',
       params: { ...tag, threads: 1 }, events_per_sec: nv.json.events_per_sec, elapsed_ms: nv.json.elapsed_ms,
-      peak_rss_mib: Math.max(nv.peakRssMiB, Math.round(nv.json.peak_rss_mib)), ...cpuFields(nv.json.events, nv.cpuMs),
+      peak_rss_mib: Math.max(nv.peakRssMiB, Math.round(nv.json.peak_rss_mib)), ...cpuFields(nv.json.events, nv),
       note: nvEqual ? 'aggregates and summary equal to ringflow\'s' : 'OUTPUT DIFFERS from ringflow: rate not reported',
     };
     save(nvRecord);
