@@ -1,7 +1,8 @@
 /**
  * Kafka consume rate: raw kafkajs (`eachBatch`, no processing: the ceiling any kafkajs-based
  * pipeline can reach) next to ringflow's KafkaSource with a handler that does nothing (the cost
- * of turning batches into NDJSON chunks), on the same topic in the same run. Two topic shapes:
+ * of its consumer thread turning batches into NDJSON chunks and moving them to the main thread),
+ * on the same topic in the same run. Two topic shapes:
  * one clickstream event per message, and `eventsPerMessage` events joined by newlines.
  *
  *   node dist/bench/sources/kafka-consume-bench.js --brokers 127.0.0.1:9092 \

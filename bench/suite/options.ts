@@ -78,7 +78,8 @@ function preset(mode: SuiteOptions['mode']): Omit<SuiteOptions, 'sections' | 're
     dedupeHorizonsMs: quick ? [300_000] : full ? [300_000, 3_600_000, 6 * 3_600_000] : [300_000, 3_600_000],
     latencyRatesPerSec: quick ? [100_000] : full ? [10_000, 100_000, 300_000, 1_000_000] : [20_000, 100_000, 300_000],
     latencySecondsPerRate: quick ? 4 : full ? 15 : 8,
-    kafkaMessages: quick ? 50_000 : full ? 500_000 : 200_000,
+    // Long enough that thread start-up and JIT warm-up of a fresh daemon are a small share of a run.
+    kafkaMessages: quick ? 100_000 : full ? 2_000_000 : 1_000_000,
     kafkaBatchedMessages: quick ? 300 : full ? 5_000 : 2_000,
     kafkaEventsPerMessage: 1000,
     kafkaRepeats: quick ? 1 : full ? 3 : 2,

@@ -15,7 +15,13 @@
  * (drains the rings, closes every window, flushes the sinks); that time is the run's finish_ms, and
  * the rate with it included is a parameter too. The rows in windows.ndjson are checked against the
  * rows the pipeline emitted. Rounds interleave raw and ringflow.
+ *
+ * Each run also records the CPU it used in the timed span: all threads of this process (cpu_ms) and
+ * the main thread alone. On a box with few cores the ratio is bounded by CPU per event, not by any
+ * one thread: ringflow spends it on the consumer thread, the main thread, kernel workers, the sink
+ * thread and V8's GC threads, raw kafkajs on one thread.
  */
+import { readFileSync as readProcFile } from 'node:fs';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -41,8 +47,39 @@ const MIN_DEADLINE_MS = 60_000;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** CPU used so far: every thread of this process, and the main thread alone (NaN off Linux). */
+interface CpuMark {
+  processMs: number;
+  mainThreadMs: number;
+}
+
+function cpuMark(): CpuMark {
+  const u = process.cpuUsage();
+  let mainThreadMs = Number.NaN;
+  try {
+    const stat = readProcFile('/proc/thread-self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime + stime (stat(5) fields 14 and 15) in clock ticks of 10 ms.
+    mainThreadMs = (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    // not Linux: the main-thread figure stays NaN
+  }
+  return { processMs: (u.user + u.system) / 1000, mainThreadMs };
+}
+
+/** CPU parameters of a run of `events` events between two marks. */
+function cpuParams(from: CpuMark, to: CpuMark, events: number): Record<string, number> {
+  const cpuMs = to.processMs - from.processMs;
+  return {
+    cpu_ms: Math.round(cpuMs),
+    main_thread_cpu_ms: Math.round(to.mainThreadMs - from.mainThreadMs),
+    cpu_us_per_event: Number(((cpuMs * 1000) / events).toFixed(2)),
+  };
+}
+
 interface RingflowRun {
   seconds: number;
+  cpu: Record<string, number>;
   finishMs: number;
   stats: PipelineStats;
   windowRowsInFile: number;
@@ -67,6 +104,7 @@ async function runRingflow(brokers: string[], fixture: TopicFixture, round: numb
     const daemon = await Daemon.start({ config: daemonConfig(brokers, fixture.topic, groupId, dir), logger: createDaemonLogger('ringflow-bench', 'warn') });
     // Daemon.start resolves once the consumer joined its group: the instant the raw consumer's clock starts.
     const startedAt = performance.now();
+    const cpuAtStart = cpuMark();
     const failure: { err?: Error } = {};
     daemon.onFatal((err) => { failure.err = err; });
     const deadline = startedAt + Math.max(MIN_DEADLINE_MS, (events / STUCK_EVENTS_PER_SEC) * 1000);
@@ -81,24 +119,32 @@ async function runRingflow(brokers: string[], fixture: TopicFixture, round: numb
       throw err;
     }
     const seconds = (performance.now() - startedAt) / 1000;
+    const cpu = cpuParams(cpuAtStart, cpuMark(), events);
     const finishStarted = performance.now();
     const summary = await daemon.shutdown('finish');
     const finishMs = performance.now() - finishStarted;
     const windowsFile = readFileSync(join(dir, 'out', 'windows.ndjson'), 'utf8');
     let windowRowsInFile = 0;
     for (let i = windowsFile.indexOf('\n'); i !== -1; i = windowsFile.indexOf('\n', i + 1)) windowRowsInFile++;
-    return { seconds, finishMs, stats: summary.stats, windowRowsInFile };
+    return { seconds, cpu, finishMs, stats: summary.stats, windowRowsInFile };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-function rawRecord(fixture: TopicFixture, round: number, seconds: number): RunRecord {
+/** Raw kafkajs on this thread; its CPU span includes connecting and joining (little CPU). */
+async function runRaw(kafka: Kafka, fixture: TopicFixture): Promise<{ seconds: number; cpu: Record<string, number> }> {
+  const before = cpuMark();
+  const seconds = await consumeRaw(kafka, fixture);
+  return { seconds, cpu: cpuParams(before, cpuMark(), fixture.messages * fixture.eventsPerMessage) };
+}
+
+function rawRecord(fixture: TopicFixture, round: number, { seconds, cpu }: { seconds: number; cpu: Record<string, number> }): RunRecord {
   const events = fixture.messages * fixture.eventsPerMessage;
   return {
     section: 'kafka',
     name: `raw kafkajs eachBatch, ${shapeName(fixture)} (counts messages only)`,
-    params: { messages: fixture.messages, events_per_message: fixture.eventsPerMessage, events, topic_mb: Number((fixture.bytes / 1e6).toFixed(1)), partitions: TOPIC_PARTITIONS, round },
+    params: { messages: fixture.messages, events_per_message: fixture.eventsPerMessage, events, topic_mb: Number((fixture.bytes / 1e6).toFixed(1)), partitions: TOPIC_PARTITIONS, round, ...cpu },
     events_per_sec: Math.round(events / seconds),
     mb_per_sec: Number((fixture.bytes / 1e6 / seconds).toFixed(1)),
     elapsed_ms: Math.round(seconds * 1000),
@@ -114,7 +160,7 @@ function ringflowRecord(fixture: TopicFixture, round: number, run: RingflowRun):
     params: {
       messages: fixture.messages, events_per_message: fixture.eventsPerMessage, events, topic_mb: Number((fixture.bytes / 1e6).toFixed(1)),
       partitions: TOPIC_PARTITIONS, round, accepted: s.accepted, duplicates: s.duplicates, invalid: s.invalid, late: s.late,
-      window_rows: s.windowRowsEmitted, finish_ms: Math.round(run.finishMs),
+      window_rows: s.windowRowsEmitted, finish_ms: Math.round(run.finishMs), ...run.cpu,
       with_finish_events_per_sec: Math.round(events / (run.seconds + run.finishMs / 1000)),
     },
     events_per_sec: Math.round(events / run.seconds),
@@ -143,7 +189,7 @@ async function runShape(
     progress.step(`filled ${fixture.topic} (${TOPIC_PARTITIONS} partition): ${messages.toLocaleString('en-US')} messages x ${eventsPerMessage} events, ${(fixture.bytes / 1e6).toFixed(1)} MB in ${((performance.now() - t) / 1000).toFixed(1)} s`);
     const events = messages * eventsPerMessage;
     for (let round = 1; round <= o.kafkaRepeats; round++) {
-      const raw = rawRecord(fixture, round, await consumeRaw(kafka, fixture));
+      const raw = rawRecord(fixture, round, await runRaw(kafka, fixture));
       raws.push(raw);
       record(raw);
       progress.result(raw);

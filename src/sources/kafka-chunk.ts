@@ -1,20 +1,27 @@
 /**
  * Turns one fetched kafkajs batch (one partition) into one NDJSON chunk without an object per
- * event: message values are copied back to back into a per-partition scratch buffer, with a '\n'
- * added only where a value does not already end in one. A value may hold one event or many
- * lines. A batch of a single message is handed over without a copy.
+ * event: message values are copied back to back into a buffer of a small pool, with a '\n' added
+ * wherever a value does not already end in one, so every chunk ends with a complete line. A value
+ * may hold one event or many lines. Runs on the consumer thread; the buffer then moves to the main
+ * thread (postMessage transfer) and comes back through recycle() once the pipeline handled it.
  *
  *   messages  [ {"a":1} ] [ {"a":2}\n{"a":3}\n ] [ null ] [ {"a":4} ]
- *   chunk      {"a":1}\n{"a":2}\n{"a":3}\n{"a":4}\n
+ *   buffer    {"a":1}\n{"a":2}\n{"a":3}\n{"a":4}\n | unused ...
+ *             ^ 0                                  ^ length
  *
  * Offsets stay coarse: a chunk carries only the first offset and the end (last + 1).
  */
 import type { KafkaMessage } from 'kafkajs';
 
 const NEWLINE = 0x0a;
+/** Smallest buffer allocated, so tiny batches do not churn the pool. */
+const MIN_BUFFER_BYTES = 64 * 1024;
 
-export interface BatchBytes {
-  bytes: Uint8Array;
+export interface BuiltChunk {
+  /** Owned by the caller until handed back through recycle(). */
+  buffer: ArrayBuffer;
+  /** Bytes used, from 0. */
+  length: number;
   /** Offset of the first message included. */
   startOffset: number;
   /** Last message offset + 1 (the Kafka commit position for "all of this chunk"). */
@@ -22,49 +29,69 @@ export interface BatchBytes {
 }
 
 export class KafkaChunkBuilder {
-  private readonly scratch = new Map<number, Uint8Array>();
-  private static readonly EMPTY = new Uint8Array(0);
+  private readonly free: ArrayBuffer[] = [];
+
+  /** @param maxPooledBuffers buffers kept for reuse; more than the chunks ever outstanding is waste. */
+  constructor(private readonly maxPooledBuffers = 8) {}
 
   /**
-   * Bytes of the messages at offsets >= `skipBelow` (messages already delivered before a
-   * rebalance are dropped), or null when every message is below it.
+   * The messages at offsets >= `skipBelow` (messages already delivered before a rebalance are
+   * dropped), or null when every message is below it.
    */
-  build(partition: number, messages: readonly KafkaMessage[], skipBelow: number): BatchBytes | null {
-    const last = messages[messages.length - 1];
-    const endOffset = Number(last.offset) + 1;
+  build(messages: readonly KafkaMessage[], skipBelow: number): BuiltChunk | null {
+    const endOffset = Number(messages[messages.length - 1].offset) + 1;
     if (endOffset <= skipBelow) return null;
     let first = 0;
     if (skipBelow >= 0) while (Number(messages[first].offset) < skipBelow) first++;
     const startOffset = Number(messages[first].offset);
-
-    if (first === messages.length - 1) {
-      const value = last.value;
-      return { bytes: value && value.length > 0 ? value : KafkaChunkBuilder.EMPTY, startOffset, endOffset };
-    }
 
     let total = 0;
     for (let i = first; i < messages.length; i++) {
       const v = messages[i].value;
       if (v) total += v.length + 1;
     }
-    let buf = this.scratch.get(partition);
-    if (!buf || buf.length < total) {
-      buf = new Uint8Array(Math.max(total, buf ? buf.length * 2 : 64 * 1024));
-      this.scratch.set(partition, buf);
-    }
+    const buffer = this.take(total);
+    const out = new Uint8Array(buffer);
     let at = 0;
     for (let i = first; i < messages.length; i++) {
       const v = messages[i].value;
       if (!v || v.length === 0) continue;
-      buf.set(v, at);
+      out.set(v, at);
       at += v.length;
-      if (v[v.length - 1] !== NEWLINE) buf[at++] = NEWLINE;
+      if (v[v.length - 1] !== NEWLINE) out[at++] = NEWLINE;
     }
-    return { bytes: buf.subarray(0, at), startOffset, endOffset };
+    return { buffer, length: at, startOffset, endOffset };
   }
 
-  /** Free the scratch buffer of a partition this consumer no longer owns. */
-  forget(partition: number): void {
-    this.scratch.delete(partition);
+  /** A buffer from build() comes back (after its round trip to the main thread). */
+  recycle(buffer: ArrayBuffer): void {
+    if (buffer.byteLength > 0 && this.free.length < this.maxPooledBuffers) this.free.push(buffer);
+  }
+
+  /** Buffers waiting in the pool (for tests). */
+  get pooledBuffers(): number {
+    return this.free.length;
+  }
+
+  private take(minBytes: number): ArrayBuffer {
+    for (let i = this.free.length - 1; i >= 0; i--) {
+      if (this.free[i].byteLength >= minBytes) {
+        const found = this.free[i];
+        this.free[i] = this.free[this.free.length - 1];
+        this.free.pop();
+        return found;
+      }
+    }
+    // None fits: drop the smallest pooled one so the pool drifts towards the batch size in use.
+    if (this.free.length > 0) {
+      let smallest = 0;
+      for (let i = 1; i < this.free.length; i++) if (this.free[i].byteLength < this.free[smallest].byteLength) smallest = i;
+      this.free[smallest] = this.free[this.free.length - 1];
+      this.free.pop();
+    }
+    // Power-of-two sizes, so one grown buffer fits the following batches of a similar size.
+    let size = MIN_BUFFER_BYTES;
+    while (size < minBytes) size *= 2;
+    return new ArrayBuffer(size);
   }
 }

@@ -1,33 +1,31 @@
 /**
- * Kafka source: a kafkajs consumer group on one topic, `eachBatch` with auto-resolve and
- * auto-commit off. Each fetched partition batch becomes one chunk (kafka-chunk.ts).
+ * Kafka source: a kafkajs consumer group on one topic, run on a dedicated consumer thread
+ * (kafka-consumer-thread.ts) so fetching and record-batch decoding overlap with the pipeline's work
+ * on the main thread. Each fetched partition batch becomes one chunk (kafka-chunk.ts) whose buffer
+ * moves to this thread; this class hands chunks to the handler — one at a time per partition, at
+ * most partitionsConsumedConcurrently at once, none while paused — and moves each buffer back
+ * once the handler settled. A few chunks may wait here (the consumer thread fetches ahead).
  *
  * Offsets, three of them per partition:
- *   resolved  (kafkajs, in memory) = where the next fetch starts; moved after the handler took a chunk
- *   delivered (here)               = end of the last chunk handed over
- *   committed (broker)             = what the pipeline confirmed through commit(); a restart resumes here
+ *   resolved  (kafkajs, consumer thread) = where the next fetch starts; moved once a chunk is posted
+ *   delivered (here)                     = end of the last chunk whose handler call settled
+ *   committed (broker)                   = what the pipeline confirmed through commit(); a restart resumes here
  * Nothing is committed by kafkajs itself: only commit(), called once the sinks acked.
  *
- * Heartbeats: kafkajs heartbeats only between batches, so a handler that waits on ring
- * backpressure for longer than the session timeout would get the member evicted and trigger a
- * rebalance loop (tulios/kafkajs#387, #1527). While a handler promise is pending, and while the
- * source is paused inside a batch, this source calls `heartbeat()` every heartbeatIntervalMs.
+ * Heartbeats: the consumer thread heartbeats while it waits for chunks to come back (a handler
+ * held on ring backpressure, a paused source), so the member is not evicted (tulios/kafkajs#387).
  *
- * Rebalances: kafkajs uses the eager protocol, so every rebalance revokes all partitions. When a
- * heartbeat in our wait loop reports the rebalance, the in-flight chunk is finished, then
- * hooks.onRevoke(all owned partitions) runs to completion *before* the error is rethrown and
- * kafkajs rejoins — the group's next owner starts from offsets the pipeline committed. When kafkajs
- * notices the rebalance elsewhere (between batches), onRevoke starts on the REBALANCING event while
- * kafkajs rejoins; the next delivery waits for it, and messages below the delivered position of a
- * partition we keep are skipped, so this consumer never hands the same offset to the pipeline twice.
- * Known limit of that second path: kafkajs offers no pre-revoke hook, so another member may fetch a
- * partition before our settle has committed it and re-process the uncommitted tail (at-least-once;
- * the sinks are idempotent). A busy consumer notices rebalances in its wait loop (the first path).
+ * Rebalances: kafkajs uses the eager protocol, so every rebalance revokes all partitions. Before
+ * the consumer re-joins — however kafkajs noticed the rebalance — it asks this thread to settle:
+ * queued chunks are dropped, in-flight handler calls finish, hooks.onRevoke(all owned partitions)
+ * runs to completion, and only then is the JoinGroup sent, so the next owner starts from offsets
+ * the pipeline committed. Chunks dropped here are fetched again after the join; messages below the
+ * delivered position of a partition kept are skipped, so the handler never sees an offset twice.
  */
-import { Kafka, logLevel as KafkaLogLevel, type Admin, type Consumer, type EachBatchPayload } from 'kafkajs';
-import { SourceError } from '../errors.js';
-import { KafkaChunkBuilder } from './kafka-chunk.js';
-import { SourceBase, deferred } from './source-base.js';
+import { RingflowError, SourceError } from '../errors.js';
+import { KafkaConsumerClient, type ConsumerThreadListener } from './kafka-consumer-client.js';
+import type { ChunkMessage, CommitOffset, ResolvedKafkaSourceOptions } from './kafka-thread-protocol.js';
+import { SourceBase, deferred, type Deferred } from './source-base.js';
 import { isPromiseLike, type ChunkHandler, type PartitionLag, type Source, type SourceChunk, type SourceHooks } from './source.js';
 
 export interface KafkaSourceOptions {
@@ -63,29 +61,28 @@ export interface KafkaGroupState {
   droppedCommits: number;
 }
 
-const REBALANCE_ERRORS = new Set(['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'NOT_COORDINATOR_FOR_GROUP']);
-const LOG_LEVELS = { nothing: KafkaLogLevel.NOTHING, error: KafkaLogLevel.ERROR, warn: KafkaLogLevel.WARN, info: KafkaLogLevel.INFO, debug: KafkaLogLevel.DEBUG };
-
-const isRebalanceError = (err: unknown): boolean => REBALANCE_ERRORS.has((err as { type?: string })?.type ?? '');
-/** A wait that does not keep the process alive on its own. */
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref());
+/** Chunks fetched ahead of the pipeline, besides one per partition in flight: enough to overlap fetch and handling. */
+const CHUNKS_AHEAD = 2;
 
 export class KafkaSource extends SourceBase implements Source {
   readonly kind = 'kafka' as const;
-  private readonly opts: Required<Omit<KafkaSourceOptions, 'clientId'>> & { clientId: string };
-  private consumer: Consumer | null = null;
-  private admin: Admin | null = null;
-  private readonly chunks = new KafkaChunkBuilder();
+  private readonly opts: ResolvedKafkaSourceOptions;
+  private thread: KafkaConsumerClient | null = null;
+  private started: Deferred<void> | null = null;
   private assigned: number[] = [];
   private memberId = '';
   private joins = 0;
   private rebalances = 0;
   private droppedCommits = 0;
-  /** onRevoke in progress; deliveries wait for it. */
+  /** Chunks received and not yet handed to the handler, in arrival order. */
+  private queue: ChunkMessage[] = [];
+  /** Partitions with a handler call in flight. */
+  private readonly busy = new Set<number>();
+  private readonly inflight = new Set<Promise<void>>();
+  /** A settle for a re-join in progress; no delivery starts meanwhile. */
   private settling: Promise<void> | null = null;
   /** joins count at the last onRevoke, so one rebalance settles once. */
   private revokedAtJoin = -1;
-  private readonly inflight = new Set<Promise<unknown>>();
   private readonly wantCommit = new Map<number, number>();
   private readonly wantMetadata = new Map<number, string>();
   private commitTail: Promise<void> = Promise.resolve();
@@ -112,59 +109,21 @@ export class KafkaSource extends SourceBase implements Source {
     };
   }
 
+  /** Resolves once the consumer joined its group; rejects with a SourceError when it cannot start. */
   async start(handler: ChunkHandler, hooks: SourceHooks = {}): Promise<void> {
     if (this.handler) throw new SourceError('kafka', 'start() called twice');
     this.handler = handler;
     this.hooks = hooks;
-    const o = this.opts;
-    const kafka = new Kafka({
-      clientId: o.clientId,
-      brokers: o.brokers,
-      connectionTimeout: o.connectionTimeoutMs,
-      requestTimeout: o.requestTimeoutMs,
-      logLevel: LOG_LEVELS[o.logLevel],
-    });
-    const consumer = kafka.consumer({
-      groupId: o.groupId,
-      sessionTimeout: o.sessionTimeoutMs,
-      heartbeatInterval: o.heartbeatIntervalMs,
-      rebalanceTimeout: o.rebalanceTimeoutMs,
-      maxBytes: o.maxBytes,
-      maxBytesPerPartition: o.maxBytesPerPartition,
-      minBytes: o.minBytes,
-      maxWaitTimeInMs: o.maxWaitTimeMs,
-      allowAutoTopicCreation: false,
-    });
-    this.consumer = consumer;
-    this.admin = kafka.admin();
-    const joined = deferred<void>();
-    consumer.on(consumer.events.GROUP_JOIN, (e) => {
-      this.onGroupJoin(e.payload.memberId, e.payload.memberAssignment[o.topic] ?? []);
-      joined.resolve();
-    });
-    consumer.on(consumer.events.REBALANCING, () => {
-      this.rebalances++;
-      void this.revokeAll().catch((err) => this.finish(err));
-    });
-    consumer.on(consumer.events.CRASH, (e) => {
-      const err = new SourceError('kafka', `consumer crashed: ${e.payload.error.message}`, { cause: e.payload.error, retriable: e.payload.restart });
-      joined.reject(err);
-      if (!e.payload.restart) this.finish(err);
-    });
+    this.started = deferred<void>();
+    const maxOutstandingChunks = this.opts.partitionsConsumedConcurrently + CHUNKS_AHEAD;
+    this.thread = KafkaConsumerClient.start({ options: this.opts, maxOutstandingChunks }, this.listener());
+    if (this.isPaused()) this.thread.post({ t: 'pause' });
     try {
-      await consumer.connect();
-      await this.admin.connect();
-      await consumer.subscribe({ topics: [o.topic], fromBeginning: o.fromBeginning });
-      await consumer.run({
-        autoCommit: false,
-        eachBatchAutoResolve: false,
-        partitionsConsumedConcurrently: o.partitionsConsumedConcurrently,
-        eachBatch: (payload) => this.eachBatch(payload),
-      });
-      await joined.promise;
+      await this.started.promise;
     } catch (err) {
-      await this.disconnectQuietly();
-      throw err instanceof SourceError ? err : new SourceError('kafka', `cannot start consumer for ${o.topic}: ${(err as Error).message}`, { cause: err, retriable: true });
+      this.stopping = true;
+      await this.thread.close().catch(() => undefined);
+      throw err instanceof SourceError ? err : new SourceError('kafka', `cannot start consumer for ${this.opts.topic}: ${(err as Error).message}`, { cause: err, retriable: true });
     }
   }
 
@@ -172,123 +131,156 @@ export class KafkaSource extends SourceBase implements Source {
     return { memberId: this.memberId, assigned: [...this.assigned], joins: this.joins, rebalances: this.rebalances, droppedCommits: this.droppedCommits };
   }
 
+  /** Fault injection for tests: ends the consumer thread as a crash would. */
+  async killConsumerThreadForTest(): Promise<void> {
+    await this.thread?.kill();
+  }
+
+  private listener(): ConsumerThreadListener {
+    return {
+      chunk: (m) => this.onChunk(m),
+      joined: (memberId, partitions) => this.onGroupJoin(memberId, partitions),
+      rebalancing: () => void this.rebalances++,
+      revoke: (id) => void this.settleForRejoin().then(() => this.thread?.settled(id, [...this.delivered])),
+      startFailed: (err) => this.started?.reject(err),
+      crash: (err, restart) => {
+        this.started?.reject(err);
+        if (!restart) this.fail(err);
+      },
+      died: (err) => {
+        this.started?.reject(err);
+        this.fail(err);
+      },
+    };
+  }
+
   private onGroupJoin(memberId: string, partitions: number[]): void {
     const kept = new Set(partitions);
     for (const p of this.assigned) {
-      if (!kept.has(p)) {
-        // Another member owns it now and starts from the committed offset.
-        this.delivered.delete(p);
-        this.chunks.forget(p);
-      }
+      // Another member owns it now and starts from the committed offset.
+      if (!kept.has(p)) this.delivered.delete(p);
     }
+    this.dropQueued((m) => !kept.has(m.partition));
     this.memberId = memberId;
     this.assigned = [...partitions].sort((a, b) => a - b);
     this.joins++;
-    if (this.isPaused()) this.consumer?.pause([{ topic: this.opts.topic }]);
     this.hooks.onAssign?.(this.assigned);
+    this.started?.resolve();
   }
 
-  /** Settle every owned partition once per rebalance; concurrent callers share the promise. */
-  private revokeAll(): Promise<void> {
-    if (this.settling) return this.settling;
-    if (this.revokedAtJoin === this.joins || !this.hooks.onRevoke || this.assigned.length === 0) return Promise.resolve();
-    this.revokedAtJoin = this.joins;
-    const settle = this.hooks.onRevoke([...this.assigned]).finally(() => {
-      this.settling = null;
-    });
-    this.settling = settle;
-    return settle;
+  private onChunk(m: ChunkMessage): void {
+    if (this.stopping) return this.thread!.chunkDone(m.buffer);
+    this.queue.push(m);
+    this.pump();
   }
 
-  private async eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
-    if (this.stopping || !isRunning() || isStale() || batch.messages.length === 0) return;
-    while (this.settling) await this.settling;
-    const paused = this.waitWhilePaused();
-    if (paused) {
-      const failure = await this.waitWithHeartbeats(paused, heartbeat);
-      if (failure !== null) return this.afterHeartbeatFailure(failure);
-      if (this.stopping) return;
+  /** Starts handler calls for queued chunks of idle partitions, in arrival order. */
+  private pump(): void {
+    if (this.stopping || this.settling || this.isPaused()) return;
+    for (let i = 0; i < this.queue.length && this.busy.size < this.opts.partitionsConsumedConcurrently; ) {
+      const m = this.queue[i];
+      if (this.busy.has(m.partition)) {
+        i++;
+        continue;
+      }
+      this.queue.splice(i, 1);
+      this.deliver(m);
+      if (this.stopping || this.isPaused()) return;
     }
-    const p = batch.partition;
-    const built = this.chunks.build(p, batch.messages, this.delivered.get(p) ?? -1);
-    const lastOffset = batch.messages[batch.messages.length - 1].offset;
-    if (built === null) {
-      resolveOffset(lastOffset);
-      return;
-    }
+  }
+
+  private deliver(m: ChunkMessage): void {
+    const p = m.partition;
     const chunk: SourceChunk = {
-      bytes: built.bytes,
+      bytes: new Uint8Array(m.buffer, 0, m.length),
       sourcePartition: p,
-      startPosition: built.startOffset,
-      endPosition: built.endOffset,
+      startPosition: m.startOffset,
+      endPosition: m.endOffset,
       lineCount: -1,
     };
+    this.busy.add(p);
     let out: ReturnType<ChunkHandler>;
     try {
       out = this.handler!(chunk);
     } catch (err) {
-      return this.failHandler(p, err);
+      return this.failHandler(m, err);
     }
-    let failure: unknown = null;
-    if (isPromiseLike(out)) {
-      const pending = Promise.resolve(out);
-      this.inflight.add(pending);
-      try {
-        failure = await this.waitWithHeartbeats(pending, heartbeat);
-        await pending;
-      } catch (err) {
-        return this.failHandler(p, err);
-      } finally {
-        this.inflight.delete(pending);
-      }
-    }
-    // The pipeline holds the chunk now: move the fetch position past it (this is not a commit).
-    resolveOffset(lastOffset);
-    this.countDelivery(p, built.endOffset, built.bytes.length);
-    if (failure !== null) return this.afterHeartbeatFailure(failure);
+    if (!isPromiseLike(out)) return this.handled(m, false);
+    const pending = Promise.resolve(out).then(
+      () => this.handled(m, true),
+      (err) => this.failHandler(m, err),
+    );
+    this.inflight.add(pending);
+    void pending.finally(() => this.inflight.delete(pending));
   }
 
-  /** The pipeline refused a chunk: stop this source (the contract), leaving the batch unresolved. */
-  private failHandler(partition: number, err: unknown): void {
+  /** The pipeline holds the chunk's events now: count it, hand the buffer back, go on. */
+  private handled(m: ChunkMessage, repump: boolean): void {
+    this.busy.delete(m.partition);
+    this.countDelivery(m.partition, m.endOffset, m.length);
+    this.thread!.chunkDone(m.buffer);
+    if (repump) this.pump();
+  }
+
+  /** The pipeline refused a chunk: stop this source (the contract); the chunk stays uncommitted. */
+  private failHandler(m: ChunkMessage, err: unknown): void {
+    this.busy.delete(m.partition);
+    this.thread!.chunkDone(m.buffer);
+    this.fail(new SourceError('kafka', `handler failed on partition ${m.partition}: ${(err as Error)?.message ?? err}`, { cause: err }));
+  }
+
+  private fail(err: RingflowError): void {
+    this.halt();
+    this.finish(err);
+  }
+
+  /** Stop delivering: the consumer thread stops fetching, queued chunks go back unhandled. */
+  private halt(): void {
+    if (this.stopping) return;
     this.stopping = true;
-    this.consumer?.pause([{ topic: this.opts.topic }]);
-    this.finish(new SourceError('kafka', `handler failed on partition ${partition}: ${(err as Error).message}`, { cause: err }));
+    this.releasePauseGate();
+    this.thread?.post({ t: 'stop' });
+    this.dropQueued(() => true);
+  }
+
+  private dropQueued(which: (m: ChunkMessage) => boolean): void {
+    const keep: ChunkMessage[] = [];
+    for (const m of this.queue) {
+      if (which(m)) this.thread?.chunkDone(m.buffer);
+      else keep.push(m);
+    }
+    this.queue = keep;
   }
 
   /**
-   * Waits for `pending` while heartbeating. Returns null, or the heartbeat error — after `pending`
-   * settled, so the caller can account for the chunk before kafkajs rejoins.
+   * Before the consumer re-joins: queued chunks are dropped (fetched again after the join), in-flight
+   * ones finish, and hooks.onRevoke settles every owned partition once per join.
    */
-  private async waitWithHeartbeats(pending: Promise<unknown>, heartbeat: () => Promise<void>): Promise<unknown> {
-    let settled = false;
-    const done = pending.then(
-      () => (settled = true),
-      () => (settled = true),
-    );
-    while (!settled) {
-      await Promise.race([done, sleep(this.opts.heartbeatIntervalMs)]);
-      if (settled) break;
-      try {
-        await heartbeat();
-      } catch (err) {
-        await done;
-        return err;
-      }
-    }
-    return null;
-  }
-
-  private async afterHeartbeatFailure(err: unknown): Promise<void> {
-    if (isRebalanceError(err)) await this.revokeAll();
-    throw err;
+  private settleForRejoin(): Promise<void> {
+    if (this.settling) return this.settling;
+    const settle = (async () => {
+      this.dropQueued(() => true);
+      await Promise.allSettled([...this.inflight]);
+      if (this.revokedAtJoin === this.joins || !this.hooks.onRevoke || this.assigned.length === 0) return;
+      this.revokedAtJoin = this.joins;
+      await this.hooks.onRevoke([...this.assigned]);
+    })()
+      .catch((err: unknown) => this.fail(err instanceof RingflowError ? err : new SourceError('kafka', `onRevoke failed: ${(err as Error)?.message ?? err}`, { cause: err })))
+      .finally(() => {
+        this.settling = null;
+        this.pump();
+      });
+    this.settling = settle;
+    return settle;
   }
 
   protected override onPause(): void {
-    if (this.joins > 0) this.consumer?.pause([{ topic: this.opts.topic }]);
+    this.thread?.post({ t: 'pause' });
   }
 
   protected override onResume(): void {
-    if (this.joins > 0) this.consumer?.resume([{ topic: this.opts.topic }]);
+    this.thread?.post({ t: 'resume' });
+    this.pump();
   }
 
   /**
@@ -313,18 +305,18 @@ export class KafkaSource extends SourceBase implements Source {
   }
 
   private async flushCommits(): Promise<void> {
-    const batch: { topic: string; partition: number; offset: string; metadata?: string }[] = [];
+    const batch: CommitOffset[] = [];
     for (const [partition, position] of this.wantCommit) {
       if (position <= (this.committed.get(partition) ?? -1)) continue;
       const metadata = this.wantMetadata.get(partition);
-      batch.push({ topic: this.opts.topic, partition, offset: String(position), ...(metadata !== undefined ? { metadata } : {}) });
+      batch.push({ partition, offset: String(position), ...(metadata !== undefined ? { metadata } : {}) });
     }
     this.wantCommit.clear();
     this.wantMetadata.clear();
     if (batch.length === 0) return;
-    if (!this.consumer || this.closed) throw new SourceError('kafka', 'commit after close()');
+    if (!this.thread || this.closed) throw new SourceError('kafka', 'commit after close()');
     try {
-      await this.consumer.commitOffsets(batch);
+      await this.thread.request('offset commit failed', { t: 'commit', offsets: batch });
     } catch (err) {
       for (const { partition, offset, metadata } of batch) {
         if (Number(offset) > (this.wantCommit.get(partition) ?? -1)) {
@@ -332,42 +324,30 @@ export class KafkaSource extends SourceBase implements Source {
           if (metadata !== undefined) this.wantMetadata.set(partition, metadata);
         }
       }
-      throw new SourceError('kafka', `offset commit failed: ${(err as Error).message}`, { cause: err, retriable: true, details: { offsets: batch } });
+      const cause = (err as Error).cause ?? err;
+      throw new SourceError('kafka', `offset commit failed: ${(cause as Error).message}`, { cause, retriable: true, details: { offsets: batch } });
     }
     for (const { partition, offset } of batch) this.committed.set(partition, Number(offset));
   }
 
   /** Per partition: high watermark, the group's committed offset on the broker, what was delivered. */
   override async lag(): Promise<PartitionLag[]> {
-    if (!this.admin) return [];
-    const [ends, groupOffsets] = await Promise.all([
-      this.admin.fetchTopicOffsets(this.opts.topic),
-      this.admin.fetchOffsets({ groupId: this.opts.groupId, topics: [this.opts.topic] }),
-    ]);
-    const committedByPartition = new Map<number, number>();
-    for (const t of groupOffsets) for (const p of t.partitions) committedByPartition.set(p.partition, Number(p.offset));
-    return ends
-      .map((e) => {
-        const end = Number(e.high);
-        const committed = committedByPartition.get(e.partition) ?? -1;
-        return {
-          sourcePartition: e.partition,
-          endPosition: end,
-          committedPosition: committed,
-          deliveredPosition: this.delivered.get(e.partition) ?? -1,
-          lag: end - Math.max(committed, Number(e.low)),
-        };
-      })
+    if (!this.thread) return [];
+    const reply = await this.thread.request('lag', { t: 'lag' });
+    return (reply.lag ?? [])
+      .map((e) => ({
+        sourcePartition: e.partition,
+        endPosition: e.high,
+        committedPosition: e.committed,
+        deliveredPosition: this.delivered.get(e.partition) ?? -1,
+        lag: e.high - Math.max(e.committed, e.low),
+      }))
       .sort((a, b) => a.sourcePartition - b.sourcePartition);
   }
 
   /** Stops fetching and waits for in-flight handler calls; the group stays joined so commit() works. */
   async stop(): Promise<void> {
-    if (!this.stopping) {
-      this.stopping = true;
-      this.releasePauseGate();
-      if (this.joins > 0) this.consumer?.pause([{ topic: this.opts.topic }]);
-    }
+    this.halt();
     await Promise.allSettled([...this.inflight]);
     this.finish();
   }
@@ -377,10 +357,6 @@ export class KafkaSource extends SourceBase implements Source {
     if (this.closed) return;
     await this.commitTail.catch(() => undefined);
     this.closed = true;
-    await this.disconnectQuietly();
-  }
-
-  private async disconnectQuietly(): Promise<void> {
-    await Promise.allSettled([this.consumer?.disconnect(), this.admin?.disconnect()]);
+    await this.thread?.close().catch(() => undefined);
   }
 }

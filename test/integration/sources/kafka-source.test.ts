@@ -95,6 +95,22 @@ describe('KafkaSource on a real broker', () => {
     await src.close();
   });
 
+  test('a consumer thread that dies surfaces as a SourceError: finished(), commit() and lag() reject, nothing hangs', async () => {
+    const topic = await createTopic(kit, 1);
+    await produce(kit, topic, 0, ['{"i":0}', '{"i":1}', '{"i":2}']);
+    const src = source(topic, uniqueName('grp'));
+    const delivered: Delivered[] = [];
+    await src.start((chunk) => {
+      delivered.push(...linesOf(chunk));
+    });
+    await waitFor('the first lines', () => delivered.length === 3);
+    await src.killConsumerThreadForTest();
+    await expect(src.finished()).rejects.toMatchObject({ code: 'SOURCE_FAILED', retriable: true, message: expect.stringContaining('consumer thread exited') });
+    await expect(src.commit(0, 3)).rejects.toMatchObject({ code: 'SOURCE_FAILED' });
+    await expect(src.lag()).rejects.toMatchObject({ code: 'SOURCE_FAILED' });
+    await src.close();
+  });
+
   test('a handler slower than the session timeout, and pause/resume, keep the group stable', async () => {
     const topic = await createTopic(kit, 1);
     await produce(kit, topic, 0, Array.from({ length: 2000 }, (_, i) => event(0, i)));
