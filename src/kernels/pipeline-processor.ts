@@ -84,7 +84,10 @@ export class PipelineProcessor implements PartitionProcessor<PipelineTaskOutput>
   private readonly table: WindowTable;
   private readonly aggregator: RowAggregator;
   private readonly events: EventSerializer | null;
-  private readonly keyScratch = new Uint32Array(2);
+  /** Per row of the batch: 1 = dedupe saw the key before (filled before the row loop). */
+  private readonly duplicateFlags: Uint8Array;
+  /** Key hashes (lo, hi per row) when the key column carries none; allocated on first need. */
+  private keyHashScratch: Uint32Array | null = null;
   private counters: PipelineCounters = { rows: 0, duplicates: 0, late: 0, accepted: 0, lateAfterClose: 0 };
   private lateRows: LateRow[] = [];
 
@@ -95,6 +98,7 @@ export class PipelineProcessor implements PartitionProcessor<PipelineTaskOutput>
     this.bloom = o.dedupe ? new GenerationalBloom(state, 0, o.dedupe.bloom) : null;
     this.enrich = o.enrich ? new EnrichKernel(o.enrich, init.partition) : null;
     this.lookupIds = new Int32Array(init.layout.rowCapacity);
+    this.duplicateFlags = new Uint8Array(o.dedupe ? init.layout.rowCapacity : 0);
     const a = o.aggregate;
     const assigner = new WindowAssigner(a.window);
     this.table = new WindowTable(state, bloomBytes(o), a.maxOpenCells, accumulatorLayout(a.metrics, a.hllPrecision),
@@ -119,11 +123,9 @@ export class PipelineProcessor implements PartitionProcessor<PipelineTaskOutput>
     const lateCol = batch.layout.byName.has('__late') ? batch.column('__late') : null;
     const late = lateCol ? (lateCol.values as Uint8Array) : null;
     const bloom = this.bloom;
-    const keyCol = this.options.dedupe ? batch.column(this.options.dedupe.keyField) : null;
-    const keyHash = keyCol ? keyCol.hash : null;
-    const keyBytes = keyCol ? (keyCol.values as Uint8Array) : null;
-    const keyOffsets = keyCol ? keyCol.offsets : null;
-    const scratch = this.keyScratch;
+    const duplicate = this.duplicateFlags;
+    // The whole batch at once, rows in order: the batch call overlaps the rows' cache misses (bloom.ts).
+    if (bloom !== null) bloom.checkAndAddBatch(this.keyHashesOf(batch), ts, n, duplicate);
     const agg = this.aggregator;
     agg.bind(batch);
     const closedThrough = this.table.closedThroughMs;
@@ -131,15 +133,7 @@ export class PipelineProcessor implements PartitionProcessor<PipelineTaskOutput>
     c.rows += n;
     for (let r = 0; r < n; r++) {
       const t = ts[r];
-      if (bloom !== null) {
-        let seen: boolean;
-        if (keyHash !== null) seen = bloom.checkAndAdd(keyHash[2 * r], keyHash[2 * r + 1], t);
-        else {
-          hash64Into(keyBytes!, keyOffsets![r], keyOffsets![r + 1], scratch, 0);
-          seen = bloom.checkAndAdd(scratch[0], scratch[1], t);
-        }
-        if (seen) { c.duplicates++; continue; }
-      }
+      if (bloom !== null && duplicate[r] !== 0) { c.duplicates++; continue; }
       if (late !== null && late[r] !== 0) {
         c.late++;
         this.collectLate(batch, r);
@@ -155,6 +149,17 @@ export class PipelineProcessor implements PartitionProcessor<PipelineTaskOutput>
       agg.add(r, t);
       if (events !== null) events.append(r);
     }
+  }
+
+  /** The dedupe key's (lo, hi) hash per row: the column's own, or computed from its bytes. */
+  private keyHashesOf(batch: BatchView): Uint32Array {
+    const col = batch.column(this.options.dedupe!.keyField);
+    if (col.hash) return col.hash;
+    const out = (this.keyHashScratch ??= new Uint32Array(2 * batch.layout.rowCapacity));
+    const bytes = col.values as Uint8Array;
+    const offsets = col.offsets!;
+    for (let r = 0; r < batch.rowCount; r++) hash64Into(bytes, offsets[r], offsets[r + 1], out, 2 * r);
+    return out;
   }
 
   /** Rare path: the allocation of a string per late row is fine here. */

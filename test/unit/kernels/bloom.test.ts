@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { blockedFalsePositiveRate, bloomBytesFor, bloomSizing, GenerationalBloom, type BloomOptions } from '../../../src/kernels/bloom.js';
+import { bestBlocked } from '../../../src/kernels/bloom-sizing.js';
 import { prng } from '../../helpers/prng.js';
 
 
@@ -30,6 +31,28 @@ describe('bloom sizing', () => {
     const standard = (bitsPerKey: number, k: number): number => (1 - Math.exp(-k / bitsPerKey)) ** k;
     expect(blockedFalsePositiveRate(10, 7) / standard(10, 7)).toBeGreaterThan(1);
     expect(blockedFalsePositiveRate(10, 7) / standard(10, 7)).toBeLessThan(1.3);
+  });
+
+  it('the pruned search picks the same (k, bitsPerKey) as halving bitsPerKey for every k', () => {
+    // The plain search: for each k in order, the least bitsPerKey by 40 halvings of [1, 512]; keep the first minimum.
+    const exhaustive = (p: number): { k: number; bitsPerKey: number } => {
+      let best = { k: 1, bitsPerKey: Infinity };
+      for (let k = 1; k <= 48; k++) {
+        let lo = 1;
+        let hi = 512;
+        if (blockedFalsePositiveRate(hi, k) > p) continue;
+        for (let i = 0; i < 40; i++) {
+          const mid = (lo + hi) / 2;
+          if (blockedFalsePositiveRate(mid, k) <= p) hi = mid;
+          else lo = mid;
+        }
+        if (hi < best.bitsPerKey) best = { k, bitsPerKey: hi };
+      }
+      return best;
+    };
+    for (const p of [0.3, 0.05, 1e-2 / 3, 5e-4, 1e-4 / 4, 5e-10, 1e-12, 1e-15, 1e-20]) {
+      expect(bestBlocked(p), `p = ${p}`).toEqual(exhaustive(p));
+    }
   });
 
   it('rejects rates outside (0, 1)', () => {
@@ -84,6 +107,78 @@ describe('generational bloom', () => {
     const bloom = make({ falsePositiveRate: 1e-6, expectedKeysPerHorizon: 100, horizonMs: 1000, generations: 2 });
     expect(bloom.checkAndAdd(0x9e3779b1, 0x7f4a7c15, 5000)).toBe(false);
     expect(bloom.checkAndAdd(0x9e3779b1, 0x7f4a7c15, 4200)).toBe(true);
+  });
+
+  it('checkAndAddBatch gives the per-row flags and state, with repeats within and across batches and rotations (property)', () => {
+    const event = fc.record({
+      key: fc.integer({ min: 0, max: 400 }),
+      // Mostly small steps, some jumps over one or more generations, some steps back in time.
+      dt: fc.oneof(fc.integer({ min: -300, max: 60 }), fc.integer({ min: -3000, max: 5000 })),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(event, { maxLength: 300 }), { minLength: 1, maxLength: 6 }),
+        fc.integer({ min: 2, max: 4 }),
+        (batches, generations) => {
+          // Small and loose (p = 1e-2, 300 keys): false positives happen, and must match too.
+          const o = { falsePositiveRate: 1e-2, expectedKeysPerHorizon: 300, horizonMs: 1000, generations };
+          const perRow = make(o);
+          const batched = make(o);
+          const hashes = new Uint32Array(600);
+          const times = new Float64Array(300);
+          const flags = new Uint8Array(300);
+          let t = 1_700_000_000_000;
+          for (const batch of batches) {
+            const expected: number[] = [];
+            batch.forEach((e, r) => {
+              t += e.dt;
+              times[r] = t;
+              hashes[2 * r] = Math.imul(e.key + 1, 0x9e3779b1) >>> 0;
+              hashes[2 * r + 1] = Math.imul(e.key + 7, 0x85ebca77) >>> 0;
+              expected.push(perRow.checkAndAdd(hashes[2 * r], hashes[2 * r + 1], t) ? 1 : 0);
+            });
+            flags.fill(7);
+            const duplicates = batched.checkAndAddBatch(hashes, times, batch.length, flags);
+            expect(Array.from(flags.subarray(0, batch.length))).toEqual(expected);
+            expect(flags[batch.length] ?? 7).toBe(7); // rows past rowCount untouched
+            expect(duplicates).toBe(expected.reduce((a, b) => a + b, 0));
+            expect(batched.newestGeneration).toBe(perRow.newestGeneration);
+          }
+          const stateOf = (b: GenerationalBloom): Uint8Array => new Uint8Array((b as unknown as { words: Uint32Array }).words.buffer);
+          expect(Buffer.compare(stateOf(batched), stateOf(perRow))).toBe(0);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it('rotates exactly when an event time reaches floor(t / spanMs) of a newer generation', () => {
+    // spanMs = 1000 / 3 is not an integer: times at and a few ulps below each boundary, where rounding decides.
+    const bloom = make({ falsePositiveRate: 1e-3, expectedKeysPerHorizon: 100, horizonMs: 1000, generations: 4 });
+    const spanMs = bloom.sizing.generationSpanMs;
+    const rnd = prng(99);
+    let newest = 0;
+    for (let e = 5_000_000_000; e < 5_000_000_040; e++) {
+      for (const t of [e * spanMs - 1e-3, e * spanMs * (1 - Number.EPSILON), e * spanMs, (e + 1) * spanMs - 1e-3]) {
+        bloom.checkAndAdd(rnd(), rnd(), t);
+        newest = Math.max(newest, Math.floor(t / spanMs));
+        expect(bloom.newestGeneration).toBe(newest);
+      }
+    }
+  });
+
+  it('a state reopened under another horizon (same size) rotates by the new generation span', () => {
+    const o = { falsePositiveRate: 1e-6, expectedKeysPerHorizon: 100, horizonMs: 2000, generations: 2 };
+    const buffer = new SharedArrayBuffer(bloomBytesFor(o));
+    expect(new GenerationalBloom(buffer, 0, o).checkAndAdd(0x1b873593, 0xcc9e2d51, 500)).toBe(false);
+    const shorter = { ...o, horizonMs: 1000 };
+    expect(bloomBytesFor(shorter)).toBe(buffer.byteLength);
+    const reopened = new GenerationalBloom(buffer, 0, shorter);
+    expect(reopened.checkAndAdd(0xe6546b64, 0x85ebca6b, 1500)).toBe(false);
+    expect(reopened.newestGeneration).toBe(1); // floor(1500 / 1000), as the first event's generation 0 was
+    expect(reopened.contains(0x1b873593, 0xcc9e2d51)).toBe(true);
+    expect(reopened.checkAndAdd(0x9e3779b1, 0x7f4a7c15, 2000)).toBe(false); // generation 2 clears generation 0
+    expect(reopened.contains(0x1b873593, 0xcc9e2d51)).toBe(false);
   });
 
   // Fill every generation with its expected number of keys, then probe keys never added.
