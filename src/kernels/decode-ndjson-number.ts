@@ -58,6 +58,37 @@ export function parseNumber(b: Uint8Array, p: number, out: Float64Array, at: num
   return p;
 }
 
+/**
+ * parseNumber with an integer fast path in front: [-]?[1-9][0-9]{0,14} or [-]?0, followed by a byte
+ * that is not '.', 'e', 'E' or a digit. At most 15 digits < 2^53, so every step is exact integer
+ * arithmetic and the value is the double JSON.parse gives (-0 included). Anything else — fractions,
+ * exponents, 16+ digits, leading zeros, invalid — is parseNumber's. Timestamps take the fast path.
+ */
+export function parseNumberFast(b: Uint8Array, p: number, out: Float64Array, at: number): number {
+  let q = p;
+  let c = b[q];
+  const neg = c === 45;
+  if (neg) c = b[++q];
+  let v = 0;
+  if (c >= 49 && c <= 57) {
+    // Up to 9 digits in an int32, then up to 6 more in a double (both exact).
+    let hi = c - 48;
+    const stop9 = q + 9;
+    c = b[++q];
+    while (c >= 48 && c <= 57 && q < stop9) { hi = hi * 10 + (c - 48); c = b[++q]; }
+    v = hi;
+    const stop15 = q + 6;
+    while (c >= 48 && c <= 57 && q < stop15) { v = v * 10 + (c - 48); c = b[++q]; }
+  } else if (c === 48) {
+    c = b[++q];
+  } else {
+    return -1;
+  }
+  if (c === 46 || c === 101 || c === 69 || (c >= 48 && c <= 57)) return parseNumber(b, p, out, at);
+  out[at] = neg ? -v : v;
+  return q;
+}
+
 /** Validates a JSON number starting at p without computing it; returns the index after it or -1. */
 export function skipNumber(b: Uint8Array, p: number): number {
   let c = b[p];

@@ -17,12 +17,9 @@
 import type { BatchView } from '../runtime/batch.js';
 import { K_BOOL, K_ENUM, K_STRING, NULL, PRESENT, RowScratch, UNSTORED_LONG, WRONG_TYPE } from './filter.js';
 import { parseNumber, skipNumber } from './decode-ndjson-number.js';
-import { decodeEscapes, isWellFormedUtf8, scanString, scannedString, STRING_FALLBACK } from './decode-ndjson-string.js';
+import { decodeEscapes, isWellFormedUtf8, PLAIN, scanString, scannedString, STRING_FALLBACK } from './decode-ndjson-string.js';
 
 export const SCAN_FALLBACK = -1;
-/** PLAIN[c] = 1 for bytes a string copies as is: printable ASCII except '"' and '\\'. */
-const PLAIN = new Uint8Array(256);
-for (let c = 0x20; c < 0x80; c++) PLAIN[c] = c === 34 || c === 92 ? 0 : 1;
 /** A declared string did not fit into the batch's string bytes. */
 export const SCAN_NO_ROOM = -2;
 const MAX_DEPTH = 256;

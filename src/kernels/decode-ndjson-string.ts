@@ -51,6 +51,10 @@ export function scanString(b: Uint8Array, p: number): number {
   return p;
 }
 
+/** PLAIN[c] = 1 for bytes a string copies as is (no escape, no UTF-8 check): printable ASCII except '"' and '\\'. */
+export const PLAIN = new Uint8Array(256);
+for (let c = 0x20; c < 0x80; c++) PLAIN[c] = c === 34 || c === 92 ? 0 : 1;
+
 /** True when bytes[start, end) is well-formed UTF-8 (no overlongs, no encoded surrogates, <= U+10FFFF). */
 export function isWellFormedUtf8(b: Uint8Array, start: number, end: number): boolean {
   let p = start;

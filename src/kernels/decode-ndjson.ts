@@ -11,6 +11,9 @@
  *  - JSON.parse fails -> `malformed_json` (trailing garbage included); not a plain object -> `not_object`;
  *  - declared fields -> filter.ts rules (first failure in declaration order); other keys are ignored.
  *
+ * Two tiers per line: the decoder compiled for the config (decode-ndjson-compiled.ts) accepts the
+ * common shape or declines; the general scanner (+ JSON.parse fallback) and filter decide the rest.
+ *
  * Chunking: only lines terminated by '\n' inside [start, end) are decoded. The unterminated tail is
  * left for the caller (endOffset points at it) to be passed again with more bytes, unless `final`.
  * A tail already longer than maxLineBytes + 1 is rejected at once and the rest of that line is
@@ -20,10 +23,14 @@ import { KernelError } from '../errors.js';
 import type { BatchView } from '../runtime/batch.js';
 import { computeLayout, type BatchLayout } from '../runtime/schema.js';
 import { LineFallback, FB_MALFORMED, FB_NO_ROOM, FB_NOT_OBJECT } from './decode-ndjson-fallback.js';
+import { COMPILED_DECLINE, compileLineDecoder, type CompiledLineDecoder } from './decode-ndjson-compiled.js';
+import { EnumTable } from './decode-ndjson-enum.js';
+import { RowFinisher } from './decode-ndjson-row.js';
 import { LINE_INVALID_JSON, LINE_NOT_OBJECT, LineScanner, SCAN_NO_ROOM, skipWs, validateLine, type ScanField } from './decode-ndjson-scan.js';
-import { fieldKind, longestValidBytes, RowFilter, RowScratch, ROW_NO_ROOM, ROW_OK } from './filter.js';
-import { eventTimeField, inputSchemaToBatchSchema, MAX_RAW_BYTES, type InputConfig } from './input-config.js';
-import { hash64Into } from './xxhash32.js';
+import { compileField, fieldKind, longestValidBytes, RowFilter, RowScratch, ROW_NO_ROOM, ROW_OK } from './filter.js';
+import { eventTimeField, inputSchemaToBatchSchema, type InputConfig } from './input-config.js';
+
+export { rawCutEnd } from './decode-ndjson-row.js';
 
 export interface DecodeResult {
   /** First byte not consumed: the start of the unterminated tail, or of the line that did not fit. */
@@ -77,32 +84,29 @@ export const REASON_LINE_TOO_LONG = 'line_too_long';
 
 const NO_ROOM = -1;
 
-/** End of the dead letter's `raw` for the line b[ls, le): at most MAX_RAW_BYTES, never inside a character. */
-export function rawCutEnd(b: Uint8Array, ls: number, le: number): number {
-  if (le - ls <= MAX_RAW_BYTES) return le;
-  let cut = ls + MAX_RAW_BYTES;
-  // 0b10xxxxxx is a continuation byte: the character it belongs to started earlier.
-  while (cut > ls && (b[cut] & 0xc0) === 0x80) cut--;
-  return cut;
-}
-
 class Decoder implements NdjsonDecoder {
   readonly schema: ReturnType<typeof inputSchemaToBatchSchema>;
   private readonly maxLineBytes: number;
   private readonly scanner: LineScanner;
   private readonly fallback: LineFallback;
   private readonly filter: RowFilter;
+  /**
+   * Two tiers: the decoder compiled for this config (compact lines of plain keys and ASCII values)
+   * accepts what it can and declines the rest; the general scanner + filter decides everything else
+   * and alone rejects. Null: a config with too many fields for the compiled tier.
+   */
+  private readonly compiled: CompiledLineDecoder | null;
   private readonly scratch: RowScratch;
-  private readonly hashedColumns: Int32Array;
-  private readonly lineCol: number;
-  private readonly lateCol: number;
-  private readonly rawCol: number;
+  private readonly rows: RowFinisher;
   private readonly result: DecodeResult = { endOffset: 0, linesConsumed: 0, rowsWritten: 0, linesRejected: 0, linesBlank: 0 };
   private checkedLayout: BatchLayout | null = null;
   private tail: Uint8Array | null = null;
   private skippingLongLine = false;
   private lateGate: LateGate | null = null;
-  private readonly eventTimeCol: number;
+  /** The chunk viewOf() last saw, and its views. */
+  private chunk: Uint8Array | null = null;
+  private bytes: Uint8Array = new Uint8Array(0);
+  private view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
 
   constructor(cfg: InputConfig) {
     this.schema = inputSchemaToBatchSchema(cfg);
@@ -118,12 +122,14 @@ class Decoder implements NdjsonDecoder {
     this.scanner = new LineScanner(fields, cfg.maxLineBytes);
     this.fallback = new LineFallback(fields);
     this.filter = new RowFilter(cfg, layout);
+    const names = fields.map((f) => f.name);
+    const rules = fields.map((f) => compileField(cfg.fields[f.name], f.column));
+    const storeMaxBytes = fields.map((f) => f.storeMaxBytes);
+    const enumValues = fields.map((f) => f.enumBytes);
+    const enums = new EnumTable(enumValues);
+    this.compiled = compileLineDecoder(names, rules, storeMaxBytes, enumValues, enums, fields.map((f) => layout.columns[f.column].hashOffset >= 0));
     this.scratch = new RowScratch(fields.length);
-    this.hashedColumns = Int32Array.from(layout.columns.filter((c) => c.hashOffset >= 0).map((c) => c.index));
-    this.eventTimeCol = layout.byName.get(eventTimeField(cfg))!.index;
-    this.lineCol = layout.byName.get('__line')!.index;
-    this.lateCol = layout.byName.get('__late')!.index;
-    this.rawCol = layout.byName.get('__raw')!.index;
+    this.rows = new RowFinisher(layout, layout.byName.get(eventTimeField(cfg))!.index, fields.filter((f) => cfg.fields[f.name].required).map((f) => f.column));
   }
 
   reset(): void {
@@ -134,8 +140,11 @@ class Decoder implements NdjsonDecoder {
     this.lateGate = gate;
   }
 
-  decode(b: Uint8Array, start: number, end: number, firstLineNumber: number, out: BatchView, onReject: RejectHandler, final = false): DecodeResult {
+  decode(chunk: Uint8Array, start: number, end: number, firstLineNumber: number, out: BatchView, onReject: RejectHandler, final = false): DecodeResult {
     if (out.layout !== this.checkedLayout) this.checkLayout(out.layout);
+    this.rows.bind(out);
+    if (chunk !== this.chunk) this.viewOf(chunk);
+    const b = this.bytes;
     const res = this.result;
     res.linesConsumed = 0;
     res.rowsWritten = 0;
@@ -168,6 +177,7 @@ class Decoder implements NdjsonDecoder {
       if (next !== p) lines++;
       p = next;
     }
+    this.rows.setAlwaysValid(rowsBefore, out.rowCount);
     res.endOffset = p;
     res.linesConsumed = lines;
     res.rowsWritten = out.rowCount - rowsBefore;
@@ -193,49 +203,63 @@ class Decoder implements NdjsonDecoder {
     const tail = (this.tail ??= new Uint8Array(this.maxLineBytes + 2));
     for (let k = 0; k < tailBytes; k++) tail[k] = b[p + k];
     tail[tailBytes] = 10;
+    this.viewOf(tail);
     return this.line(tail, 0, lineNumber, out, onReject) === NO_ROOM ? p : end;
   }
 
   /** Decodes the line at ls (a '\n' follows it); returns the start of the next line or NO_ROOM. */
   private line(b: Uint8Array, ls: number, lineNumber: number, out: BatchView, onReject: RejectHandler): number {
     const row = out.rowCount | 0;
+    const p = skipWs(b, ls);
+    if (b[p] === 10) {
+      // Only JSON whitespace before '\n'.
+      const contentEnd = p > ls && b[p - 1] === 13 ? p - 1 : p;
+      if (contentEnd - ls > this.maxLineBytes) return this.reject(onReject, lineNumber, REASON_LINE_TOO_LONG, b, ls, contentEnd, p);
+      this.result.linesBlank++;
+      return p + 1;
+    }
+    const compiled = this.compiled;
+    if (compiled !== null) {
+      const nl = compiled(b, this.view, p, out.columns, row);
+      if (nl !== COMPILED_DECLINE) {
+        const contentEnd = b[nl - 1] === 13 ? nl - 1 : nl;
+        if (contentEnd - ls > this.maxLineBytes) return this.reject(onReject, lineNumber, REASON_LINE_TOO_LONG, b, ls, contentEnd, nl);
+        if (!this.rows.finish(out, row, lineNumber, this.lateGate, b, ls, contentEnd, true)) return this.noRoom(out);
+        return nl + 1;
+      }
+    }
+    return this.generalLine(b, ls, p, lineNumber, out, row, onReject);
+  }
+
+  /** The exact path for every line the compiled tier declined: scanner (or JSON.parse fallback), then the filter. */
+  private generalLine(b: Uint8Array, ls: number, p: number, lineNumber: number, out: BatchView, row: number, onReject: RejectHandler): number {
     const scratch = this.scratch;
     const presence = scratch.presence;
     // A loop, not fill(): a builtin call costs more than a handful of byte stores.
     for (let i = 0; i < presence.length; i++) presence[i] = 0;
-    const p = skipWs(b, ls);
-    let nl = p;
-    let verdict: number;
-    if (b[p] !== 10) {
-      const scanned = this.scanner.scan(b, p, out, row, scratch);
-      nl = scanned >= 0 ? scanned : b.indexOf(10, p);
-      const contentEnd = nl > ls && b[nl - 1] === 13 ? nl - 1 : nl;
-      if (contentEnd - ls > this.maxLineBytes) return this.reject(onReject, lineNumber, REASON_LINE_TOO_LONG, b, ls, contentEnd, nl);
-      if (scanned === SCAN_NO_ROOM) return this.noRoom(out);
-      if (scanned < 0) {
-        // Decide invalid JSON and non-objects on bytes; only valid objects the scanner declined need JSON.parse.
-        const shape = validateLine(b, p);
-        if (shape === LINE_INVALID_JSON) return this.reject(onReject, lineNumber, REASON_MALFORMED_JSON, b, ls, contentEnd, nl);
-        if (shape === LINE_NOT_OBJECT) return this.reject(onReject, lineNumber, REASON_NOT_OBJECT, b, ls, contentEnd, nl);
-        presence.fill(0);
-        const fb = this.fallback.decodeLine(b, ls, contentEnd, out, row, scratch);
-        if (fb === FB_MALFORMED) return this.reject(onReject, lineNumber, REASON_MALFORMED_JSON, b, ls, contentEnd, nl);
-        if (fb === FB_NOT_OBJECT) return this.reject(onReject, lineNumber, REASON_NOT_OBJECT, b, ls, contentEnd, nl);
-        if (fb === FB_NO_ROOM) return this.noRoom(out);
-      }
-      verdict = this.filter.check(out, row, scratch);
-      if (verdict === ROW_OK) {
-        if (!this.finishRow(out, row, lineNumber, b, ls, contentEnd)) return this.noRoom(out);
-        return nl + 1;
-      }
-      if (verdict === ROW_NO_ROOM) return this.noRoom(out);
-      return this.reject(onReject, lineNumber, this.filter.reasons[verdict], b, ls, contentEnd, nl);
-    }
-    // Only JSON whitespace before '\n'.
+    const scanned = this.scanner.scan(b, p, out, row, scratch);
+    const nl = scanned >= 0 ? scanned : b.indexOf(10, p);
     const contentEnd = nl > ls && b[nl - 1] === 13 ? nl - 1 : nl;
     if (contentEnd - ls > this.maxLineBytes) return this.reject(onReject, lineNumber, REASON_LINE_TOO_LONG, b, ls, contentEnd, nl);
-    this.result.linesBlank++;
-    return nl + 1;
+    if (scanned === SCAN_NO_ROOM) return this.noRoom(out);
+    if (scanned < 0) {
+      // Decide invalid JSON and non-objects on bytes; only valid objects the scanner declined need JSON.parse.
+      const shape = validateLine(b, p);
+      if (shape === LINE_INVALID_JSON) return this.reject(onReject, lineNumber, REASON_MALFORMED_JSON, b, ls, contentEnd, nl);
+      if (shape === LINE_NOT_OBJECT) return this.reject(onReject, lineNumber, REASON_NOT_OBJECT, b, ls, contentEnd, nl);
+      presence.fill(0);
+      const fb = this.fallback.decodeLine(b, ls, contentEnd, out, row, scratch);
+      if (fb === FB_MALFORMED) return this.reject(onReject, lineNumber, REASON_MALFORMED_JSON, b, ls, contentEnd, nl);
+      if (fb === FB_NOT_OBJECT) return this.reject(onReject, lineNumber, REASON_NOT_OBJECT, b, ls, contentEnd, nl);
+      if (fb === FB_NO_ROOM) return this.noRoom(out);
+    }
+    const verdict = this.filter.check(out, row, scratch);
+    if (verdict === ROW_OK) {
+      if (!this.rows.finish(out, row, lineNumber, this.lateGate, b, ls, contentEnd, false)) return this.noRoom(out);
+      return nl + 1;
+    }
+    if (verdict === ROW_NO_ROOM) return this.noRoom(out);
+    return this.reject(onReject, lineNumber, this.filter.reasons[verdict], b, ls, contentEnd, nl);
   }
 
   private reject(onReject: RejectHandler, lineNumber: number, reason: string, b: Uint8Array, ls: number, le: number, nl: number): number {
@@ -254,49 +278,15 @@ class Decoder implements NdjsonDecoder {
   }
 
   /**
-   * System columns and key hashes of an accepted row, then publish it in the batch. A late candidate
-   * also keeps its line (cut to MAX_RAW_BYTES) in `__raw`, because the dead letter is written on the
-   * worker, after dedupe. False when `__raw` has no room: the row goes to the next batch.
+   * Views of a new chunk, made once per chunk (not per line): a DataView for the compiled tier's
+   * four-byte reads, and the bytes as a plain Uint8Array. Chunks come as Buffers (files, sockets) or
+   * plain Uint8Arrays (tails, decode slots); handing the tiers one class keeps their byte reads
+   * monomorphic instead of deoptimizing when the other one first shows up.
    */
-  private finishRow(out: BatchView, row: number, lineNumber: number, b: Uint8Array, ls: number, le: number): boolean {
-    const cols = out.columns;
-    const bit = 1 << (row & 7);
-    const byte = row >> 3;
-    const line = cols[this.lineCol];
-    line.values[row] = lineNumber;
-    line.validity[byte] |= bit;
-    const late = cols[this.lateCol];
-    const raw = cols[this.rawCol];
-    const rawOffsets = raw.offsets!;
-    const gate = this.lateGate;
-    const ts = gate !== null ? (cols[this.eventTimeCol].values as Float64Array)[row] : 0;
-    if (gate !== null && gate.isLate(ts)) {
-      const cut = rawCutEnd(b, ls, le);
-      const at = rawOffsets[row];
-      const rawBytes = raw.values as Uint8Array;
-      if (at + (cut - ls) > rawBytes.length) return false;
-      for (let k = ls; k < cut; k++) rawBytes[at + k - ls] = b[k];
-      rawOffsets[row + 1] = at + (cut - ls);
-      raw.validity[byte] |= bit;
-      late.values[row] = 1;
-    } else {
-      rawOffsets[row + 1] = rawOffsets[row];
-      raw.validity[byte] &= ~bit;
-      late.values[row] = 0;
-    }
-    // Observed only once the row is sure to be kept, so a retried row is never counted twice.
-    if (gate !== null) gate.observe(ts);
-    late.validity[byte] |= bit;
-    const hashed = this.hashedColumns;
-    for (let i = 0; i < hashed.length; i++) {
-      const c = cols[hashed[i]];
-      const offsets = c.offsets!;
-      const hash = c.hash!;
-      if ((c.validity[byte] & bit) !== 0) hash64Into(c.values as Uint8Array, offsets[row], offsets[row + 1], hash, 2 * row);
-      else { hash[2 * row] = 0; hash[2 * row + 1] = 0; }
-    }
-    out.rowCount = row + 1;
-    return true;
+  private viewOf(chunk: Uint8Array): void {
+    this.chunk = chunk;
+    this.bytes = Object.getPrototypeOf(chunk) === Uint8Array.prototype ? chunk : new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    this.view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
   }
 
   private checkLayout(layout: BatchLayout): void {

@@ -24,6 +24,11 @@ export interface BytePattern {
   minBytes: number;
   maxBytes: number;
   test(bytes: Uint8Array, start: number, end: number): boolean;
+  /**
+   * When every atom repeats a fixed number of times (`^[A-Z]{2}$`, `^u-\d{4}$`): the atoms as
+   * (128-entry ASCII set, count) pairs, so a caller can check them inline; else null.
+   */
+  readonly fixedAtoms: ReadonlyArray<{ set: Uint8Array; count: number }> | null;
 }
 
 const META = new Set(['.', '^', '$', '|', '(', ')', '[', ']', '{', '}', '*', '+', '?', '\\', '/']);
@@ -118,32 +123,73 @@ export function compileBytePattern(source: string): BytePattern | null {
     if (i < 0) return null;
     atoms.push(atom);
   }
-  let minBytes = 0;
-  let maxBytes = 0;
-  for (const a of atoms) { minBytes += a.min; maxBytes += a.max; }
+  return new AtomPattern(atoms);
+}
 
-  const matchFrom = (bytes: Uint8Array, ai: number, p: number, end: number): boolean => {
-    if (ai === atoms.length) return p === end;
-    const { set, min, max } = atoms[ai];
+/**
+ * The compiled matcher. One class (not a closure per pattern) so the call site in the filter stays
+ * monomorphic and V8 can inline test(); atoms live in flat typed arrays:
+ *
+ *   sets  [ atom 0: 128 bytes | atom 1: 128 bytes | ... ]   sets[128 * a + c] = 1 when c matches
+ *   mins / maxs  [ atom 0 | atom 1 | ... ]                 (max = Infinity for unbounded)
+ */
+class AtomPattern implements BytePattern {
+  readonly minBytes: number;
+  readonly maxBytes: number;
+  private readonly count: number;
+  private readonly sets: Uint8Array;
+  private readonly mins: Int32Array;
+  private readonly maxs: Float64Array;
+  /** Every atom repeats a fixed number of times: one linear pass decides (no backtracking). */
+  private readonly fixed: boolean;
+  readonly fixedAtoms: ReadonlyArray<{ set: Uint8Array; count: number }> | null;
+
+  constructor(atoms: readonly Atom[]) {
+    this.count = atoms.length;
+    this.sets = new Uint8Array(128 * atoms.length);
+    atoms.forEach((a, i) => this.sets.set(a.set, 128 * i));
+    this.mins = Int32Array.from(atoms, (a) => a.min);
+    this.maxs = Float64Array.from(atoms, (a) => a.max);
+    this.fixed = atoms.every((a) => a.min === a.max);
+    this.fixedAtoms = this.fixed ? atoms.map((a) => ({ set: a.set, count: a.min })) : null;
+    let minBytes = 0;
+    let maxBytes = 0;
+    for (const a of atoms) { minBytes += a.min; maxBytes += a.max; }
+    this.minBytes = minBytes;
+    this.maxBytes = maxBytes;
+  }
+
+  test(bytes: Uint8Array, start: number, end: number): boolean {
+    const len = end - start;
+    if (len < this.minBytes || len > this.maxBytes) return false;
+    if (!this.fixed) return this.matchFrom(bytes, 0, start, end);
+    // Fixed counts and len === minBytes: byte p belongs to exactly one atom.
+    const sets = this.sets;
+    let p = start;
+    for (let a = 0; a < this.count; a++) {
+      const base = 128 * a;
+      for (const stop = p + this.mins[a]; p < stop; p++) {
+        const c = bytes[p];
+        if (c >= 128 || sets[base + c] === 0) return false;
+      }
+    }
+    return true;
+  }
+
+  private matchFrom(bytes: Uint8Array, ai: number, p: number, end: number): boolean {
+    if (ai === this.count) return p === end;
+    const base = 128 * ai;
+    const min = this.mins[ai];
+    const max = this.maxs[ai];
     // Greedy run of matching bytes, then give back one at a time (backtracking over this atom only).
     let k = 0;
     while (k < max && p + k < end) {
-      const b = bytes[p + k];
-      if (b >= 128 || set[b] === 0) break;
+      const c = bytes[p + k];
+      if (c >= 128 || this.sets[base + c] === 0) break;
       k++;
     }
-    if (ai === atoms.length - 1) return k >= min && p + k === end;
-    for (; k >= min; k--) if (matchFrom(bytes, ai + 1, p + k, end)) return true;
+    if (ai === this.count - 1) return k >= min && p + k === end;
+    for (; k >= min; k--) if (this.matchFrom(bytes, ai + 1, p + k, end)) return true;
     return false;
-  };
-
-  return {
-    minBytes,
-    maxBytes,
-    test(bytes: Uint8Array, start: number, end: number): boolean {
-      const len = end - start;
-      if (len < minBytes || len > maxBytes) return false;
-      return matchFrom(bytes, 0, start, end);
-    },
-  };
+  }
 }

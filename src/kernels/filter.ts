@@ -71,7 +71,8 @@ export class RowScratch {
   }
 }
 
-interface RuleField {
+/** One declared field's rules, compiled once (shared by RowFilter and the decoder's compiled tier). */
+export interface RuleField {
   column: number;
   kind: number;
   required: boolean;
@@ -93,7 +94,7 @@ const INT32_MIN = -2147483648, INT32_MAX = 2147483647;
 const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder();
 
-function compileField(f: FieldConfig, column: number): RuleField {
+export function compileField(f: FieldConfig, column: number): RuleField {
   const kind = fieldKind(f.type);
   let lo = -Infinity, hi = Infinity, loExclusive = false, hiExclusive = false;
   if (f.min !== undefined) lo = f.min;
@@ -202,15 +203,16 @@ function checkString(f: RuleField, col: ColumnView, row: number): number {
   const len = end - start;
   if (len < f.minBytes) return R_TOO_SHORT;
   if (len > f.maxBytes) return R_TOO_LONG;
-  const bytes = col.values as Uint8Array;
-  if (f.bytePattern !== null) {
-    if (!f.bytePattern.test(bytes, start, end)) return R_BAD_PATTERN;
-  } else if (f.regex !== null) {
-    // Rare path (pattern outside the byte matcher's shape): one string per checked row.
-    f.regex.lastIndex = 0;
-    if (!f.regex.test(utf8Decoder.decode(bytes.subarray(start, end)))) return R_BAD_PATTERN;
-  }
-  return -1;
+  return patternMatches(f, col.values as Uint8Array, start, end) ? -1 : R_BAD_PATTERN;
+}
+
+/** The field's pattern (if any) matches the UTF-8 bytes[start, end). */
+export function patternMatches(f: RuleField, bytes: Uint8Array, start: number, end: number): boolean {
+  if (f.bytePattern !== null) return f.bytePattern.test(bytes, start, end);
+  if (f.regex === null) return true;
+  // Rare path (pattern outside the byte matcher's shape): one string per checked row.
+  f.regex.lastIndex = 0;
+  return f.regex.test(utf8Decoder.decode(bytes.subarray(start, end)));
 }
 
 function writeDefault(f: RuleField, col: ColumnView, row: number): boolean {

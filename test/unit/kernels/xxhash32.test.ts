@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { xxh32 as nativeXxh32 } from '@node-rs/xxhash';
-import { HASH64_HI_SEED, hash64Into, hashString, murmur3x86_32, xxh32 } from '../../../src/kernels/xxhash32.js';
+import { HASH64_HI_SEED, hash64Into, hash64View, hashString, murmur3x86_32, xxh32 } from '../../../src/kernels/xxhash32.js';
 
 describe('xxh32 (JS) equals @node-rs/xxhash xxh32 bit for bit', () => {
   it('on random bytes of length 0..100 with random seeds', () => {
@@ -72,6 +72,40 @@ describe('hash64Into', () => {
         hash64Into(bytes, 0, bytes.length, out, at * 2);
         expect(out[at * 2]).toBe(nativeXxh32(bytes, 0));
         expect(out[at * 2 + 1]).toBe(murmur3x86_32(bytes, 0, bytes.length, HASH64_HI_SEED));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('honours start/end offsets inside a larger buffer (the one-pass version reads words from start)', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 0, maxLength: 120 }), fc.nat({ max: 40 }), fc.nat({ max: 40 }), (bytes, cutStart, cutEnd) => {
+        const start = Math.min(cutStart, bytes.length);
+        const end = Math.max(start, bytes.length - cutEnd);
+        const out = new Uint32Array(2);
+        hash64Into(bytes, start, end, out, 0);
+        const piece = bytes.slice(start, end);
+        expect(out[0]).toBe(nativeXxh32(piece, 0));
+        expect(out[1]).toBe(murmur3x86_32(piece, 0, piece.length, HASH64_HI_SEED));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('hash64View (words read through a DataView) equals hash64Into on any range of any buffer', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 0, maxLength: 120 }), fc.nat({ max: 40 }), fc.nat({ max: 40 }), fc.nat({ max: 7 }), (bytes, cutStart, cutEnd, pad) => {
+        const start = Math.min(cutStart, bytes.length);
+        const end = Math.max(start, bytes.length - cutEnd);
+        // The view starts `pad` bytes into its buffer, so reads are unaligned as in real chunks.
+        const buf = new Uint8Array(pad + bytes.length);
+        buf.set(bytes, pad);
+        const view = new DataView(buf.buffer, pad, bytes.length);
+        const a = new Uint32Array(2);
+        const b = new Uint32Array(2);
+        hash64Into(bytes, start, end, a, 0);
+        hash64View(view, start, end, b, 0);
+        expect(Array.from(b)).toEqual(Array.from(a));
       }),
       { numRuns: 2000 },
     );
