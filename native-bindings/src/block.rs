@@ -1,0 +1,103 @@
+//! A block of NDJSON lines -> consecutive rows of the staging batch, until the first line the native
+//! decoder is not sure of, the row limit, or the last '\n' of the range.
+//!
+//! Per accepted row it writes the declared columns (line.rs) and the key hashes of hashed string
+//! columns (hash64, as finishRow in decode-ndjson.ts does), and reports the line's bytes and its
+//! index among the lines this call consumed. System columns (__line, __late, __raw) and the batch
+//! header (rowCount) are the caller's.
+//!
+//! Blank lines (only ' ', '\t', '\r' before '\n') are consumed and counted, as the JS decoder does
+//! (`linesBlank`), unless longer than maxLineBytes: then the block stops there (`line_too_long`).
+
+use crate::hash::hash64;
+use crate::line::LineDecoder;
+use crate::scan::{at, skip_ws};
+use crate::slot;
+
+/// Every complete line of the range was consumed; stop_offset = start of the unterminated tail.
+pub const STOP_END: i32 = 0;
+/// The line at stop_offset was declined: hand it to the JS decoder.
+pub const STOP_LINE: i32 = 1;
+/// The row limit was reached; stop_offset = the next line.
+pub const STOP_ROWS: i32 = 2;
+
+pub struct BlockResult {
+  pub rows: usize,
+  pub stop_offset: usize,
+  pub lines: usize,
+  pub blank: usize,
+  pub reason: i32,
+}
+
+/// Per accepted row k: line_starts[k], line_ends[k] (content end: without '\n' and one trailing
+/// '\r'), line_index[k] (0-based physical line among this call's consumed lines).
+pub struct RowLines<'a> {
+  pub starts: &'a mut [i32],
+  pub ends: &'a mut [i32],
+  pub index: &'a mut [i32],
+}
+
+pub fn decode_block(dec: &LineDecoder, chunk: &[u8], start: usize, end: usize, s: &mut [u8], row_start: usize, row_limit: usize, out: RowLines) -> BlockResult {
+  let mut res = BlockResult { rows: 0, stop_offset: start, lines: 0, blank: 0, reason: STOP_END };
+  let last_nl = match chunk[start..end].iter().rposition(|&c| c == b'\n') {
+    Some(i) => start + i,
+    None => return res,
+  };
+  // Cut after the last '\n': scans read past it as '\n' (scan.rs), so no line scan can leave its line.
+  let b = &chunk[..=last_nl];
+  let max_line = dec.plan.max_line_bytes;
+  let mut p = start;
+  let mut row = row_start;
+  while p < b.len() {
+    let ls = p;
+    let q = skip_ws(b, p);
+    if at(b, q) == b'\n' {
+      let content_end = if q > ls && b[q - 1] == b'\r' { q - 1 } else { q };
+      if content_end - ls > max_line {
+        res.reason = STOP_LINE;
+        break;
+      }
+      res.blank += 1;
+      res.lines += 1;
+      p = q + 1;
+      continue;
+    }
+    if row >= row_limit {
+      res.reason = STOP_ROWS;
+      break;
+    }
+    let nl = match dec.decode_line(b, q, s, row) {
+      Some(nl) => nl,
+      None => {
+        res.reason = STOP_LINE;
+        break;
+      }
+    };
+    let content_end = if b[nl - 1] == b'\r' { nl - 1 } else { nl };
+    if content_end - ls > max_line {
+      res.reason = STOP_LINE;
+      break;
+    }
+    for field in &dec.plan.fields {
+      let Some(hash_off) = field.hash_off else { continue };
+      let (lo, hi) = if slot::is_valid(s, field.validity_off, row) {
+        let from = field.values_off + slot::get_i32(s, field.offsets_off + 4 * row) as usize;
+        let to = field.values_off + slot::get_i32(s, field.offsets_off + 4 * (row + 1)) as usize;
+        hash64(&s[from..to])
+      } else {
+        (0, 0)
+      };
+      slot::put_u32(s, hash_off + 8 * row, lo);
+      slot::put_u32(s, hash_off + 8 * row + 4, hi);
+    }
+    out.starts[res.rows] = ls as i32;
+    out.ends[res.rows] = content_end as i32;
+    out.index[res.rows] = res.lines as i32;
+    res.rows += 1;
+    res.lines += 1;
+    row += 1;
+    p = nl + 1;
+  }
+  res.stop_offset = p;
+  res
+}

@@ -1,0 +1,98 @@
+//! ringflow_native: the accept-only NDJSON block decoder (see block.rs and line.rs) as a Node-API
+//! module. JS side: src/kernels/decode-native.ts (loading, plan building, result views).
+//!
+//! Calls take typed arrays as plain slices (no JS references are kept between calls), so a call
+//! costs a few Node-API lookups plus the per-line work, and nothing is allocated per call or line.
+
+mod block;
+mod hash;
+mod line;
+mod matcher;
+mod number;
+mod pattern;
+mod plan;
+mod scan;
+mod slot;
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+
+/// Int32 slots of the status header at the start of the decode output array.
+pub const STATUS_INTS: usize = 8;
+
+// Aliases so the napi macro converts these as typed-array slices (FromNapiValue) rather than as
+// references to wrapped Rust objects, which is what it does for a literal `&mut T` argument.
+type BytesMut<'a> = &'a mut [u8];
+type I32sMut<'a> = &'a mut [i32];
+type U32sMut<'a> = &'a mut [u32];
+
+fn invalid(msg: String) -> Error {
+  Error::new(Status::InvalidArg, msg)
+}
+
+#[napi(js_name = "BlockDecoder")]
+pub struct BlockDecoder {
+  dec: line::LineDecoder,
+}
+
+#[napi]
+impl BlockDecoder {
+  /// A decoder for one input config + batch layout, flattened by decode-native-plan.ts.
+  #[napi(constructor)]
+  pub fn new(ints: &[i32], floats: &[f64], bytes: &[u8]) -> Result<Self> {
+    let plan = plan::Plan::read(ints, floats, bytes).map_err(invalid)?;
+    Ok(BlockDecoder { dec: line::LineDecoder::new(plan) })
+  }
+
+  /// Decodes the complete lines of chunk[start, end) into slot rows row_start.. (below row_limit).
+  /// `out` = [status: rows, stopOffset, linesConsumed, linesBlank, stopReason, 0, 0, 0 |
+  /// lineStarts: rowCapacity | lineEnds: rowCapacity | lineIndex: rowCapacity]. Returns rows written.
+  #[napi(catch_unwind)]
+  pub fn decode(&self, chunk: &[u8], start: u32, end: u32, slot: BytesMut, row_start: u32, row_limit: u32, out: I32sMut) -> Result<i32> {
+    let plan = &self.dec.plan;
+    let cap = plan.row_capacity;
+    let (start, end) = (start as usize, end as usize);
+    if start > end || end > chunk.len() || end > i32::MAX as usize {
+      return Err(invalid(format!("decode: range [{start}, {end}) outside the chunk ({} bytes)", chunk.len())));
+    }
+    if slot.len() < plan.slot_bytes {
+      return Err(invalid(format!("decode: slot of {} bytes, the layout needs {}", slot.len(), plan.slot_bytes)));
+    }
+    if out.len() < STATUS_INTS + 3 * cap {
+      return Err(invalid("decode: output array too short".into()));
+    }
+    let row_limit = (row_limit as usize).min(cap);
+    let row_start = (row_start as usize).min(row_limit);
+    let (status, rest) = out.split_at_mut(STATUS_INTS);
+    let (starts, rest) = rest.split_at_mut(cap);
+    let (ends, index) = rest.split_at_mut(cap);
+    let lines = block::RowLines { starts, ends, index: &mut index[..cap] };
+    let r = block::decode_block(&self.dec, chunk, start, end, slot, row_start, row_limit, lines);
+    status[0] = r.rows as i32;
+    status[1] = r.stop_offset as i32;
+    status[2] = r.lines as i32;
+    status[3] = r.blank as i32;
+    status[4] = r.reason;
+    Ok(r.rows as i32)
+  }
+}
+
+/// The 64-bit key hash of bytes[start, end) into out[at] (lo), out[at + 1] (hi): for tests against
+/// hash64Into in src/kernels/xxhash32.ts.
+#[napi]
+pub fn hash64_into(bytes: &[u8], start: u32, end: u32, out: U32sMut, at: u32) -> Result<()> {
+  let (start, end, at) = (start as usize, end as usize, at as usize);
+  if start > end || end > bytes.len() || at + 2 > out.len() {
+    return Err(invalid("hash64Into: range out of bounds".into()));
+  }
+  let (lo, hi) = hash::hash64(&bytes[start..end]);
+  out[at] = lo;
+  out[at + 1] = hi;
+  Ok(())
+}
+
+/// The plan format this build reads (decode-native-plan.ts writes PLAN_VERSION).
+#[napi]
+pub fn plan_version() -> i32 {
+  plan::PLAN_VERSION
+}

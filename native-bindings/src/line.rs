@@ -1,0 +1,270 @@
+//! One NDJSON line -> one row of the staging batch, accept-only.
+//!
+//! `decode_line` writes the row and returns the index of the line's '\n' only when the JS decoder
+//! (src/kernels/decode-ndjson.ts: scanner + RowFilter) would accept the line with exactly these
+//! column contents. On anything it is not sure of it returns None and the caller stops the block
+//! there; the JS decoder then decides that line. So each check below need only be sufficient.
+//!
+//! Accepted shape: one JSON object (whitespace anywhere between tokens), keys without escapes or
+//! non-ASCII bytes, each declared key at most once, any other key with any valid JSON value (nested
+//! up to 64 deep). Declared values: strings and enum values of printable ASCII without escapes; numbers
+//! in JSON grammar; true/false; null (optional fields only, same as absent). All rules pass.
+//!
+//! A row's writes (only row `row`, never before it): values, validity bits of every declared column,
+//! string bytes at offsets[row].., offsets[row + 1]. A declined line may leave some of them written;
+//! the JS decoder overwrites the row when it decodes the line.
+
+use crate::number::parse_number;
+use crate::plan::{Field, Plan, K_BOOL, K_ENUM, K_INT32, K_STRING};
+use crate::matcher::Matcher;
+use crate::scan::{at, literal, plain_string_end, skip_value, skip_ws, PLAIN};
+use crate::slot;
+use std::collections::HashMap;
+
+/// Enums with more values than this are looked up in a hash map.
+const LINEAR_ENUM_VALUES: usize = 16;
+
+pub struct LineDecoder {
+  pub plan: Plan,
+  /// Per field: its name followed by the closing quote, compared in place at a key's first byte.
+  keys: Vec<Matcher>,
+  /// Per enum field with at most LINEAR_ENUM_VALUES values: (value + closing quote, index) for the
+  /// values made of PLAIN bytes (others can only appear escaped or non-ASCII: declined anyway).
+  enum_lists: Vec<Vec<(Matcher, u16)>>,
+  enum_maps: Vec<Option<HashMap<Vec<u8>, u16>>>,
+  /// One bit per declared field: a row where every field had a value needs no fill_absent.
+  all_valued: u64,
+}
+
+fn quoted(bytes: &[u8]) -> Matcher {
+  let mut v = bytes.to_vec();
+  v.push(b'"');
+  Matcher::new(v)
+}
+
+impl LineDecoder {
+  pub fn new(plan: Plan) -> LineDecoder {
+    let big = |f: &Field| f.kind == K_ENUM && f.enum_values.len() > LINEAR_ENUM_VALUES;
+    let enum_maps = plan
+      .fields
+      .iter()
+      .map(|f| big(f).then(|| f.enum_values.iter().enumerate().map(|(i, v)| (v.clone(), i as u16)).collect()))
+      .collect();
+    let enum_lists = plan
+      .fields
+      .iter()
+      .map(|f| {
+        if f.kind != K_ENUM || big(f) {
+          return Vec::new();
+        }
+        let plain = |v: &Vec<u8>| v.iter().all(|&c| PLAIN[c as usize] == 1);
+        f.enum_values.iter().enumerate().filter(|(_, v)| plain(v)).map(|(i, v)| (quoted(v), i as u16)).collect()
+      })
+      .collect();
+    let keys = plan.fields.iter().map(|f| quoted(&f.name)).collect();
+    let n = plan.fields.len();
+    let all_valued = if n == 64 { u64::MAX } else { (1u64 << n) - 1 };
+    LineDecoder { plan, keys, enum_lists, enum_maps, all_valued }
+  }
+
+  /// The key starting after its opening quote at ks: (declared field or None, index of its closing
+  /// quote). The field after the previous declared one is tried first, in place (producers keep one
+  /// key order); other keys are scanned, then looked up.
+  #[inline(always)]
+  fn key(&self, b: &[u8], ks: usize, expected: usize) -> Option<(Option<usize>, usize)> {
+    if let Some(k) = self.keys.get(expected) {
+      if k.matches(b, ks) {
+        return Some((Some(expected), ks + k.len() - 1));
+      }
+    }
+    let ke = plain_string_end(b, ks)?;
+    let key = &b[ks..ke];
+    Some((self.keys.iter().position(|k| k.equals_unquoted(key)), ke))
+  }
+
+  /// Decodes the line whose first non-whitespace byte is at p into row `row` of `s` (the slot).
+  /// Returns the index of the line's '\n', or None (declined: the JS decoder decides the line).
+  pub fn decode_line(&self, b: &[u8], mut p: usize, s: &mut [u8], row: usize) -> Option<usize> {
+    if at(b, p) != b'{' {
+      return None;
+    }
+    p = skip_ws(b, p + 1);
+    let mut seen = 0u64;
+    let mut valued = 0u64;
+    let mut expected = 0usize;
+    if at(b, p) != b'}' {
+      loop {
+        if at(b, p) != b'"' {
+          return None;
+        }
+        let (f, ke) = self.key(b, p + 1, expected)?;
+        p = skip_ws(b, ke + 1);
+        if at(b, p) != b':' {
+          return None;
+        }
+        p = skip_ws(b, p + 1);
+        match f {
+          None => p = skip_value(b, p, 1)?,
+          Some(f) => {
+            let bit = 1u64 << f;
+            if seen & bit != 0 {
+              return None; // repeated declared key: "last one wins" is left to the JS decoder
+            }
+            seen |= bit;
+            expected = f + 1;
+            if at(b, p) == b'n' {
+              // null = absent for the rules (RowFilter.check); required fields fail either way.
+              if self.plan.fields[f].required {
+                return None;
+              }
+              p = literal(b, p)?;
+            } else {
+              p = self.value(b, p, &self.plan.fields[f], f, s, row)?;
+              valued |= bit;
+            }
+          }
+        }
+        p = skip_ws(b, p);
+        match at(b, p) {
+          b'}' => break,
+          b',' => p = skip_ws(b, p + 1),
+          _ => return None,
+        }
+      }
+    }
+    p = skip_ws(b, p + 1);
+    if at(b, p) != b'\n' {
+      return None;
+    }
+    if valued != self.all_valued {
+      self.fill_absent(valued, s, row)?;
+    }
+    Some(p)
+  }
+
+  /// The (non-null) value of declared field f at p; index after it, or None.
+  #[inline(always)]
+  fn value(&self, b: &[u8], p: usize, field: &Field, f: usize, s: &mut [u8], row: usize) -> Option<usize> {
+    let end = match field.kind {
+      K_STRING => {
+        if at(b, p) != b'"' {
+          return None;
+        }
+        let e = plain_string_end(b, p + 1)?;
+        let v = &b[p + 1..e];
+        if v.len() < field.min_bytes || v.len() > field.max_bytes {
+          return None;
+        }
+        if let Some(pattern) = &field.pattern {
+          if !pattern.test(v) {
+            return None;
+          }
+        }
+        let start = slot::string_start(s, field, row)?;
+        if v.len() > field.string_bytes - start {
+          return None; // no room: the JS decoder reports it (publish the batch and retry)
+        }
+        slot::copy_string(s, field, start, b, p + 1, v.len());
+        slot::put_i32(s, field.offsets_off + 4 * (row + 1), (start + v.len()) as i32);
+        e + 1
+      }
+      K_ENUM => {
+        if at(b, p) != b'"' {
+          return None;
+        }
+        let (index, e) = self.enum_value(f, b, p + 1)?;
+        slot::put_u16(s, field.values_off + 2 * row, index);
+        e + 1
+      }
+      K_BOOL => {
+        let c = at(b, p);
+        if c != b't' && c != b'f' {
+          return None;
+        }
+        let e = literal(b, p)?;
+        s[field.values_off + row] = (c == b't') as u8;
+        e
+      }
+      _ => {
+        let c = at(b, p);
+        if c != b'-' && !c.is_ascii_digit() {
+          return None;
+        }
+        let (v, e) = parse_number(b, p)?;
+        // v - floor(v) is NaN for infinities and non-zero for fractions: !Number.isInteger(v).
+        if field.integer && v - v.floor() != 0.0 {
+          return None;
+        }
+        if !v.is_finite() {
+          return None;
+        }
+        if if field.lo_excl { !(v > field.lo) } else { !(v >= field.lo) } {
+          return None;
+        }
+        if if field.hi_excl { !(v < field.hi) } else { !(v <= field.hi) } {
+          return None;
+        }
+        if field.kind == K_INT32 {
+          // In int32 range and integral (the plan's bounds include the type's): exact.
+          slot::put_i32(s, field.values_off + 4 * row, v as i32);
+        } else {
+          slot::put_f64(s, field.values_off + 8 * row, v);
+        }
+        e
+      }
+    };
+    slot::set_valid(s, field.validity_off, row);
+    Some(end)
+  }
+
+  /// The enum value starting after its opening quote at s: (index, closing quote), or None when it
+  /// is not one of the field's values written plainly.
+  #[inline(always)]
+  fn enum_value(&self, f: usize, b: &[u8], s: usize) -> Option<(u16, usize)> {
+    if let Some(map) = &self.enum_maps[f] {
+      let e = plain_string_end(b, s)?;
+      return map.get(&b[s..e]).map(|&i| (i, e));
+    }
+    self.enum_lists[f].iter().find(|(m, _)| m.matches(b, s)).map(|(m, i)| (*i, s + m.len() - 1))
+  }
+
+  /// Absent or null declared fields: the default, or null. None when one is required or a default
+  /// string has no room.
+  fn fill_absent(&self, valued: u64, s: &mut [u8], row: usize) -> Option<()> {
+    for (f, field) in self.plan.fields.iter().enumerate() {
+      if valued & (1u64 << f) != 0 {
+        continue;
+      }
+      if field.required {
+        return None;
+      }
+      if !field.has_default {
+        // Only the validity bit (and an empty string span); the value slot is left as it is, as in JS.
+        if field.kind == K_STRING {
+          let start = slot::string_start(s, field, row)?;
+          slot::put_i32(s, field.offsets_off + 4 * (row + 1), start as i32);
+        }
+        slot::clear_valid(s, field.validity_off, row);
+        continue;
+      }
+      match field.kind {
+        K_STRING => {
+          let start = slot::string_start(s, field, row)?;
+          let d = &field.default_bytes;
+          if d.len() > field.string_bytes - start {
+            return None;
+          }
+          let dst = field.values_off + start;
+          s[dst..dst + d.len()].copy_from_slice(d);
+          slot::put_i32(s, field.offsets_off + 4 * (row + 1), (start + d.len()) as i32);
+        }
+        K_INT32 => slot::put_i32(s, field.values_off + 4 * row, field.default_number as i32),
+        K_ENUM => slot::put_u16(s, field.values_off + 2 * row, field.default_number as u16),
+        K_BOOL => s[field.values_off + row] = field.default_number as u8,
+        _ => slot::put_f64(s, field.values_off + 8 * row, field.default_number),
+      }
+      slot::set_valid(s, field.validity_off, row);
+    }
+    Some(())
+  }
+}

@@ -1,0 +1,58 @@
+//! Fixed byte strings compared in place, eight bytes at a time: a declared key with its closing
+//! quote (`user_id"`), or an enum value with its closing quote (`click"`). Names and values are a few
+//! bytes long, where a memcmp call costs more than the compare; the masked words below need no call.
+//!
+//!   bytes  u s e r _ i d "
+//!   word   [      w0     ]      mask ff x8        (a 12-byte text: w0 full, w1 masked to 4 bytes)
+
+pub struct Matcher {
+  bytes: Vec<u8>,
+  words: Vec<u64>,
+  masks: Vec<u64>,
+}
+
+impl Matcher {
+  pub fn new(bytes: Vec<u8>) -> Matcher {
+    let mut words = Vec::new();
+    let mut masks = Vec::new();
+    for chunk in bytes.chunks(8) {
+      let mut w = [0u8; 8];
+      let mut m = [0u8; 8];
+      w[..chunk.len()].copy_from_slice(chunk);
+      m[..chunk.len()].fill(0xff);
+      words.push(u64::from_le_bytes(w));
+      masks.push(u64::from_le_bytes(m));
+    }
+    Matcher { bytes, words, masks }
+  }
+
+  #[inline(always)]
+  pub fn len(&self) -> usize {
+    self.bytes.len()
+  }
+
+  /// True when b[p..] starts with the matcher's bytes.
+  #[inline(always)]
+  pub fn matches(&self, b: &[u8], p: usize) -> bool {
+    if p + 8 * self.words.len() <= b.len() {
+      let mut q = p;
+      for (w, m) in self.words.iter().zip(self.masks.iter()) {
+        let x = u64::from_le_bytes(b[q..q + 8].try_into().unwrap());
+        if (x & m) != *w {
+          return false;
+        }
+        q += 8;
+      }
+      return true;
+    }
+    // Near the end of the block: byte by byte.
+    b.len() >= p + self.bytes.len() && self.bytes.iter().enumerate().all(|(k, &c)| b[p + k] == c)
+  }
+
+  /// True when `s` equals the matcher's bytes without their last one (the closing quote).
+  #[inline(always)]
+  pub fn equals_unquoted(&self, s: &[u8]) -> bool {
+    let n = self.bytes.len() - 1;
+    s.len() == n && s.iter().zip(self.bytes.iter()).all(|(a, b)| a == b)
+  }
+}

@@ -1,0 +1,187 @@
+/**
+ * The optional native NDJSON decoder (native-bindings/, Rust + Node-API): an accept-only fast path
+ * in front of the JS decoder (decode-ndjson.ts). One call decodes a block of lines straight into the
+ * staging batch and stops at the first line it is not certain the JS decoder would accept with the
+ * same column contents; the JS decoder decides that line, then native continues from the next one.
+ *
+ * What native writes per accepted row: every declared column (values, string bytes and offsets,
+ * validity bits, defaults of absent/null optional fields) and the key hashes of hashed string columns,
+ * byte-identical to the JS decoder. What the caller still does per accepted row k (row rowStart + k),
+ * in order, as Decoder.finishRow does:
+ *   1. __line = firstLineNumber + lineIndex[k] (validity set);
+ *   2. late gate: __late = gate.isLate(ts); a late row also copies chunk[lineStarts[k],
+ *      rawCutEnd(chunk, lineStarts[k], lineEnds[k])) into __raw, else __raw is an empty null span;
+ *      __late validity set; then gate.observe(ts) (if __raw has no room: stop at that row, it goes to
+ *      the next batch: rows after it are simply not published);
+ *   3. staging.rowCount = rowStart + rows published.
+ * Then: linesConsumed physical lines were used (linesBlank of them blank: count them as the JS does);
+ * on stopReason STOP_LINE hand the line at stopOffset to the JS decoder (after setting rowCount), and
+ * call native again after it. The JS decoder's own state (skipping the rest of an over-long line,
+ * unterminated tails, `final`) stays with the JS decoder: native only ever sees complete lines.
+ *
+ * Output array shared with native (one Int32Array, views made once):
+ *   [ status: rows, stopOffset, linesConsumed, linesBlank, stopReason, 0, 0, 0 |
+ *     lineStarts: rowCapacity | lineEnds: rowCapacity | lineIndex: rowCapacity ]
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { KernelError } from '../errors.js';
+import type { BatchView } from '../runtime/batch.js';
+import type { BatchLayout } from '../runtime/schema.js';
+import { buildNativePlan, PLAN_VERSION } from './decode-native-plan.js';
+import type { InputConfig } from './input-config.js';
+
+/** All complete lines of the range were consumed; stopOffset is the start of the unterminated tail. */
+export const STOP_END = 0;
+/** Native declined the line at stopOffset: the JS decoder decides it. */
+export const STOP_LINE = 1;
+/** The row limit was reached; stopOffset is the next line. */
+export const STOP_ROWS = 2;
+
+const STATUS_INTS = 8;
+
+interface NativeDecoderHandle {
+  decode(chunk: Uint8Array, start: number, end: number, slot: Uint8Array, rowStart: number, rowLimit: number, out: Int32Array): number;
+}
+
+export interface NativeModule {
+  BlockDecoder: new (ints: Int32Array, floats: Float64Array, bytes: Uint8Array) => NativeDecoderHandle;
+  /** The key hash of bytes[start, end) into out[at], out[at + 1] (tests compare it with hash64Into). */
+  hash64Into(bytes: Uint8Array, start: number, end: number, out: Uint32Array, at: number): void;
+  planVersion(): number;
+}
+
+let loaded: NativeModule | null | undefined;
+let loadProblem: string | null = null;
+
+/** Where the build script puts the module, from src/kernels/ (tests) or dist/src/kernels/ (compiled). */
+const CANDIDATES = ['../../native-bindings/ringflow_native.node', '../../../native-bindings/ringflow_native.node'];
+
+/**
+ * The native module, or null when it is not built, fails to load, is from another plan version, or
+ * RINGFLOW_NATIVE=0. Loaded once; never throws.
+ */
+export function loadNativeDecoder(): NativeModule | null {
+  if (loaded !== undefined) return loaded;
+  loaded = null;
+  if (process.env.RINGFLOW_NATIVE === '0') {
+    loadProblem = 'disabled by RINGFLOW_NATIVE=0';
+    return null;
+  }
+  const path = CANDIDATES.map((c) => fileURLToPath(new URL(c, import.meta.url))).find((p) => existsSync(p));
+  if (path === undefined) {
+    loadProblem = 'native-bindings/ringflow_native.node is not built (run: bash scripts/build-native.sh)';
+    return null;
+  }
+  try {
+    const mod = createRequire(import.meta.url)(path) as NativeModule;
+    const version = mod.planVersion();
+    if (version !== PLAN_VERSION) {
+      loadProblem = `${path} reads plan version ${version}, this code writes ${PLAN_VERSION} (rebuild it)`;
+      return null;
+    }
+    loaded = mod;
+  } catch (err) {
+    loadProblem = `${path} failed to load: ${(err as Error).message}`;
+  }
+  return loaded;
+}
+
+/** Why loadNativeDecoder() returned null (null when it loaded or was not tried). */
+export function nativeDecoderProblem(): string | null {
+  return loadProblem;
+}
+
+export class NativeBlockDecoder {
+  /** Per accepted row k of the last decode(): start of its line in the chunk. */
+  readonly lineStarts: Int32Array;
+  /** Per accepted row k: end of the line's content (before '\n' and one trailing '\r'). */
+  readonly lineEnds: Int32Array;
+  /** Per accepted row k: the line's 0-based index among the lines the last call consumed. */
+  readonly lineIndex: Int32Array;
+  readonly layout: BatchLayout;
+  private readonly handle: NativeDecoderHandle;
+  private readonly out: Int32Array;
+  private lastStaging: BatchView | null = null;
+  private lastSlot: Uint8Array = new Uint8Array(0);
+  private readonly slots = new WeakMap<BatchView, Uint8Array>();
+
+  private constructor(handle: NativeDecoderHandle, layout: BatchLayout) {
+    this.handle = handle;
+    this.layout = layout;
+    const cap = layout.rowCapacity;
+    this.out = new Int32Array(STATUS_INTS + 3 * cap);
+    this.lineStarts = this.out.subarray(STATUS_INTS, STATUS_INTS + cap);
+    this.lineEnds = this.out.subarray(STATUS_INTS + cap, STATUS_INTS + 2 * cap);
+    this.lineIndex = this.out.subarray(STATUS_INTS + 2 * cap, STATUS_INTS + 3 * cap);
+  }
+
+  /** Why create() gives null for this config and layout, or null when it would not. */
+  static unsupportedReason(cfg: InputConfig, layout: BatchLayout): string | null {
+    if (loadNativeDecoder() === null) return loadProblem;
+    const plan = buildNativePlan(cfg, layout);
+    return typeof plan === 'string' ? plan : null;
+  }
+
+  /**
+   * A native decoder for `cfg` writing batches of `layout` (from inputSchemaToBatchSchema(cfg)), or
+   * null when the module is not available or the config is outside what native handles (a pattern
+   * that needs a RegExp, more than 64 fields).
+   */
+  static create(cfg: InputConfig, layout: BatchLayout): NativeBlockDecoder | null {
+    const mod = loadNativeDecoder();
+    if (mod === null) return null;
+    const plan = buildNativePlan(cfg, layout);
+    if (typeof plan === 'string') return null;
+    try {
+      return new NativeBlockDecoder(new mod.BlockDecoder(plan.ints, plan.floats, plan.bytes), layout);
+    } catch (err) {
+      throw new KernelError(`native decoder rejected its plan: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  /**
+   * Decodes the complete lines of chunk[start, end) into `staging` from row staging.rowCount on, up
+   * to rowLimit (default: the batch's capacity). Does not change staging.rowCount (see the file
+   * comment for what the caller completes per row). Returns the number of rows written.
+   */
+  decode(chunk: Uint8Array, start: number, end: number, staging: BatchView, rowLimit = this.layout.rowCapacity): number {
+    const slot = staging === this.lastStaging ? this.lastSlot : this.slotOf(staging);
+    if (chunk.buffer === staging.buffer) throw new KernelError('native decode: the chunk and the staging batch share one buffer');
+    return this.handle.decode(chunk, start, end, slot, staging.rowCount, rowLimit, this.out);
+  }
+
+  get rowsWritten(): number { return this.out[0]; }
+  /** First byte not consumed: the declined line, the next line (rows full) or the unterminated tail. */
+  get stopOffset(): number { return this.out[1]; }
+  /** Physical lines consumed by the last call: accepted rows + blank lines. */
+  get linesConsumed(): number { return this.out[2]; }
+  get linesBlank(): number { return this.out[3]; }
+  /** STOP_END, STOP_LINE or STOP_ROWS. */
+  get stopReason(): number { return this.out[4]; }
+
+  /** The staging slot's bytes (one view per BatchView, made once), after checking its layout. */
+  private slotOf(staging: BatchView): Uint8Array {
+    let slot = this.slots.get(staging);
+    if (slot === undefined) {
+      if (!sameLayout(staging.layout, this.layout)) throw new KernelError('native decode: the staging batch layout differs from the one the decoder was created for');
+      slot = new Uint8Array(staging.buffer, staging.byteOffset, this.layout.slotBytes);
+      this.slots.set(staging, slot);
+    }
+    this.lastStaging = staging;
+    this.lastSlot = slot;
+    return slot;
+  }
+}
+
+function sameLayout(a: BatchLayout, b: BatchLayout): boolean {
+  if (a === b) return true;
+  if (a.slotBytes !== b.slotBytes || a.rowCapacity !== b.rowCapacity || a.columns.length !== b.columns.length) return false;
+  return a.columns.every((c, i) => {
+    const d = b.columns[i];
+    return c.spec.name === d.spec.name && c.spec.type === d.spec.type && c.valuesOffset === d.valuesOffset &&
+      c.offsetsOffset === d.offsetsOffset && c.stringBytes === d.stringBytes && c.hashOffset === d.hashOffset &&
+      c.validityOffset === d.validityOffset;
+  });
+}
