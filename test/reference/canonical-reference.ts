@@ -19,7 +19,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { classifyLine, cutRaw, stripTrailingCr } from './canonical-validate.js';
 
-export { compareAggregates, compareDeadLetters, compareSummaries } from './compare-outputs.js';
+export { compareAggregates, compareDeadLetters, compareSummaries, HLL_BOUND } from './compare-outputs.js';
 export type { CompareOptions } from './compare-outputs.js';
 
 export const WINDOW_SIZE_MS = 60_000;

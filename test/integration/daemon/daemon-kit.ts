@@ -18,7 +18,7 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..')
 const BIN = join(ROOT, 'bin', 'ringflow.js');
 
 /** Relative HyperLogLog bound used across the reference comparisons (4 sigma at precision 12). */
-export const HLL_BOUND = 4 * (1.04 / Math.sqrt(4096));
+export { HLL_BOUND } from '../../reference/compare-outputs.js';
 
 export interface DaemonTestNames {
   topic: string;

@@ -9,11 +9,10 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ClickstreamGenerator } from '../../../src/sources/generators/clickstream-events.js';
-import { compareAggregates, runReferenceOnLines } from '../../reference/canonical-reference.js';
+import { compareAggregates, HLL_BOUND, runReferenceOnLines } from '../../reference/canonical-reference.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const BIN = join(ROOT, 'bin', 'ringflow.js');
-const HLL_BOUND = 4 * (1.04 / Math.sqrt(4096));
 
 function run(args: string[], cwd: string) {
   return spawnSync(process.execPath, [BIN, 'run', ...args], { cwd, encoding: 'utf8', timeout: 60_000, env: { ...process.env, RINGFLOW_LOG_LEVEL: 'warn' } });

@@ -13,10 +13,9 @@ import { loadRingflowConfig, type RingflowConfig } from '../../../src/daemon/con
 import type { OutputRow } from '../../../src/kernels/window-partials.js';
 import { Pipeline, type DeadLetterEntry, type IngestOptions, type PipelineStats } from '../../../src/runtime/pipeline.js';
 import { ClickstreamGenerator } from '../../../src/sources/generators/clickstream-events.js';
-import { compareAggregates, compareDeadLetters, compareSummaries, runReferenceOnText } from '../../reference/canonical-reference.js';
+import { compareAggregates, compareDeadLetters, compareSummaries, HLL_BOUND, runReferenceOnText } from '../../reference/canonical-reference.js';
 
 const exampleConfig = join(import.meta.dirname, '../../../examples/clickstream.json');
-const HLL_BOUND = 4 * (1.04 / Math.sqrt(4096));
 const T0 = 1767225600000;
 
 interface RunOutput {

@@ -12,9 +12,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadRingflowConfig } from '../../../src/daemon/config.js';
 import { replay } from '../../../src/daemon/replay.js';
 import { ClickstreamGenerator } from '../../../src/sources/generators/clickstream-events.js';
-import { compareAggregates, compareDeadLetters, compareSummaries, runReferenceOnText } from '../../reference/canonical-reference.js';
+import { compareAggregates, compareDeadLetters, compareSummaries, HLL_BOUND, runReferenceOnText } from '../../reference/canonical-reference.js';
 
-const HLL_BOUND = 4 * (1.04 / Math.sqrt(4096));
 const exampleConfig = join(import.meta.dirname, '../../../examples/clickstream.json');
 const work = mkdtempSync(join(tmpdir(), 'ringflow-replay-diff-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
