@@ -3,7 +3,9 @@
 #   1. Debian packages redis-server, clickhouse-server, clickhouse-client (system services left stopped:
 #      the tests start their own servers on free ports);
 #   2. Kafka 3.9 broker jars from Maven Central into a cache (test/kafka/pom.xml names them);
-#   3. npm packages (npm ci) when node_modules is missing or older than package-lock.json.
+#   3. npm packages (npm ci) when node_modules is missing or older than package-lock.json;
+#   4. the native NDJSON decoder (native-bindings/, Rust): cargo rebuilds only what changed; without
+#      cargo it warns and the JS decoder is used (same results).
 # Every step is skipped when its result is already in place, so running it before each test run is cheap.
 set -euo pipefail
 
@@ -113,5 +115,9 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   step "npm ci"
   npm ci --no-audit --no-fund || fail "npm ci"
 fi
+
+# --- 4. native decoder ---------------------------------------------------------------------------
+step "native decoder (scripts/build-native.sh)"
+bash scripts/build-native.sh
 
 step "ok (kafka jars: $KAFKA_LIB)"

@@ -36,6 +36,7 @@ function machineSection(r: SuiteResults): string {
     '',
     `- ${m.cores} cores${m.cpu_quota_cores ? ` (cgroup quota ${m.cpu_quota_cores})` : ''}, ${m.cpu_model}${m.cpu_mhz ? ` @ ${m.cpu_mhz} MHz` : ''}, ${m.memory_gib} GiB RAM`,
     `- Node ${m.node} (V8 ${m.v8}), ${m.os}`,
+    `- NDJSON decode: ${m.ndjson_decoder ?? 'JS only (not recorded)'}`,
     `- load average (1/5/15 min): ${s.one} / ${s.five} / ${s.fifteen} at start, ${e ? `${e.one} / ${e.five} / ${e.fifteen}` : '?'} at end`,
     busy ? `- **The machine was busy during this run** (1-minute load above half the core count): other processes competed for the ${m.cores} cores, so the figures are lower and noisier than on a quiet machine.` : '- The machine was quiet (1-minute load at most half the core count).',
   ].join('\n');

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, release, totalmem, type } from 'node:os';
+import { loadNativeDecoder, nativeDecoderProblem } from '../../src/kernels/decode-native.js';
 
 export interface LoadAverage { at: string; one: number; five: number; fifteen: number }
 
@@ -19,6 +20,8 @@ export interface MachineInfo {
   cpu_quota_cores: number | null;
   load_average_start: LoadAverage;
   load_average_end: LoadAverage | null;
+  /** "native" when the native NDJSON decoder (native-bindings/) loaded, else why the JS decoder alone runs. */
+  ndjson_decoder: string;
 }
 
 export function loadAverage(): LoadAverage {
@@ -49,6 +52,7 @@ export function machineInfo(): MachineInfo {
     cpu_quota_cores: cgroupQuotaCores(),
     load_average_start: loadAverage(),
     load_average_end: null,
+    ndjson_decoder: loadNativeDecoder() !== null ? 'native block decoder + JS for the lines it declines' : `JS only (${nativeDecoderProblem() ?? 'native decoder not loaded'})`,
   };
 }
 

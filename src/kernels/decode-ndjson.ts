@@ -11,8 +11,10 @@
  *  - JSON.parse fails -> `malformed_json` (trailing garbage included); not a plain object -> `not_object`;
  *  - declared fields -> filter.ts rules (first failure in declaration order); other keys are ignored.
  *
- * Two tiers per line: the decoder compiled for the config (decode-ndjson-compiled.ts) accepts the
- * common shape or declines; the general scanner (+ JSON.parse fallback) and filter decide the rest.
+ * Tiers: the native block decoder (decode-native.ts, when built and `input.decoder` is "auto") accepts
+ * runs of common lines in one call and stops at the first it is not sure of; per line, the decoder
+ * compiled for the config (decode-ndjson-compiled.ts) accepts the common shape or declines; the
+ * general scanner (+ JSON.parse fallback) and filter decide the rest, and alone reject.
  *
  * Chunking: only lines terminated by '\n' inside [start, end) are decoded. The unterminated tail is
  * left for the caller (endOffset points at it) to be passed again with more bytes, unless `final`.
@@ -25,6 +27,7 @@ import { computeLayout, type BatchLayout } from '../runtime/schema.js';
 import { LineFallback, FB_MALFORMED, FB_NO_ROOM, FB_NOT_OBJECT } from './decode-ndjson-fallback.js';
 import { COMPILED_DECLINE, compileLineDecoder, type CompiledLineDecoder } from './decode-ndjson-compiled.js';
 import { EnumTable } from './decode-ndjson-enum.js';
+import { NativeBlockDecoder, STOP_LINE } from './decode-native.js';
 import { RowFinisher } from './decode-ndjson-row.js';
 import { LINE_INVALID_JSON, LINE_NOT_OBJECT, LineScanner, SCAN_NO_ROOM, skipWs, validateLine, type ScanField } from './decode-ndjson-scan.js';
 import { compileField, fieldKind, longestValidBytes, RowFilter, RowScratch, ROW_NO_ROOM, ROW_OK } from './filter.js';
@@ -98,6 +101,12 @@ class Decoder implements NdjsonDecoder {
   private readonly compiled: CompiledLineDecoder | null;
   private readonly scratch: RowScratch;
   private readonly rows: RowFinisher;
+  private readonly cfg: InputConfig;
+  /** Native block tier for the checked layout, or null (not built, `decoder: "js"`, unsupported config). */
+  private native: NativeBlockDecoder | null = null;
+  /** Lines the last nativeBlock() consumed, and whether it stopped because the batch is full. */
+  private nativeLines = 0;
+  private nativeFull = false;
   private readonly result: DecodeResult = { endOffset: 0, linesConsumed: 0, rowsWritten: 0, linesRejected: 0, linesBlank: 0 };
   private checkedLayout: BatchLayout | null = null;
   private tail: Uint8Array | null = null;
@@ -110,6 +119,7 @@ class Decoder implements NdjsonDecoder {
 
   constructor(cfg: InputConfig) {
     this.schema = inputSchemaToBatchSchema(cfg);
+    this.cfg = cfg;
     const layout = computeLayout(this.schema, 1);
     this.maxLineBytes = cfg.maxLineBytes;
     const fields: ScanField[] = Object.entries(cfg.fields).map(([name, f]) => ({
@@ -164,9 +174,18 @@ class Decoder implements NdjsonDecoder {
     }
     const lastNl = end > p ? b.lastIndexOf(10, end - 1) : -1;
     const capacity = out.layout.rowCapacity;
+    const native = this.native;
     let lines = 0;
     // Every line before lastNl ends in '\n': the scanner relies on it to skip bounds checks.
     while (p <= lastNl && out.rowCount < capacity) {
+      if (native !== null) {
+        p = this.nativeBlock(native, b, p, lastNl + 1, firstLineNumber + lines, out);
+        lines += this.nativeLines;
+        if (this.nativeFull) break;
+        // At the end of the complete lines, or rows full: the loop ends. STOP_LINE: the line at p is
+        // the JS tiers' to decide.
+        if (p > lastNl || native.stopReason !== STOP_LINE) continue;
+      }
       const next = this.line(b, p, firstLineNumber + lines, out, onReject);
       if (next === NO_ROOM) break;
       p = next;
@@ -182,6 +201,35 @@ class Decoder implements NdjsonDecoder {
     res.linesConsumed = lines;
     res.rowsWritten = out.rowCount - rowsBefore;
     return res;
+  }
+
+  /**
+   * One native call from p over the complete lines before `end`, then the part of each accepted row
+   * native leaves to JS: `__line`, the late gate, `__raw` of late rows (RowFinisher, hashes done by
+   * native). Returns where the JS tiers continue; nativeLines / nativeFull say what happened.
+   */
+  private nativeBlock(native: NativeBlockDecoder, b: Uint8Array, p: number, end: number, firstLineNumber: number, out: BatchView): number {
+    const row0 = out.rowCount;
+    const rows = native.decode(b, p, end, out);
+    const starts = native.lineStarts;
+    const ends = native.lineEnds;
+    const index = native.lineIndex;
+    const gate = this.lateGate;
+    for (let k = 0; k < rows; k++) {
+      if (!this.rows.finish(out, row0 + k, firstLineNumber + index[k], gate, b, starts[k], ends[k], true)) {
+        // A late row whose line does not fit `__raw`: it starts the next batch (the lines before it
+        // that were not rows are blank ones).
+        this.nativeLines = index[k];
+        this.result.linesBlank += index[k] - k;
+        this.nativeFull = true;
+        this.noRoom(out);
+        return starts[k];
+      }
+    }
+    this.nativeLines = native.linesConsumed;
+    this.result.linesBlank += native.linesBlank;
+    this.nativeFull = out.rowCount >= out.layout.rowCapacity;
+    return native.stopOffset;
   }
 
   /**
@@ -295,6 +343,7 @@ class Decoder implements NdjsonDecoder {
     const same = want.length === got.length && want.every((c, i) => c.name === got[i].name && c.type === got[i].type && !!c.hashed === !!got[i].hashed);
     if (!same) throw new KernelError('decode: the output batch layout does not match inputSchemaToBatchSchema(cfg)');
     this.checkedLayout = layout;
+    this.native = this.cfg.decoder === 'auto' ? NativeBlockDecoder.create(this.cfg, layout) : null;
   }
 }
 

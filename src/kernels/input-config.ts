@@ -57,6 +57,10 @@ export const fieldConfigSchema = z
 export const inputConfigSchema = z
   .object({
     format: z.literal('ndjson').default('ndjson').describe('Input encoding: one JSON object per line. Default: "ndjson".'),
+    decoder: z
+      .enum(['auto', 'js'])
+      .default('auto')
+      .describe('"auto": the native block decoder (native-bindings/, built by scripts/build-native.sh) decodes the common lines when it is built, the JS decoder the rest, with the same results; "js": the JS decoder alone. Default: "auto".'),
     maxLineBytes: z
       .number()
       .int()
