@@ -139,3 +139,24 @@ export function copyRow(src: BatchView, from: number, dst: BatchView, to: number
   }
   return true;
 }
+
+/**
+ * One DataView per byte array, made on first use and kept with it: copies and hashes read 4 bytes at
+ * a time through it (unaligned is fine). The last array asked for is checked first, because callers
+ * hash or copy many ranges of the same column in a row.
+ */
+const byteViews = new WeakMap<Uint8Array, DataView>();
+let lastBytes: Uint8Array | null = null;
+let lastView: DataView | null = null;
+
+export function dataViewOf(bytes: Uint8Array): DataView {
+  if (bytes === lastBytes) return lastView!;
+  let v = byteViews.get(bytes);
+  if (v === undefined) {
+    v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    byteViews.set(bytes, v);
+  }
+  lastBytes = bytes;
+  lastView = v;
+  return v;
+}

@@ -15,7 +15,7 @@
  * partition p's open slot (refreshed by the partitioner whenever it opens a slot). Validity bits of an
  * open slot start cleared (Ring.tryAcquire clears the slot), so only set bits are copied.
  */
-import { allValid, setValidRange, type BatchView } from './batch.js';
+import { allValid, dataViewOf, setValidRange, type BatchView } from './batch.js';
 import type { BatchLayout } from './schema.js';
 
 export const KIND_F64 = 0;
@@ -105,18 +105,6 @@ function copyU16(src: Uint16Array, dst: Uint16Array[], g: SegmentScratch, partit
     const shift = g.base[p] - g.first[p];
     for (let j = g.first[p], end = g.first[p + 1]; j < end; j++) d[shift + j] = src[order[j]];
   }
-}
-
-/** One DataView per byte array, made on first use: string bytes are copied 4 at a time through it. */
-const byteViews = new WeakMap<Uint8Array, DataView>();
-
-export function dataViewOf(bytes: Uint8Array): DataView {
-  let v = byteViews.get(bytes);
-  if (v === undefined) {
-    v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    byteViews.set(bytes, v);
-  }
-  return v;
 }
 
 function copyStrings(src: Uint8Array, srcOffsets: Int32Array, dst: Uint8Array[], dstOffsets: Int32Array[], g: SegmentScratch,
