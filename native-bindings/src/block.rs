@@ -1,18 +1,16 @@
 //! A block of NDJSON lines -> consecutive rows of the staging batch, until the first line the native
 //! decoder is not sure of, the row limit, or the last '\n' of the range.
 //!
-//! Per accepted row it writes the declared columns (line.rs) and the key hashes of hashed string
-//! columns (hash64, as finishRow in decode-ndjson.ts does), and reports the line's bytes and its
+//! Per accepted row line.rs writes the declared columns and the key hashes of hashed string columns
+//! (hash64, as finishRow in decode-ndjson.ts does); this file reports the line's bytes and its
 //! index among the lines this call consumed. System columns (__line, __late, __raw) and the batch
 //! header (rowCount) are the caller's.
 //!
 //! Blank lines (only ' ', '\t', '\r' before '\n') are consumed and counted, as the JS decoder does
 //! (`linesBlank`), unless longer than maxLineBytes: then the block stops there (`line_too_long`).
 
-use crate::hash::hash64;
 use crate::line::LineDecoder;
 use crate::scan::{at, skip_ws};
-use crate::slot;
 
 /// Every complete line of the range was consumed; stop_offset = start of the unterminated tail.
 pub const STOP_END: i32 = 0;
@@ -37,6 +35,7 @@ pub struct RowLines<'a> {
   pub index: &'a mut [i32],
 }
 
+#[inline(never)]
 pub fn decode_block(dec: &LineDecoder, chunk: &[u8], start: usize, end: usize, s: &mut [u8], row_start: usize, row_limit: usize, out: RowLines) -> BlockResult {
   let mut res = BlockResult { rows: 0, stop_offset: start, lines: 0, blank: 0, reason: STOP_END };
   let last_nl = match chunk[start..end].iter().rposition(|&c| c == b'\n') {
@@ -77,18 +76,6 @@ pub fn decode_block(dec: &LineDecoder, chunk: &[u8], start: usize, end: usize, s
     if content_end - ls > max_line {
       res.reason = STOP_LINE;
       break;
-    }
-    for field in &dec.plan.fields {
-      let Some(hash_off) = field.hash_off else { continue };
-      let (lo, hi) = if slot::is_valid(s, field.validity_off, row) {
-        let from = field.values_off + slot::get_i32(s, field.offsets_off + 4 * row) as usize;
-        let to = field.values_off + slot::get_i32(s, field.offsets_off + 4 * (row + 1)) as usize;
-        hash64(&s[from..to])
-      } else {
-        (0, 0)
-      };
-      slot::put_u32(s, hash_off + 8 * row, lo);
-      slot::put_u32(s, hash_off + 8 * row + 4, hi);
     }
     out.starts[res.rows] = ls as i32;
     out.ends[res.rows] = content_end as i32;

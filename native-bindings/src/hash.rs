@@ -68,12 +68,20 @@ pub fn hash64(b: &[u8]) -> (u32, u32) {
     m = murmur_block(m, w);
     p += 4;
   }
-  if p < len {
-    // murmur3 folds the 1-3 tail bytes into one block; XXH32 takes them one by one.
-    let mut k = 0u32;
-    for (i, &c) in b[p..].iter().enumerate() {
-      k ^= (c as u32) << (8 * i);
-      h = h.wrapping_add((c as u32).wrapping_mul(P5)).rotate_left(11).wrapping_mul(P1);
+  let tail = &b[p..];
+  if !tail.is_empty() {
+    // murmur3 folds the 1-3 tail bytes into one block; XXH32 takes them one by one (unrolled: the
+    // tail length varies from key to key, a loop exit would be mispredicted).
+    let byte = |h: u32, c: u8| h.wrapping_add((c as u32).wrapping_mul(P5)).rotate_left(11).wrapping_mul(P1);
+    let mut k = tail[0] as u32;
+    h = byte(h, tail[0]);
+    if tail.len() > 1 {
+      k |= (tail[1] as u32) << 8;
+      h = byte(h, tail[1]);
+      if tail.len() > 2 {
+        k |= (tail[2] as u32) << 16;
+        h = byte(h, tail[2]);
+      }
     }
     m ^= k.wrapping_mul(M1).rotate_left(15).wrapping_mul(M2);
   }

@@ -14,7 +14,8 @@
 //! string bytes at offsets[row].., offsets[row + 1]. A declined line may leave some of them written;
 //! the JS decoder overwrites the row when it decodes the line.
 
-use crate::number::parse_number;
+use crate::hash::hash64;
+use crate::number::{integral, parse_number};
 use crate::plan::{Field, Plan, K_BOOL, K_ENUM, K_INT32, K_STRING};
 use crate::matcher::Matcher;
 use crate::scan::{at, literal, plain_string_end, skip_value, skip_ws, PLAIN};
@@ -34,6 +35,8 @@ pub struct LineDecoder {
   enum_maps: Vec<Option<HashMap<Vec<u8>, u16>>>,
   /// One bit per declared field: a row where every field had a value needs no fill_absent.
   all_valued: u64,
+  /// Per field: hash64 of its default string (hashed string fields; unused otherwise).
+  default_hashes: Vec<(u32, u32)>,
 }
 
 fn quoted(bytes: &[u8]) -> Matcher {
@@ -64,7 +67,8 @@ impl LineDecoder {
     let keys = plan.fields.iter().map(|f| quoted(&f.name)).collect();
     let n = plan.fields.len();
     let all_valued = if n == 64 { u64::MAX } else { (1u64 << n) - 1 };
-    LineDecoder { plan, keys, enum_lists, enum_maps, all_valued }
+    let default_hashes = plan.fields.iter().map(|f| hash64(&f.default_bytes)).collect();
+    LineDecoder { plan, keys, enum_lists, enum_maps, all_valued, default_hashes }
   }
 
   /// The key starting after its opening quote at ks: (declared field or None, index of its closing
@@ -166,6 +170,10 @@ impl LineDecoder {
         }
         slot::copy_string(s, field, start, b, p + 1, v.len());
         slot::put_i32(s, field.offsets_off + 4 * (row + 1), (start + v.len()) as i32);
+        if let Some(hash_off) = field.hash_off {
+          // Hashed while the bytes are at hand: the same bytes the column now holds.
+          slot::put_hash(s, hash_off, row, hash64(v));
+        }
         e + 1
       }
       K_ENUM => {
@@ -191,8 +199,8 @@ impl LineDecoder {
           return None;
         }
         let (v, e) = parse_number(b, p)?;
-        // v - floor(v) is NaN for infinities and non-zero for fractions: !Number.isInteger(v).
-        if field.integer && v - v.floor() != 0.0 {
+        // !Number.isInteger(v) for finite v (infinities are declined just below either way).
+        if field.integer && !integral(v) {
           return None;
         }
         if !v.is_finite() {
@@ -225,7 +233,27 @@ impl LineDecoder {
       let e = plain_string_end(b, s)?;
       return map.get(&b[s..e]).map(|&i| (i, e));
     }
-    self.enum_lists[f].iter().find(|(m, _)| m.matches(b, s)).map(|(m, i)| (*i, s + m.len() - 1))
+    // Every value tried, last to first, so the first match wins (as a find would) without a branch
+    // per value on which one the line holds.
+    let list = &self.enum_lists[f];
+    let mut found = None;
+    if let Some(w) = b.get(s..s + 16) {
+      // The value's first 16 bytes, loaded once for all candidates.
+      let x0 = u64::from_le_bytes(w[..8].try_into().unwrap());
+      let x1 = u64::from_le_bytes(w[8..].try_into().unwrap());
+      for (m, i) in list.iter().rev() {
+        if m.matches_at(x0, x1, b, s) {
+          found = Some((*i, s + m.len() - 1));
+        }
+      }
+      return found;
+    }
+    for (m, i) in list.iter().rev() {
+      if m.matches(b, s) {
+        found = Some((*i, s + m.len() - 1));
+      }
+    }
+    found
   }
 
   /// Absent or null declared fields: the default, or null. None when one is required or a default
@@ -243,6 +271,9 @@ impl LineDecoder {
         if field.kind == K_STRING {
           let start = slot::string_start(s, field, row)?;
           slot::put_i32(s, field.offsets_off + 4 * (row + 1), start as i32);
+          if let Some(hash_off) = field.hash_off {
+            slot::put_hash(s, hash_off, row, (0, 0)); // as finishRow: a null key hashes to 0
+          }
         }
         slot::clear_valid(s, field.validity_off, row);
         continue;
@@ -257,6 +288,9 @@ impl LineDecoder {
           let dst = field.values_off + start;
           s[dst..dst + d.len()].copy_from_slice(d);
           slot::put_i32(s, field.offsets_off + 4 * (row + 1), (start + d.len()) as i32);
+          if let Some(hash_off) = field.hash_off {
+            slot::put_hash(s, hash_off, row, self.default_hashes[f]);
+          }
         }
         K_INT32 => slot::put_i32(s, field.values_off + 4 * row, field.default_number as i32),
         K_ENUM => slot::put_u16(s, field.values_off + 2 * row, field.default_number as u16),

@@ -9,6 +9,10 @@ pub struct Matcher {
   bytes: Vec<u8>,
   words: Vec<u64>,
   masks: Vec<u64>,
+  /// The first two words and masks inline (zero past the text): texts of up to 16 bytes, which is
+  /// nearly every key and enum value, compare without touching the vectors.
+  head: [u64; 2],
+  head_masks: [u64; 2],
 }
 
 impl Matcher {
@@ -23,7 +27,9 @@ impl Matcher {
       words.push(u64::from_le_bytes(w));
       masks.push(u64::from_le_bytes(m));
     }
-    Matcher { bytes, words, masks }
+    let head = [words[0], words.get(1).copied().unwrap_or(0)];
+    let head_masks = [masks[0], masks.get(1).copied().unwrap_or(0)];
+    Matcher { bytes, words, masks, head, head_masks }
   }
 
   #[inline(always)]
@@ -34,6 +40,14 @@ impl Matcher {
   /// True when b[p..] starts with the matcher's bytes.
   #[inline(always)]
   pub fn matches(&self, b: &[u8], p: usize) -> bool {
+    if self.bytes.len() <= 16 {
+      if let Some(w) = b.get(p..p + 16) {
+        let x0 = u64::from_le_bytes(w[..8].try_into().unwrap());
+        let x1 = u64::from_le_bytes(w[8..].try_into().unwrap());
+        // Both words at once, no early exit: one predictable branch for the caller.
+        return ((x0 & self.head_masks[0]) ^ self.head[0]) | ((x1 & self.head_masks[1]) ^ self.head[1]) == 0;
+      }
+    }
     if p + 8 * self.words.len() <= b.len() {
       let mut q = p;
       for (w, m) in self.words.iter().zip(self.masks.iter()) {
@@ -47,6 +61,15 @@ impl Matcher {
     }
     // Near the end of the block: byte by byte.
     b.len() >= p + self.bytes.len() && self.bytes.iter().enumerate().all(|(k, &c)| b[p + k] == c)
+  }
+
+  /// matches(b, p) when x0, x1 are the two words at b[p..p + 16] (loaded once for many matchers).
+  #[inline(always)]
+  pub fn matches_at(&self, x0: u64, x1: u64, b: &[u8], p: usize) -> bool {
+    if self.bytes.len() <= 16 {
+      return ((x0 & self.head_masks[0]) ^ self.head[0]) | ((x1 & self.head_masks[1]) ^ self.head[1]) == 0;
+    }
+    self.matches(b, p)
   }
 
   /// True when `s` equals the matcher's bytes without their last one (the closing quote).

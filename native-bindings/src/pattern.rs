@@ -6,6 +6,8 @@
 //!   mins / maxs  [ atom 0 | atom 1 | ... ]                 (max = usize::MAX for an unbounded atom)
 
 pub const UNBOUNDED: usize = usize::MAX;
+/// Fixed patterns longer than this are tested atom by atom (no per-position table of that size).
+const FIXED_TABLE_MAX_BYTES: usize = 256;
 
 pub struct Pattern {
   sets: Vec<u8>,
@@ -15,6 +17,9 @@ pub struct Pattern {
   max_bytes: usize,
   /// Every atom repeats a fixed number of times: one linear pass decides.
   fixed: bool,
+  /// Fixed patterns of up to FIXED_TABLE_MAX_BYTES: per byte position p of a match, 128 * (the atom
+  /// it belongs to), so a test is one table read per byte. Empty otherwise.
+  fixed_rows: Vec<usize>,
 }
 
 impl Pattern {
@@ -32,7 +37,8 @@ impl Pattern {
       max_bytes = if max == UNBOUNDED { UNBOUNDED } else { max_bytes.saturating_add(max) };
     }
     let fixed = mins.iter().zip(maxs.iter()).all(|(a, b)| a == b);
-    Pattern { sets, mins, maxs, min_bytes, max_bytes, fixed }
+    let fixed_rows = if fixed && min_bytes <= FIXED_TABLE_MAX_BYTES { mins.iter().enumerate().flat_map(|(a, &n)| std::iter::repeat(128 * a).take(n)).collect() } else { Vec::new() };
+    Pattern { sets, mins, maxs, min_bytes, max_bytes, fixed, fixed_rows }
   }
 
   #[inline(always)]
@@ -48,6 +54,9 @@ impl Pattern {
       return self.match_from(s, 0, 0);
     }
     // Fixed counts and len == min_bytes: byte p belongs to exactly one atom.
+    if self.fixed_rows.len() == s.len() {
+      return s.iter().zip(self.fixed_rows.iter()).all(|(&c, &row)| c < 128 && self.sets[row + c as usize] != 0);
+    }
     let mut p = 0usize;
     for a in 0..self.mins.len() {
       for _ in 0..self.mins[a] {

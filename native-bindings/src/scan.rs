@@ -40,7 +40,16 @@ pub fn at(b: &[u8], p: usize) -> u8 {
 
 /// First byte at or after p that is not JSON whitespace between tokens (' ', '\t', '\r').
 #[inline(always)]
-pub fn skip_ws(b: &[u8], mut p: usize) -> usize {
+pub fn skip_ws(b: &[u8], p: usize) -> usize {
+  // Between tokens there is nearly never whitespace: one compare decides (whitespace is <= ' ').
+  if at(b, p) > b' ' {
+    return p;
+  }
+  skip_ws_from(b, p)
+}
+
+#[inline(never)]
+fn skip_ws_from(b: &[u8], mut p: usize) -> usize {
   loop {
     let c = at(b, p);
     if c != b' ' && c != b'\t' && c != b'\r' {
@@ -65,8 +74,8 @@ pub fn plain_string_end(b: &[u8], mut p: usize) -> Option<usize> {
     if bad != 0 {
       // The lowest flagged byte is exact (a borrow only ever flags bytes above a true hit): the first
       // byte that is not PLAIN. No byte loop, so no mispredicted loop exit.
-      let e = p + (bad.trailing_zeros() / 8) as usize;
-      return if b[e] == b'"' { Some(e) } else { None };
+      let k = bad.trailing_zeros() / 8;
+      return if (w >> (8 * k)) as u8 == b'"' { Some(p + k as usize) } else { None };
     }
     p += 8;
   }
