@@ -50,8 +50,20 @@ export const S_BATCHES = 5;
 export const S_INJECTED = 6;
 export const S_TASKS = 7;
 
+/** After the counters: the first row whose key belongs to another partition, as FIRST_WRONG_FIELDS. */
+const FIRST_WRONG_AT = 8 * 8;
+const FIRST_WRONG_FIELDS = ['key', 'pseq', 'row', 'batchSeq', 'batchRows', 'keyPartition'] as const;
+
 export function stateBytes(): number {
-  return 8 * 8;
+  return FIRST_WRONG_AT + 8 * FIRST_WRONG_FIELDS.length;
+}
+
+/** The first wrong-partition row a partition saw, as text for a failure message ('' when none). */
+export function firstWrongRow(state: SharedArrayBuffer): string {
+  const s = new Float64Array(state, 0, 8);
+  if (s[S_WRONG_PARTITION] === 0) return '';
+  const v = new Float64Array(state, FIRST_WRONG_AT, FIRST_WRONG_FIELDS.length);
+  return FIRST_WRONG_FIELDS.map((f, i) => `${f}=${v[i]}`).join(' ');
 }
 
 export function readSummary(partition: number, state: SharedArrayBuffer, closeBeforeMs = Number.NaN): SequenceCheckSummary {
@@ -71,6 +83,7 @@ export function createProcessor(init: PartitionInit<SequenceCheckOptions>): Part
   const sleeper = new Int32Array(new SharedArrayBuffer(4));
   const fail = options.fail;
   const padIndex = options.padColumn ? layout.byName.get(options.padColumn)!.index : -1;
+  const firstWrong = new Float64Array(init.state, FIRST_WRONG_AT, FIRST_WRONG_FIELDS.length);
 
   return {
     process(batch: BatchView): void {
@@ -95,7 +108,10 @@ export function createProcessor(init: PartitionInit<SequenceCheckOptions>): Part
         const p = keyType === 'string' ? partitionOfHash(kc.hash![2 * r], kc.hash![2 * r + 1], partitions)
           : keyType === 'int32' ? partitionOfInt32(kc.values[r], partitions)
             : partitionOfFloat64(kc.values[r], partitions);
-        if (p !== partition) s[S_WRONG_PARTITION]++;
+        if (p !== partition) {
+          // The first such row is kept for the failure message (it was seen once under heavy load).
+          if (s[S_WRONG_PARTITION]++ === 0) firstWrong.set([kc.values[r], q, r, batch.seq, n, p]);
+        }
         if (padIndex >= 0 && !padMatches(batch, padIndex, r, q)) s[S_WRONG_PARTITION]++;
       }
       s[S_EXPECTED_NEXT] = expected;

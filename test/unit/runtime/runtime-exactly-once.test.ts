@@ -1,7 +1,7 @@
 /** 10M rows through 8 partitions on 2 worker threads: each row once, in order per partition. */
 import { expect, test } from 'vitest';
 import { Runtime } from '../../../src/runtime/runtime.js';
-import { readSummary, type SequenceCheckSummary } from '../../../src/runtime/testing/sequence-check-processor.js';
+import { firstWrongRow, readSummary, type SequenceCheckSummary } from '../../../src/runtime/testing/sequence-check-processor.js';
 import { feed, seqOptions, seqProcessorUrl, seqSchema } from './feed.js';
 
 test('10M rows, 8 partitions, 2 threads: every row exactly once, in order per partition', async () => {
@@ -26,7 +26,7 @@ test('10M rows, 8 partitions, 2 threads: every row exactly once, in order per pa
     expect(s.expectedNext).toBe(stats.perPartition[p]);
     expect(s.behind).toBe(0);
     expect(s.gapRows).toBe(0);
-    expect(s.wrongPartition).toBe(0);
+    expect(s.wrongPartition, firstWrongRow(rt.stateBuffer(p))).toBe(0);
     // The final control reached every partition, after all of its batches.
     expect(last[p]!.closeBeforeMs).toBe(42);
     expect(last[p]!.rows).toBe(stats.perPartition[p]);
