@@ -146,9 +146,6 @@ function kafkaBullet(r: SuiteResults): string | null {
   return `- **Kafka.** ringflow runs the kafkajs consumer on its own thread, so fetching and record-batch decoding overlap with decode and scatter on the main thread (ARCHITECTURE.md). kafkajs's own CPU per message stays, and the pipeline's work and its garbage come on top, so the daemon is bound by CPU per event against the cores, not by one thread.${shape('1 event/message', k.single)}${shape(`${k.batched?.events_per_message ?? '?'} events/message`, k.batched)}`;
 }
 
-/** Events/s of two stages run one after the other on one thread. */
-const serial = (a: number | undefined, b: number | undefined): number | null => (a && b ? Math.round(1 / (1 / a + 1 / b)) : null);
-
 /** CPU per event of the whole process and the ceiling it sets on this machine's cores. */
 function cpuBullet(r: SuiteResults): string {
   const c = r.events_per_cpu_sec ?? { ringflow_replay: null, ringflow_columnar: null, naive_node: null, flink: null };

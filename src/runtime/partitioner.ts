@@ -14,7 +14,7 @@
  * int32 as (lo = v, hi = 0); float64 by its IEEE bits (lo, hi), with -0 folded into 0 so equal
  * numbers land together. Integers that differ in one bit spread over all partitions.
  */
-import type { BatchView, ColumnView } from './batch.js';
+import type { BatchView } from './batch.js';
 import type { Ring } from './ring.js';
 import { columnKinds, copySegment, type SegmentScratch, type SlotArrays } from './scatter-copy.js';
 import { ConfigError, RingflowError } from '../errors.js';
@@ -106,14 +106,6 @@ export class Partitioner {
     const perColumn = <T>(): T[][] => layout.columns.map(() => new Array<T>(rings.length));
     this.slotArrays = { values: perColumn(), offsets: perColumn(), hash: perColumn(), validity: perColumn() };
     this.segment = { part: new Uint16Array(0), order: new Int32Array(0), first: new Int32Array(rings.length + 1), base: new Int32Array(rings.length) };
-  }
-
-  /** Partition of row `row` of `batch` (same layout as the rings). */
-  partitionOf(batch: BatchView, row: number): number {
-    const c: ColumnView = batch.columns[this.keyIndex];
-    if (this.keyKind === 'hash') return partitionOfHash(c.hash![2 * row], c.hash![2 * row + 1], this.partitions);
-    if (this.keyKind === 'int32') return partitionOfInt32(c.values[row], this.partitions);
-    return partitionOfFloat64(c.values[row], this.partitions);
   }
 
   /** rowPart[r] for r in [from, n): one loop per key kind, so the row loop of scatter() only reads it. */

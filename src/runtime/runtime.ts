@@ -185,7 +185,6 @@ export class Runtime<Options = unknown, Output = unknown> {
 
   /** A staging batch with the ring slots' layout, for the decode stage to fill. */
   newStagingBatch(): BatchView { return BatchView.standalone(this.layout); }
-  partitionOf(batch: BatchView, row: number): number { return this.partitioner.partitionOf(batch, row); }
   /** Batches published so far to `partition` (compare with onResult's consumedSeq). */
   publishedSeq(partition: number): number { return this.rings[partition].head; }
   /** The partition's shared state buffer (read it only while no task runs, e.g. after drain()). */

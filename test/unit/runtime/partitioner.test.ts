@@ -155,7 +155,7 @@ describe('Partitioner.scatter (rings consumed on this thread)', () => {
             (n.values as Float64Array)[r] = k;
             setValid(n.validity, r);
             b.rowCount = r + 1;
-            want[part.partitionOf(b, r)].push(`${idText}|${x.tagNull ? 'null' : tagText}|${k}`);
+            want[partitionOfHash(id.hash![2 * r], id.hash![2 * r + 1], partitions)].push(`${idText}|${x.tagNull ? 'null' : tagText}|${k}`);
           });
           expect(part.scatter(b, 0)).toBe(rows.length);
         }
