@@ -15,13 +15,13 @@
  *            batches[i] [ header | columns (schema.ts layout, rowsPerSlot rows)          ]
  *   done     Int32[slots]: ticket of the last task finished on slot i (release/acquire pair)
  */
-import { Piscina } from 'piscina';
+import type { Piscina } from 'piscina';
 import type { InputConfig } from '../kernels/input-config.js';
 import { KernelError } from '../errors.js';
 import { BatchView } from './batch.js';
 import type { DecodeTask, DecodeTaskResult, DecodeWorkerSetup } from './decode-worker.js';
 import { computeLayout, type Schema } from './schema.js';
-import { compiledSiblingUrl } from './worker-path.js';
+import { fixedThreadPool } from './worker-path.js';
 
 export interface DecodePoolOptions {
   threads: number;
@@ -64,15 +64,7 @@ export class DecodePool {
     const doneBuffer = new SharedArrayBuffer(4 * options.slots);
     this.done = new Int32Array(doneBuffer);
     const setup: DecodeWorkerSetup = { input, rowsPerSlot: options.rowsPerSlot, inputs, batches, done: doneBuffer };
-    const here = import.meta.url;
-    this.pool = new Piscina({
-      filename: compiledSiblingUrl(here, './decode-worker').href,
-      minThreads: options.threads,
-      maxThreads: options.threads,
-      concurrentTasksPerWorker: 1,
-      idleTimeout: 2 ** 31 - 1,
-      workerData: setup,
-    });
+    this.pool = fixedThreadPool(import.meta.url, './decode-worker', options.threads, setup);
     // A thread dying outside a task is replaced by piscina; the task in it rejects and fails the push.
     this.pool.on('error', () => undefined);
   }

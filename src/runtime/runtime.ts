@@ -22,14 +22,14 @@
  * fails: drain(), whenWritable() and close()'s drain reject with the KernelError, scatter() throws it.
  */
 import { randomUUID } from 'node:crypto';
-import { Piscina } from 'piscina';
+import type { Piscina } from 'piscina';
 import { BatchView } from './batch.js';
 import { Partitioner } from './partitioner.js';
 import type { ProcessorModule, TaskControl } from './processor.js';
 import { CONSUMER_WAITING, PRODUCER_WAITING, Ring } from './ring.js';
 import { parseRuntimeConfig, type RuntimeConfig } from './runtime-config.js';
 import { computeLayout, type BatchLayout, type Schema } from './schema.js';
-import { compiledModuleUrl, compiledSiblingUrl } from './worker-path.js';
+import { compiledModuleUrl, fixedThreadPool } from './worker-path.js';
 import { WORKER_LOAD_FAILURE, type PartitionTask, type PartitionTaskResult, type WorkerSetup } from './worker-entry.js';
 import { KernelError, ShutdownError } from '../errors.js';
 
@@ -143,15 +143,7 @@ export class Runtime<Options = unknown, Output = unknown> {
       states: this.states,
       maxBatchesPerTask: opts.maxBatchesPerTask ?? 2 * config.ringSlots,
     };
-    const here = import.meta.url;
-    this.pool = new Piscina({
-      filename: compiledSiblingUrl(here, './worker-entry').href,
-      minThreads: config.threads,
-      maxThreads: config.threads,
-      concurrentTasksPerWorker: 1,
-      idleTimeout: 2 ** 31 - 1,
-      workerData: setup,
-    });
+    this.pool = fixedThreadPool(import.meta.url, './worker-entry', config.threads, setup);
     // A worker that dies outside a task (e.g. while loading its module) is an 'error' event; without a
     // listener the EventEmitter would throw it on the main thread. Piscina replaces the thread.
     this.pool.on('error', (err: unknown) => {

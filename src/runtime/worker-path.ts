@@ -5,6 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Piscina } from 'piscina';
 import { ServiceError } from '../errors.js';
 
 export function compiledModuleUrl(moduleUrl: string | URL): URL {
@@ -27,4 +28,20 @@ export function compiledModuleUrl(moduleUrl: string | URL): URL {
 export function compiledSiblingUrl(moduleUrl: string, relativeBase: string): URL {
   const ext = moduleUrl.endsWith('.ts') ? '.ts' : '.js';
   return compiledModuleUrl(new URL(`${relativeBase}${ext}`, moduleUrl));
+}
+
+/**
+ * A piscina pool of exactly `threads` threads running the compiled sibling `relativeBase` of
+ * `moduleUrl`, one task per thread at a time, never shrunk for idleness: tasks hand shared-memory
+ * state around, so a thread must be there when a task arrives and must not sit behind another task.
+ */
+export function fixedThreadPool(moduleUrl: string, relativeBase: string, threads: number, workerData: unknown): Piscina {
+  return new Piscina({
+    filename: compiledSiblingUrl(moduleUrl, relativeBase).href,
+    minThreads: threads,
+    maxThreads: threads,
+    concurrentTasksPerWorker: 1,
+    idleTimeout: 2 ** 31 - 1,
+    workerData,
+  });
 }
