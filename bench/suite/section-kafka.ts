@@ -83,6 +83,8 @@ interface RingflowRun {
   finishMs: number;
   stats: PipelineStats;
   windowRowsInFile: number;
+  /** Plain record batches reached the chunk builder undecoded (kafka-record-block.ts). */
+  recordBlockDecoder: boolean;
 }
 
 /** The canonical pipeline with a Kafka source and the files sink; everything it writes goes under `dir`. */
@@ -120,13 +122,14 @@ async function runRingflow(brokers: string[], fixture: TopicFixture, round: numb
     }
     const seconds = (performance.now() - startedAt) / 1000;
     const cpu = cpuParams(cpuAtStart, cpuMark(), events);
+    const recordBlockDecoder = daemon.status().kafka?.recordBlockDecoder ?? false;
     const finishStarted = performance.now();
     const summary = await daemon.shutdown('finish');
     const finishMs = performance.now() - finishStarted;
     const windowsFile = readFileSync(join(dir, 'out', 'windows.ndjson'), 'utf8');
     let windowRowsInFile = 0;
     for (let i = windowsFile.indexOf('\n'); i !== -1; i = windowsFile.indexOf('\n', i + 1)) windowRowsInFile++;
-    return { seconds, cpu, finishMs, stats: summary.stats, windowRowsInFile };
+    return { seconds, cpu, finishMs, stats: summary.stats, windowRowsInFile, recordBlockDecoder };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -162,6 +165,7 @@ function ringflowRecord(fixture: TopicFixture, round: number, run: RingflowRun):
       partitions: TOPIC_PARTITIONS, round, accepted: s.accepted, duplicates: s.duplicates, invalid: s.invalid, late: s.late,
       window_rows: s.windowRowsEmitted, finish_ms: Math.round(run.finishMs), ...run.cpu,
       with_finish_events_per_sec: Math.round(events / (run.seconds + run.finishMs / 1000)),
+      record_block_decoder: run.recordBlockDecoder,
     },
     events_per_sec: Math.round(events / run.seconds),
     mb_per_sec: Number((fixture.bytes / 1e6 / run.seconds).toFixed(1)),

@@ -43,7 +43,7 @@ import { eventsWanted, withDefaultFileSink } from '../sinks/sink-config.js';
 import { SinkThread } from '../sinks/sink-thread-client.js';
 import { windowShapeFromAggregate, type EventBatch, type WindowRow } from '../sinks/sink.js';
 import { createSource } from '../sources/create-source.js';
-import { KafkaSource } from '../sources/kafka-source.js';
+import { KafkaSource, type KafkaGroupState } from '../sources/kafka-source.js';
 import type { IngestCounts, Source, SourceChunk } from '../sources/source.js';
 
 export interface DaemonOptions {
@@ -313,12 +313,13 @@ export class Daemon {
     }
   }
 
-  status(): { stats: PipelineStats; unsettledChunks: number; committed: Record<number, number>; outstandingWindowDeliveries: number } {
+  status(): { stats: PipelineStats; unsettledChunks: number; committed: Record<number, number>; outstandingWindowDeliveries: number; kafka: KafkaGroupState | null } {
     return {
       stats: this.pipeline.stats(),
       unsettledChunks: this.offsets.unsettledChunks,
       committed: Object.fromEntries(this.committed),
       outstandingWindowDeliveries: this.clock.outstanding,
+      kafka: this.source instanceof KafkaSource ? this.source.groupState() : null,
     };
   }
 

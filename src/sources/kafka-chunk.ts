@@ -10,8 +10,13 @@
  *             ^ 0                                  ^ length
  *
  * Offsets stay coarse: a chunk carries only the first offset and the end (last + 1).
+ *
+ * A message may instead carry a whole record batch undecoded (kafka-record-block.ts, how the consumer
+ * thread receives plain batches); its values are appended by walking the records, the same rules
+ * applied per record.
  */
 import type { KafkaMessage } from 'kafkajs';
+import { appendRecordValues, blockBytesBound, RECORD_BLOCK, type CopiedSpan, type RecordBlock } from './kafka-record-block.js';
 
 const NEWLINE = 0x0a;
 /** Smallest buffer allocated, so tiny batches do not churn the pool. */
@@ -28,38 +33,60 @@ export interface BuiltChunk {
   endOffset: number;
 }
 
+function blockOf(m: KafkaMessage): RecordBlock | null {
+  return (m as Partial<Record<typeof RECORD_BLOCK, RecordBlock>>)[RECORD_BLOCK] ?? null;
+}
+
+function firstOffsetOf(m: KafkaMessage): number {
+  return blockOf(m)?.firstOffset ?? Number(m.offset);
+}
+
 export class KafkaChunkBuilder {
   private readonly free: ArrayBuffer[] = [];
 
   /** @param maxPooledBuffers buffers kept for reuse; more than the chunks ever outstanding is waste. */
   constructor(private readonly maxPooledBuffers = 8) {}
 
+  private readonly span: CopiedSpan = { firstOffset: -1 };
+
   /**
-   * The messages at offsets >= `skipBelow` (messages already delivered before a rebalance are
-   * dropped), or null when every message is below it.
+   * The records at offsets >= `skipBelow` (records already delivered before a rebalance, or below
+   * the offset a fetch asked for, are dropped), or null when none is left.
    */
   build(messages: readonly KafkaMessage[], skipBelow: number): BuiltChunk | null {
+    // A record block's offset is its batch's last one, so this is the end for both shapes.
     const endOffset = Number(messages[messages.length - 1].offset) + 1;
     if (endOffset <= skipBelow) return null;
     let first = 0;
-    if (skipBelow >= 0) while (Number(messages[first].offset) < skipBelow) first++;
-    const startOffset = Number(messages[first].offset);
+    while (Number(messages[first].offset) < skipBelow) first++;
 
     let total = 0;
     for (let i = first; i < messages.length; i++) {
-      const v = messages[i].value;
-      if (v) total += v.length + 1;
+      const block = blockOf(messages[i]);
+      if (block !== null) total += blockBytesBound(block);
+      else total += (messages[i].value?.length ?? -1) + 1;
     }
     const buffer = this.take(total);
     const out = new Uint8Array(buffer);
+    const span = this.span;
+    span.firstOffset = -1;
     let at = 0;
     for (let i = first; i < messages.length; i++) {
-      const v = messages[i].value;
+      const m = messages[i];
+      const block = blockOf(m);
+      if (block !== null) {
+        at = appendRecordValues(block, skipBelow, out, at, span);
+        continue;
+      }
+      if (span.firstOffset < 0) span.firstOffset = Number(m.offset);
+      const v = m.value;
       if (!v || v.length === 0) continue;
       out.set(v, at);
       at += v.length;
       if (v[v.length - 1] !== NEWLINE) out[at++] = NEWLINE;
     }
+    // Only a compacted block can leave no record at or above the cut while its end is above it.
+    const startOffset = span.firstOffset >= 0 ? span.firstOffset : Math.max(skipBelow, firstOffsetOf(messages[first]));
     return { buffer, length: at, startOffset, endOffset };
   }
 

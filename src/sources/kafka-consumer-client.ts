@@ -19,7 +19,7 @@ import {
 /** What the consumer thread reports on its own; the KafkaSource implements it. */
 export interface ConsumerThreadListener {
   chunk(m: ChunkMessage): void;
-  joined(memberId: string, partitions: number[]): void;
+  joined(memberId: string, partitions: number[], recordBlockDecoder: boolean): void;
   rebalancing(): void;
   /** Settle before the consumer re-joins; answer with settled(id, ...). */
   revoke(id: number): void;
@@ -107,7 +107,7 @@ export class KafkaConsumerClient {
         return;
       }
       case 'joined':
-        return l.joined(m.memberId, m.partitions);
+        return l.joined(m.memberId, m.partitions, m.recordBlockDecoder);
       case 'rebalancing':
         return l.rebalancing();
       case 'revoke':

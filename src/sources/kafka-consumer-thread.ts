@@ -17,10 +17,15 @@
  */
 import { createRequire } from 'node:module';
 import { parentPort, workerData } from 'node:worker_threads';
-import { Kafka, logLevel as KafkaLogLevel, type Admin, type Consumer, type EachBatchPayload } from 'kafkajs';
+import type { Admin, Consumer, EachBatchPayload } from 'kafkajs';
 import { SourceError } from '../errors.js';
 import { KafkaChunkBuilder } from './kafka-chunk.js';
+import { installRecordBlockDecoder } from './kafka-record-block.js';
 import { toWireError, type FromConsumerThread, type KafkaThreadData, type ToConsumerThread, type WireLag } from './kafka-thread-protocol.js';
+
+// Before kafkajs is loaded in this thread, so its fetch decoding picks the record-block decoder up.
+const recordBlockDecoder = installRecordBlockDecoder();
+const { Kafka, logLevel: KafkaLogLevel } = await import('kafkajs');
 
 const LOG_LEVELS = { nothing: KafkaLogLevel.NOTHING, error: KafkaLogLevel.ERROR, warn: KafkaLogLevel.WARN, info: KafkaLogLevel.INFO, debug: KafkaLogLevel.DEBUG };
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref());
@@ -47,6 +52,16 @@ function settleBeforeEveryJoin(settle: () => Promise<void>): void {
     await settle();
     return original.call(this);
   };
+}
+
+/**
+ * The offset this batch was fetched from. A fetch may start inside a record batch; kafkajs drops the
+ * messages below it, but a record block holds the whole batch, so its walk needs the cut too.
+ * kafkajs's Batch has the field without typing it; -1 (no cut) for plain messages if it ever goes.
+ */
+function fetchedOffsetOf(batch: EachBatchPayload['batch']): number {
+  const fetched = Number((batch as { fetchedOffset?: unknown }).fetchedOffset);
+  return Number.isFinite(fetched) ? fetched : -1;
 }
 
 class ConsumerThread {
@@ -99,7 +114,7 @@ class ConsumerThread {
       for (const p of [...this.skipBelow.keys()]) if (!kept.has(p)) this.skipBelow.delete(p);
       this.joined = true;
       if (this.paused || this.stopping) c.pause([{ topic: o.topic }]);
-      this.post({ t: 'joined', memberId: e.payload.memberId, partitions });
+      this.post({ t: 'joined', memberId: e.payload.memberId, partitions, recordBlockDecoder });
     });
     c.on(c.events.REBALANCING, () => this.post({ t: 'rebalancing' }));
     c.on(c.events.CRASH, (e) => this.post({ t: 'crash', error: toWireError(e.payload.error), restart: e.payload.restart }));
@@ -131,7 +146,7 @@ class ConsumerThread {
     }
     const p = batch.partition;
     const lastOffset = batch.messages[batch.messages.length - 1].offset;
-    const built = this.chunks.build(batch.messages, this.skipBelow.get(p) ?? -1);
+    const built = this.chunks.build(batch.messages, Math.max(this.skipBelow.get(p) ?? -1, fetchedOffsetOf(batch)));
     if (built !== null) {
       this.outstanding++;
       this.skipBelow.set(p, built.endOffset);

@@ -59,6 +59,8 @@ export interface KafkaGroupState {
   rebalances: number;
   /** commit() calls ignored because the partition had moved to another member. */
   droppedCommits: number;
+  /** The consumer thread reads plain record batches without kafkajs's per-record decoding (kafka-record-block.ts). */
+  recordBlockDecoder: boolean;
 }
 
 /** Chunks fetched ahead of the pipeline, besides one per partition in flight: enough to overlap fetch and handling. */
@@ -71,6 +73,7 @@ export class KafkaSource extends SourceBase implements Source {
   private started: Deferred<void> | null = null;
   private assigned: number[] = [];
   private memberId = '';
+  private recordBlockDecoder = false;
   private joins = 0;
   private rebalances = 0;
   private droppedCommits = 0;
@@ -128,7 +131,14 @@ export class KafkaSource extends SourceBase implements Source {
   }
 
   groupState(): KafkaGroupState {
-    return { memberId: this.memberId, assigned: [...this.assigned], joins: this.joins, rebalances: this.rebalances, droppedCommits: this.droppedCommits };
+    return {
+      memberId: this.memberId,
+      assigned: [...this.assigned],
+      joins: this.joins,
+      rebalances: this.rebalances,
+      droppedCommits: this.droppedCommits,
+      recordBlockDecoder: this.recordBlockDecoder,
+    };
   }
 
   /** Fault injection for tests: ends the consumer thread as a crash would. */
@@ -139,7 +149,10 @@ export class KafkaSource extends SourceBase implements Source {
   private listener(): ConsumerThreadListener {
     return {
       chunk: (m) => this.onChunk(m),
-      joined: (memberId, partitions) => this.onGroupJoin(memberId, partitions),
+      joined: (memberId, partitions, recordBlockDecoder) => {
+        this.recordBlockDecoder = recordBlockDecoder;
+        this.onGroupJoin(memberId, partitions);
+      },
       rebalancing: () => void this.rebalances++,
       revoke: (id) => void this.settleForRejoin().then(() => this.thread?.settled(id, [...this.delivered])),
       startFailed: (err) => this.started?.reject(err),

@@ -65,7 +65,8 @@ export interface CommitOffset {
 
 export type FromConsumerThread =
   | ChunkMessage
-  | { t: 'joined'; memberId: string; partitions: number[] }
+  /** recordBlockDecoder: plain record batches reach the chunk builder undecoded (kafka-record-block.ts). */
+  | { t: 'joined'; memberId: string; partitions: number[]; recordBlockDecoder: boolean }
   | { t: 'rebalancing' }
   | { t: 'revoke'; id: number }
   | { t: 'startFailed'; error: WireError }
