@@ -12,6 +12,7 @@ mod number;
 mod pattern;
 mod plan;
 mod scan;
+mod scatter;
 mod slot;
 
 use napi::bindgen_prelude::*;
@@ -74,6 +75,34 @@ impl BlockDecoder {
     status[3] = r.blank as i32;
     status[4] = r.reason;
     Ok(r.rows as i32)
+  }
+}
+
+/// Row copy of the partitioner's scatter between a staging layout and a ring slot layout (scatter.rs).
+#[napi(js_name = "SlotScatter")]
+pub struct SlotScatter {
+  src: scatter::SlotLayout,
+  dst: scatter::SlotLayout,
+}
+
+#[napi]
+impl SlotScatter {
+  /// Layouts flattened by src/runtime/scatter-native.ts: staging first, ring slot second.
+  #[napi(constructor)]
+  pub fn new(staging: &[i32], slot: &[i32]) -> Result<Self> {
+    let src = scatter::SlotLayout::read(staging).map_err(invalid)?;
+    let dst = scatter::SlotLayout::read(slot).map_err(invalid)?;
+    Ok(SlotScatter { src, dst })
+  }
+
+  /// Staging rows start..start + count -> the open slots of their partitions (part[i] for row
+  /// start + i; partition p's rows from slot row base[p] on). slots[p] may be any array for a
+  /// partition without rows in the segment.
+  #[napi(catch_unwind)]
+  pub fn copy_segment(&self, staging: &[u8], mut slots: Vec<Uint8Array>, part: &[u16], start: u32, count: u32, base: &[i32]) -> Result<()> {
+    let part = part.get(..count as usize).ok_or_else(|| invalid(format!("copySegment: {count} rows, {} partitions given", part.len())))?;
+    let mut dsts: Vec<&mut [u8]> = slots.iter_mut().map(|s| s.as_mut()).collect();
+    scatter::copy_segment(&self.src, &self.dst, staging, &mut dsts, part, start as usize, base).map_err(invalid)
   }
 }
 

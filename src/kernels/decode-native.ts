@@ -166,7 +166,7 @@ export class NativeBlockDecoder {
     let slot = this.slots.get(staging);
     if (slot === undefined) {
       if (!sameLayout(staging.layout, this.layout)) throw new KernelError('native decode: the staging batch layout differs from the one the decoder was created for');
-      slot = new Uint8Array(staging.buffer, staging.byteOffset, this.layout.slotBytes);
+      slot = staging.bytes;
       this.slots.set(staging, slot);
     }
     this.lastStaging = staging;

@@ -32,6 +32,8 @@ export class BatchView {
   readonly header: Float64Array;
   readonly columns: readonly ColumnView[];
 
+  private bytesView: Uint8Array | null = null;
+
   constructor(layout: BatchLayout, buffer: SharedArrayBuffer | ArrayBuffer, byteOffset: number) {
     this.layout = layout;
     this.buffer = buffer;
@@ -56,6 +58,11 @@ export class BatchView {
         validity: new Uint8Array(buffer, base + c.validityOffset, Math.ceil(n / 8)),
       };
     });
+  }
+
+  /** The whole slot as bytes, made once: what native code addresses with the layout's offsets. */
+  get bytes(): Uint8Array {
+    return (this.bytesView ??= new Uint8Array(this.buffer, this.byteOffset, this.layout.slotBytes));
   }
 
   /** A batch in ordinary (non-shared) memory, for tests and staging. */

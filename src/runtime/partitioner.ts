@@ -16,7 +16,9 @@
  */
 import type { BatchView } from './batch.js';
 import type { Ring } from './ring.js';
-import { columnKinds, copySegment, type SegmentScratch, type SlotArrays } from './scatter-copy.js';
+import { columnKinds, copySegment, type NativeCopy, type SegmentScratch, type SlotArrays } from './scatter-copy.js';
+import { NativeSlotCopier } from './scatter-native.js';
+import type { BatchLayout } from './schema.js';
 import { ConfigError, RingflowError } from '../errors.js';
 import { fmix32 } from '../kernels/xxhash32.js';
 
@@ -77,7 +79,15 @@ export class Partitioner {
   private rowPart = new Uint16Array(0);
   private readonly srcOffsets: Int32Array[] = [];
 
-  constructor(rings: readonly Ring[], keyColumn: string, onPublish: OnPublish) {
+  /** Native row copy per staging layout (null: none available, the JS loops copy); see nativeCopyFor. */
+  private readonly nativeCopies = new Map<BatchLayout, NativeCopy | null>();
+  private readonly useNative: boolean;
+  /** Each partition's open slot as bytes, for the native copy (the last one opened, once published). */
+  private readonly slotBytes: Uint8Array[];
+
+  /** @param options.native copy rows with the native module when it is built (default); false: always JS. */
+  constructor(rings: readonly Ring[], keyColumn: string, onPublish: OnPublish, options: { native?: boolean } = {}) {
+    this.useNative = options.native ?? true;
     if (rings.length === 0) throw new ConfigError('runtime.partitions', 'must be at least 1, got 0');
     const layout = rings[0].layout;
     const col = layout.byName.get(keyColumn);
@@ -94,6 +104,7 @@ export class Partitioner {
     this.keyIndex = col.index;
     this.keyKind = t === 'string' ? 'hash' : t === 'int32' ? 'int32' : 'float64';
     this.open = rings.map(() => null);
+    this.slotBytes = rings.map(() => new Uint8Array(0));
     this.openRows = new Int32Array(rings.length);
     this.fitRows = new Int32Array(rings.length);
     this.onPublish = onPublish;
@@ -123,6 +134,17 @@ export class Partitioner {
       const v = c.values as Float64Array;
       for (let r = from; r < n; r++) out[r] = partitionOfFloat64(v[r], partitions);
     }
+  }
+
+  /** The native copy for batches of this staging layout, made on first use; null for the JS loops. */
+  private nativeCopyFor(staging: BatchView): NativeCopy | null {
+    let n = this.nativeCopies.get(staging.layout);
+    if (n === undefined) {
+      const copier = this.useNative ? NativeSlotCopier.create(staging.layout, this.rings[0].layout) : null;
+      n = copier === null ? null : { copier, slotBytes: this.slotBytes };
+      this.nativeCopies.set(staging.layout, n);
+    }
+    return n;
   }
 
   /** Bytes used so far in partition p's open slot by string column s (its rows are all copied). */
@@ -217,7 +239,7 @@ export class Partitioner {
           break;
         }
       }
-      if (count > 0) copySegment(staging, this.kinds, segmentStart, count, partitions, g, this.slotArrays);
+      if (count > 0) copySegment(staging, this.kinds, segmentStart, count, partitions, g, this.slotArrays, this.nativeCopyFor(staging));
       if (publish >= 0) this.publishOpen(publish);
       if (blocked >= 0) {
         this.blockedPartition = blocked;
@@ -250,6 +272,7 @@ export class Partitioner {
     const slot = this.rings[p].tryAcquire();
     if (slot === null) return false;
     this.open[p] = slot;
+    this.slotBytes[p] = slot.bytes;
     this.openRows[p] = 0;
     const a = this.slotArrays;
     for (let c = 0; c < slot.columns.length; c++) {

@@ -17,6 +17,7 @@
  */
 import { allValid, dataViewOf, setValidRange, type BatchView } from './batch.js';
 import type { BatchLayout } from './schema.js';
+import type { NativeSlotCopier } from './scatter-native.js';
 
 export const KIND_F64 = 0;
 export const KIND_I32 = 1;
@@ -178,12 +179,23 @@ function copyValidity(src: Uint8Array, dst: Uint8Array[], g: SegmentScratch, par
   }
 }
 
+/** The native twin of the column loops below (scatter-native.ts), and each partition's open slot as bytes. */
+export interface NativeCopy {
+  copier: NativeSlotCopier;
+  /** slotBytes[p]: partition p's open slot (kept by the partitioner; stale for partitions without rows). */
+  slotBytes: Uint8Array[];
+}
+
 /**
  * Copy staging rows [start, start + count) to their partitions' open slots (g.part, g.base), column by
- * column. String room was checked by the caller.
+ * column, or in one native call when `native` is given. String room was checked by the caller.
  */
 export function copySegment(staging: BatchView, kinds: Uint8Array, start: number, count: number, partitions: number,
-  g: SegmentScratch, slots: SlotArrays): void {
+  g: SegmentScratch, slots: SlotArrays, native: NativeCopy | null = null): void {
+  if (native !== null) {
+    native.copier.copySegment(staging, native.slotBytes, g.part, start, count, g.base);
+    return;
+  }
   groupByPartition(start, count, partitions, g);
   const cols = staging.columns;
   for (let c = 0; c < cols.length; c++) {

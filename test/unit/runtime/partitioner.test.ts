@@ -41,7 +41,7 @@ describe('partition choice', () => {
   });
 });
 
-describe('Partitioner.scatter (rings consumed on this thread)', () => {
+describe.each([['native copy', true], ['JS copy', false]])('Partitioner.scatter (rings consumed on this thread), %s', (_name, native) => {
   const schema: Schema = {
     columns: [{ name: 'id', type: 'string', hashed: true, avgBytes: 4 }, { name: 'n', type: 'float64' }],
   };
@@ -72,7 +72,7 @@ describe('Partitioner.scatter (rings consumed on this thread)', () => {
   test('publishes a slot when its string bytes run out and places the row in the next slot', () => {
     const rings = [Ring.create(layout, 8)];
     const published: number[] = [];
-    const part = new Partitioner(rings, 'id', (p) => published.push(p));
+    const part = new Partitioner(rings, 'id', (p) => published.push(p), { native });
     const st = staging([10, 10, 10, 10, 3]); // 40 + 3 bytes > 32
     expect(part.scatter(st, 0)).toBe(5);
     expect(published).toEqual([0]);
@@ -92,7 +92,7 @@ describe('Partitioner.scatter (rings consumed on this thread)', () => {
 
   test('stops at the first row whose ring is full and resumes from it', () => {
     const rings = [Ring.create(layout, 2), Ring.create(layout, 2)];
-    const part = new Partitioner(rings, 'id', () => {});
+    const part = new Partitioner(rings, 'id', () => {}, { native });
     const st = staging(new Array(8).fill(1));
     let stopped = -1;
     for (let round = 0; round < 6 && stopped < 0; round++) {
@@ -132,7 +132,7 @@ describe('Partitioner.scatter (rings consumed on this thread)', () => {
           }
           rings[p].release();
         };
-        const part = new Partitioner(rings, 'id', drain);
+        const part = new Partitioner(rings, 'id', drain, { native });
         const want: string[][] = rings.map(() => []);
         let seq = 0;
         for (const rows of batches) {
