@@ -9,9 +9,9 @@
  * Every columnar point checks its own counts (see bench/columnar/columnar-pipeline.ts) before its rate
  * is recorded.
  */
-import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { ColumnarRunResult } from '../columnar/columnar-pipeline.js';
+import { parseRuntimeConfig } from '../../src/runtime/runtime-config.js';
 import { runNodeChild, type ChildRun } from './child.js';
 import type { SuiteOptions } from './options.js';
 import type { Progress } from './progress.js';
@@ -19,7 +19,10 @@ import type { RunRecord, SuiteResults } from './results.js';
 import { cpuFields, runRingflowReplay, type InputFile } from './section-replay.js';
 import type { LatencyRunResult } from '../columnar/latency-run.js';
 
-const DEFAULT_PARTITIONS = 8;
+/** The runtime's own defaults (threads: cores - 1, partitions: 2 per thread), as a user gets them. */
+const RUNTIME_DEFAULTS = parseRuntimeConfig({});
+const DEFAULT_THREADS = RUNTIME_DEFAULTS.threads;
+const DEFAULT_PARTITIONS = RUNTIME_DEFAULTS.partitions;
 
 /** params.sweep of the threads x partitions points: the SVG chart is drawn from these runs. */
 export const SWEEP_THREADS_X_PARTITIONS = 'threads_x_partitions';
@@ -45,7 +48,7 @@ function columnarRecord(section: 'columnar' | 'sweeps', name: string, c: Columna
 
 /** Best of `replayRepeats` runs, like the replay headline (every run is recorded). */
 export async function runColumnarSection(o: SuiteOptions, progress: Progress, results: SuiteResults, record: (r: RunRecord) => void): Promise<void> {
-  const threads = availableParallelism();
+  const threads = DEFAULT_THREADS;
   progress.begin('columnar', `${o.columnarEvents.toLocaleString('en-US')} generated events as columns -> runtime -> enrich/dedupe/aggregate, ${threads} threads, ${DEFAULT_PARTITIONS} partitions, ${o.replayRepeats} run(s)`);
   for (let round = 1; round <= o.replayRepeats; round++) {
     const c = await columnar(o.columnarEvents, threads, DEFAULT_PARTITIONS);
@@ -85,7 +88,7 @@ export async function runSweepSection(o: SuiteOptions, input: InputFile | null, 
       progress.result(r);
     }
   }
-  const threads = availableParallelism();
+  const threads = DEFAULT_THREADS;
   for (const keys of o.userKeyCardinalities) {
     const c = await columnar(o.columnarEvents, threads, DEFAULT_PARTITIONS, ['--user-keys', String(keys)]);
     const r = columnarRecord('sweeps', `columnar, ${keys.toLocaleString('en-US')} distinct user keys`, c.json, c.peakRssMiB, c);
@@ -102,7 +105,7 @@ export async function runSweepSection(o: SuiteOptions, input: InputFile | null, 
 
 
 export async function runLatencySection(o: SuiteOptions, progress: Progress, record: (r: RunRecord) => void): Promise<void> {
-  const threads = availableParallelism();
+  const threads = DEFAULT_THREADS;
   progress.begin('latency', `window close -> rows in the files sink, at ${o.latencyRatesPerSec.map((r) => r.toLocaleString('en-US')).join(' / ')} events/s, ${o.latencySecondsPerRate} s each`);
   for (const rate of o.latencyRatesPerSec) {
     const c = await runNodeChild<LatencyRunResult>('dist/bench/columnar/latency-run.js', [

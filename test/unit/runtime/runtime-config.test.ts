@@ -6,14 +6,15 @@ import { parseRuntimeConfig } from '../../../src/runtime/runtime-config.js';
 describe('runtime config', () => {
   test('defaults', () => {
     const c = parseRuntimeConfig({});
-    expect(c.threads).toBe(Math.min(256, availableParallelism()));
-    expect(c.partitions).toBe(Math.max(8, c.threads));
-    expect(c.ringSlots).toBe(8);
+    expect(c.threads).toBe(Math.max(1, Math.min(256, availableParallelism() - 1)));
+    expect(c.partitions).toBe(2 * c.threads);
+    expect(c.ringSlots).toBe(16);
     expect(c.batchRows).toBe(4096);
   });
 
-  test('partitions follow threads when only threads is set above 8', () => {
-    expect(parseRuntimeConfig({ threads: 12 }).partitions).toBe(12);
+  test('partitions follow threads when only threads is set: two per thread', () => {
+    expect(parseRuntimeConfig({ threads: 12 }).partitions).toBe(24);
+    expect(parseRuntimeConfig({ threads: 1 }).partitions).toBe(2);
   });
 
   test.each([
