@@ -44,6 +44,9 @@ export function partitionOfFloat64(v: number, partitions: number): number {
   return partitionOfHash(u32[0], u32[1], partitions);
 }
 
+/** slotBytes entry of a partition without an open slot: a published one belongs to a worker now. */
+const NO_SLOT = new Uint8Array(0);
+
 /** Called after a slot of `partition` was published (the runtime schedules its task). */
 export type OnPublish = (partition: number) => void;
 
@@ -82,7 +85,7 @@ export class Partitioner {
   /** Native row copy per staging layout (null: none available, the JS loops copy); see nativeCopyFor. */
   private readonly nativeCopies = new Map<BatchLayout, NativeCopy | null>();
   private readonly useNative: boolean;
-  /** Each partition's open slot as bytes, for the native copy (the last one opened, once published). */
+  /** Each partition's open slot as bytes, for the native copy (NO_SLOT when none is open). */
   private readonly slotBytes: Uint8Array[];
 
   /** @param options.native copy rows with the native module when it is built (default); false: always JS. */
@@ -104,7 +107,7 @@ export class Partitioner {
     this.keyIndex = col.index;
     this.keyKind = t === 'string' ? 'hash' : t === 'int32' ? 'int32' : 'float64';
     this.open = rings.map(() => null);
-    this.slotBytes = rings.map(() => new Uint8Array(0));
+    this.slotBytes = rings.map(() => NO_SLOT);
     this.openRows = new Int32Array(rings.length);
     this.fitRows = new Int32Array(rings.length);
     this.onPublish = onPublish;
@@ -304,6 +307,7 @@ export class Partitioner {
     slot.rowCount = this.openRows[p];
     slot.watermarkMs = this.watermarkMs;
     this.open[p] = null;
+    this.slotBytes[p] = NO_SLOT;
     this.openRows[p] = 0;
     this.fitRows[p] = 0;
     this.rings[p].publish();

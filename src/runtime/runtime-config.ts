@@ -27,18 +27,24 @@ function intInRange(min: number, max: number, pow2 = false) {
  */
 const DEFAULT_THREADS = Math.max(1, Math.min(256, availableParallelism() - 1));
 const PARTITIONS_PER_THREAD = 2;
+/**
+ * Ring memory is partitions x ringSlots x slotBytes, allocated at start (~590 KB slots for the
+ * canonical schema): beyond 8 threads the default stays at one partition per thread.
+ */
+const MAX_DEFAULT_PARTITIONS = 16;
 const DEFAULT_RING_SLOTS = 16;
 
 export const runtimeConfigSchema = z
   .preprocess(
-    // partitions default to PARTITIONS_PER_THREAD per thread, of the threads set or defaulted.
+    // partitions default to PARTITIONS_PER_THREAD per thread (of the threads set or defaulted), at most
+    // MAX_DEFAULT_PARTITIONS unless threads alone needs more.
     (raw) => {
       if (raw === undefined) raw = {};
       if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return raw;
       const o = raw as Record<string, unknown>;
       if (o.partitions !== undefined) return o;
       const threads = typeof o.threads === 'number' ? o.threads : DEFAULT_THREADS;
-      return { ...o, partitions: Math.min(4096, PARTITIONS_PER_THREAD * threads) };
+      return { ...o, partitions: Math.max(threads, Math.min(MAX_DEFAULT_PARTITIONS, PARTITIONS_PER_THREAD * threads)) };
     },
     z
       .object({
@@ -46,8 +52,8 @@ export const runtimeConfigSchema = z
           .default(DEFAULT_THREADS)
           .describe('Worker threads running kernels, 1 to 256. Default: os.availableParallelism() - 1 (at least 1): the main thread ingests on the remaining core.'),
         partitions: intInRange(1, 4096)
-          .default(PARTITIONS_PER_THREAD * DEFAULT_THREADS)
-          .describe('Key-hash partitions (one ring each), 1 to 4096, at least `threads`. Default: 2 per thread.'),
+          .default(Math.max(DEFAULT_THREADS, Math.min(MAX_DEFAULT_PARTITIONS, PARTITIONS_PER_THREAD * DEFAULT_THREADS)))
+          .describe('Key-hash partitions (one ring each), 1 to 4096, at least `threads`. Default: 2 per thread, at most 16 unless threads is larger.'),
         ringSlots: intInRange(2, 1024, true)
           .default(DEFAULT_RING_SLOTS)
           .describe('Batch slots per partition ring, a power of two from 2 to 1024. Default: 16.'),

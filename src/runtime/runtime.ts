@@ -24,6 +24,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Piscina } from 'piscina';
 import { BatchView } from './batch.js';
+import { adviseHugePages } from './huge-pages.js';
 import { Partitioner } from './partitioner.js';
 import type { ProcessorModule, TaskControl } from './processor.js';
 import { CONSUMER_WAITING, PRODUCER_WAITING, Ring } from './ring.js';
@@ -121,7 +122,9 @@ export class Runtime<Options = unknown, Output = unknown> {
     this.states = [];
     for (let p = 0; p < config.partitions; p++) {
       this.rings.push(Ring.create(this.layout, config.ringSlots));
-      this.states.push(new SharedArrayBuffer(stateBytes));
+      const state = new SharedArrayBuffer(stateBytes);
+      adviseHugePages(state);
+      this.states.push(state);
     }
     this.ringMemoryBytes = this.rings.reduce((s, r) => s + r.sizeBytes, 0);
     this.partitioner = new Partitioner(this.rings, opts.keyColumn, (p) => this.kick(p));

@@ -53,9 +53,14 @@ export class NativeSlotCopier {
   /**
    * Staging rows [start, start + count) -> slots[part[i]] (the partitions' open slots, as bytes),
    * partition p's rows from slot row base[p] on. String room was checked by the caller; native
-   * checks every bound again and throws rather than write outside a slot.
+   * checks every bound again first and throws a KernelError, having written nothing.
    */
   copySegment(staging: BatchView, slots: Uint8Array[], part: Uint16Array, start: number, count: number, base: Int32Array): void {
-    this.handle.copySegment(staging.bytes, slots, part, start, count, base);
+    try {
+      this.handle.copySegment(staging.bytes, slots, part, start, count, base);
+    } catch (err) {
+      // Native checks every bound before it writes, so a failed call changed no slot.
+      throw new KernelError(`native scatter: ${(err as Error).message}`, { cause: err });
+    }
   }
 }

@@ -20,7 +20,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { Admin, Consumer, EachBatchPayload } from 'kafkajs';
 import { SourceError } from '../errors.js';
 import { KafkaChunkBuilder } from './kafka-chunk.js';
-import { installRecordBlockDecoder } from './kafka-record-block.js';
+import { installRecordBlockDecoder } from './kafka-internals-patch.js';
 import { toWireError, type FromConsumerThread, type KafkaThreadData, type ToConsumerThread, type WireLag } from './kafka-thread-protocol.js';
 
 // Before kafkajs is loaded in this thread, so its fetch decoding picks the record-block decoder up.

@@ -19,12 +19,10 @@
  * before; records below the fetched offset (a fetch may start inside a batch) are skipped by the
  * walk, as kafkajs's Batch would have filtered them.
  *
- * The decoder is swapped in through Node's module cache before kafkajs is first loaded in this thread
- * (install below): kafkajs 2.2.x requires it once, from its fetch response decoding. When that is no
- * longer possible (kafkajs loaded already, files moved) the install reports false and the consumer
- * keeps kafkajs's messages; KafkaChunkBuilder handles both shapes, so results never depend on it.
+ * The decoder is swapped in through Node's module cache before kafkajs is first loaded in the consumer
+ * thread (kafka-internals-patch.ts). When that is not possible the consumer keeps kafkajs's messages;
+ * KafkaChunkBuilder handles both shapes, so results never depend on it.
  */
-import { createRequire } from 'node:module';
 import { SourceError } from '../errors.js';
 
 /** Records of one record batch, undecoded. */
@@ -38,10 +36,11 @@ export interface RecordBlock {
 /** The property a pseudo-message carries its block under. */
 export const RECORD_BLOCK = 'ringflowRecordBlock';
 
-export type RecordBlockMessage = { [RECORD_BLOCK]: RecordBlock };
 
 const BATCH_HEADER_BYTES = 61;
 const LENGTH_END = 12;
+const MAGIC_AT = 16;
+const MAGIC = 2;
 const ATTRIBUTES_AT = 21;
 const LAST_OFFSET_DELTA_AT = 23;
 const FIRST_TIMESTAMP_AT = 27;
@@ -53,8 +52,8 @@ interface KafkaDecoder {
   buffer: Buffer;
   offset: number;
 }
-type BatchDecoder = (d: KafkaDecoder) => Promise<{ records: unknown[] }>;
-interface Codec {
+export type BatchDecoder = (d: KafkaDecoder) => Promise<{ records: unknown[] }>;
+export interface Codec {
   decompress(b: Buffer): Promise<Buffer>;
 }
 
@@ -74,7 +73,7 @@ export function recordBlockDecoder(original: BatchDecoder, codecFor: (attributes
     if (b.length - at < BATCH_HEADER_BYTES) return original(d);
     const end = at + LENGTH_END + b.readInt32BE(at + 8);
     const attributes = b.readInt16BE(at + ATTRIBUTES_AT);
-    if (end > b.length || end < at + BATCH_HEADER_BYTES || (attributes & TRANSACTIONAL_OR_CONTROL) !== 0) return original(d);
+    if (end > b.length || end < at + BATCH_HEADER_BYTES || b[at + MAGIC_AT] !== MAGIC || (attributes & TRANSACTIONAL_OR_CONTROL) !== 0) return original(d);
     const firstOffset = readInt64(b, at);
     const lastOffset = firstOffset + b.readInt32BE(at + LAST_OFFSET_DELTA_AT);
     const count = b.readInt32BE(at + COUNT_AT);
@@ -174,22 +173,23 @@ export function appendRecordValues(block: RecordBlock, cut: number, out: Uint8Ar
 }
 
 /**
- * Makes kafkajs in this thread decode plain record batches into record blocks. Must run before
- * kafkajs is first loaded here; returns false (and changes nothing) when it cannot take effect.
+ * The offset of every record of the block, in order (only the aborted-transaction filter needs them,
+ * and only when a fetch reports aborted transactions). Throws like appendRecordValues on a record
+ * that runs past the batch.
  */
-export function installRecordBlockDecoder(): boolean {
-  const require = createRequire(import.meta.url);
-  try {
-    const fetchDecoding = require.resolve('kafkajs/src/protocol/requests/fetch/v4/decodeMessages.js');
-    if (require.cache[fetchDecoding] !== undefined) return false;
-    const batchPath = require.resolve('kafkajs/src/protocol/recordBatch/v0/decoder.js');
-    const original = require(batchPath) as BatchDecoder;
-    const compression = require('kafkajs/src/protocol/message/compression/index.js') as { lookupCodecByAttributes?: (a: number) => Codec | null };
-    const entry = require.cache[batchPath];
-    if (typeof original !== 'function' || typeof compression.lookupCodecByAttributes !== 'function' || entry === undefined) return false;
-    entry.exports = recordBlockDecoder(original, compression.lookupCodecByAttributes);
-    return true;
-  } catch {
-    return false;
+export function forEachRecordOffset(block: RecordBlock, visit: (offset: number) => boolean): void {
+  const bytes = block.records;
+  const end = bytes.length;
+  cursor = 0;
+  for (let i = 0; i < block.count; i++) {
+    const length = readVarint(bytes, end);
+    const recordEnd = cursor + length;
+    if (!(length >= 6) || recordEnd > end) throw malformed(block);
+    cursor++; // attributes
+    while (cursor < recordEnd && (bytes[cursor++] & 0x80) !== 0); // timestamp delta (varlong)
+    const delta = readVarint(bytes, recordEnd);
+    if (Number.isNaN(delta)) throw malformed(block);
+    if (!visit(block.firstOffset + delta)) return;
+    cursor = recordEnd;
   }
 }

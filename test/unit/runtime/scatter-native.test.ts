@@ -7,6 +7,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
+import { KernelError } from '../../../src/errors.js';
 import { loadNativeDecoder } from '../../../src/kernels/decode-native.js';
 import { fmix32 } from '../../../src/kernels/xxhash32.js';
 import { BatchView, isValid, setValid } from '../../../src/runtime/batch.js';
@@ -132,5 +133,25 @@ describe('native scatter copy', () => {
     expect(() => copier.copySegment(staging, [slot.bytes], new Uint16Array([1]), 0, 1, new Int32Array([0, 0]))).toThrow(/partition 1/);
     // A slot buffer shorter than the layout.
     expect(() => copier.copySegment(staging, [new Uint8Array(16)], new Uint16Array([0]), 0, 1, new Int32Array([0]))).toThrow(/do not fit/);
+  });
+
+  test.skipIf(!nativeBuilt)('a segment whose strings do not fit fails whole: a KernelError, and the slot is unchanged', () => {
+    const slotLayout = computeLayout(schema, 8); // 48 bytes for id
+    const stagingLayout = computeLayout(schema, 64);
+    const copier = NativeSlotCopier.create(stagingLayout, slotLayout)!;
+    const rows = Array.from({ length: 5 }, (_, i) => ({ id: 'x'.repeat(12), note: null, n: i, flag: false, kind: 1 }));
+    const staging = fill(stagingLayout, rows, 0); // 60 id bytes for a 48-byte column
+    const slot = BatchView.standalone(slotLayout);
+    slot.clear();
+    const before = Uint8Array.from(slot.bytes);
+    let err: unknown;
+    try {
+      copier.copySegment(staging, [slot.bytes], new Uint16Array(5), 0, 5, new Int32Array([0]));
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(KernelError);
+    expect((err as Error).message).toMatch(/do not fit its slot column/);
+    expect(Buffer.compare(Buffer.from(slot.bytes), Buffer.from(before))).toBe(0);
   });
 });

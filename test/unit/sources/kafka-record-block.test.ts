@@ -4,70 +4,13 @@
  * from the two must be byte for byte the same, with the same offsets, for any values, keys, headers,
  * compression and cut (the fetched / delivered offset, which may fall inside a batch).
  */
-import { createRequire } from 'node:module';
 import fc from 'fast-check';
 import type { KafkaMessage } from 'kafkajs';
 import { describe, expect, test } from 'vitest';
 import { SourceError } from '../../../src/errors.js';
 import { KafkaChunkBuilder, type BuiltChunk } from '../../../src/sources/kafka-chunk.js';
-import { RECORD_BLOCK, recordBlockDecoder } from '../../../src/sources/kafka-record-block.js';
-
-const require = createRequire(import.meta.url);
-type KafkaDecoder = { buffer: Buffer; offset: number };
-type Encoded = { buffer: Buffer };
-const Decoder = require('kafkajs/src/protocol/decoder.js') as new (b: Buffer) => KafkaDecoder & { canReadBytes(n: number): boolean };
-const Long = require('kafkajs/src/utils/long.js') as { fromNumber(n: number): unknown };
-const { RecordBatch } = require('kafkajs/src/protocol/recordBatch/v0/index.js') as {
-  RecordBatch(o: Record<string, unknown>): Promise<Encoded>;
-};
-const Record = require('kafkajs/src/protocol/recordBatch/record/v0/index.js') as (o: Record<string, unknown>) => unknown;
-const kafkajsDecode = require('kafkajs/src/protocol/recordBatch/v0/decoder.js') as (d: KafkaDecoder) => Promise<{ records: KafkaMessage[] }>;
-const { lookupCodecByAttributes, Types } = require('kafkajs/src/protocol/message/compression/index.js') as {
-  lookupCodecByAttributes(a: number): { decompress(b: Buffer): Promise<Buffer> } | null;
-  Types: { None: number; GZIP: number };
-};
-const blockDecode = recordBlockDecoder(kafkajsDecode as never, lookupCodecByAttributes);
-
-interface RecordSpec {
-  key: string | null;
-  value: string | null;
-  headers: Record<string, string>;
-  timestampDelta: number;
-}
-
-interface BatchSpec {
-  firstOffset: number;
-  records: RecordSpec[];
-  gzip: boolean;
-  transactional?: boolean;
-}
-
-async function encodeBatch(b: BatchSpec): Promise<Buffer> {
-  const encoded = await RecordBatch({
-    compression: b.gzip ? Types.GZIP : Types.None,
-    firstOffset: Long.fromNumber(b.firstOffset),
-    lastOffsetDelta: b.records.length - 1,
-    transactional: b.transactional ?? false,
-    records: b.records.map((r, i) =>
-      Record({
-        offsetDelta: i,
-        timestampDelta: r.timestampDelta,
-        key: r.key === null ? null : Buffer.from(r.key),
-        value: r.value === null ? null : Buffer.from(r.value),
-        headers: Object.fromEntries(Object.entries(r.headers).map(([k, v]) => [k, Buffer.from(v)])),
-      }),
-    ),
-  });
-  return encoded.buffer;
-}
-
-/** Messages of a fetch response holding `batches` back to back, decoded as kafkajs's fetch decoding does. */
-async function decodeAll(buffer: Buffer, decode: (d: KafkaDecoder) => Promise<{ records: KafkaMessage[] }>): Promise<KafkaMessage[]> {
-  const d = new Decoder(buffer);
-  const out: KafkaMessage[] = [];
-  while (d.canReadBytes(49)) out.push(...(await decode(d)).records);
-  return out;
-}
+import { RECORD_BLOCK } from '../../../src/sources/kafka-record-block.js';
+import { blockDecode, decodeAll, encodeBatch, kafkajsDecode, type BatchSpec, type RecordSpec } from './kafka-wire-kit.js';
 
 /** What kafkajs's Batch does with plain messages: drop those below the fetched offset. */
 const atOrAbove = (messages: KafkaMessage[], cut: number): KafkaMessage[] => messages.filter((m) => Number(m.offset) >= cut);
@@ -99,7 +42,7 @@ describe('record-block decoder (kafka-record-block.ts)', () => {
     await fc.assert(
       fc.asyncProperty(
         fc.integer({ min: 0, max: 2 ** 45 }),
-        fc.array(fc.record({ records: fc.array(recordSpec, { minLength: 1, maxLength: 30 }), gzip: fc.boolean() }), { minLength: 1, maxLength: 4 }),
+        fc.array(fc.record({ records: fc.array(recordSpec, { minLength: 1, maxLength: 30 }), gzip: fc.boolean(), transactional: fc.boolean() }), { minLength: 1, maxLength: 4 }),
         fc.nat(),
         async (firstOffset, specs, cutPick) => {
           let next = firstOffset;
@@ -113,8 +56,8 @@ describe('record-block decoder (kafka-record-block.ts)', () => {
           expect(chunkText(block)).toBe(chunkText(kafkajs));
           expect(block?.startOffset).toBe(kafkajs?.startOffset);
           expect(block?.endOffset).toBe(kafkajs?.endOffset);
-          // Every batch is plain, so each one with a record at or above the cut arrives as a block.
-          expect(blocks).toBe(batches.filter((b) => b.firstOffset + b.records.length > cut).length);
+          // Plain batches with a record at or above the cut arrive as blocks, transactional ones as kafkajs messages.
+          expect(blocks).toBe(batches.filter((b) => !b.transactional && b.firstOffset + b.records.length > cut).length);
         },
       ),
       { numRuns: 150 },
@@ -127,6 +70,28 @@ describe('record-block decoder (kafka-record-block.ts)', () => {
     expect(chunkText(block)).toBe('{"n":2}\n{"n":3}\n');
     expect(block?.startOffset).toBe(502);
     expect(block?.endOffset).toBe(504);
+  });
+
+  test('a compacted batch: offsets with gaps, and a cut inside a gap or past every record left', async () => {
+    const r = (value: string): RecordSpec => ({ key: null, value, headers: {}, timestampDelta: 0 });
+    // Records at 100 and 103 of a batch that once held 100..107.
+    const batch = { firstOffset: 100, records: [r('{"o":100}'), r('{"o":103}')], gzip: false, offsetDeltas: [0, 3], lastOffsetDelta: 7 };
+    const builder = new KafkaChunkBuilder();
+    const messages = await decodeAll(await encodeBatch(batch), blockDecode as never);
+    const inGap = builder.build(messages, 102)!;
+    expect([chunkText(inGap), inGap.startOffset, inGap.endOffset]).toEqual(['{"o":103}\n', 103, 108]);
+    const pastAll = builder.build(messages, 105)!;
+    expect([chunkText(pastAll), pastAll.startOffset, pastAll.endOffset]).toEqual(['', 105, 108]);
+  });
+
+  test('values of 9 KB and more (3-byte varint lengths) come through whole', async () => {
+    const big = `{"v":"${'x'.repeat(9000)}"}`;
+    const records = [big, '{"n":1}', `${big}\n${big}`].map((value) => ({ key: 'k'.repeat(200), value, headers: {}, timestampDelta: 2 ** 35 }));
+    for (const gzip of [false, true]) {
+      const { kafkajs, block } = await bothWays([{ firstOffset: 7, records, gzip }], -1);
+      expect(chunkText(block)).toBe(chunkText(kafkajs));
+      expect(chunkText(block)).toBe(`${big}\n{"n":1}\n${big}\n${big}\n`);
+    }
   });
 
   test('transactional batches go to kafkajs decoding (aborted transactions are filtered per record)', async () => {
