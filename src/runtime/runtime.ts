@@ -280,6 +280,8 @@ export class Runtime<Options = unknown, Output = unknown> {
     this.inFlightCount--;
     this.taskEpoch[p] = r.epoch;
     this.failedSeq[p] = NO_FAILURE;
+    // A task completed: modules load again (a rebuild finished), so an old load failure explains nothing.
+    this.workerLoadFailure = null;
     this.callback(() => this.opts.onResult(p, r.consumedSeq, r.output as Output));
     this.kick(p);
     this.checkIdle();
@@ -297,8 +299,9 @@ export class Runtime<Options = unknown, Output = unknown> {
     this.generation[p]++;
     const where = seq >= 0 ? `batch ${seq}` : 'task (outside process())';
     const second = this.failedSeq[p] === seq;
+    // Kept, not consumed: threads of other partitions fail over the same load problem, and a thread's
+    // message may arrive after the failure of its own task (it exits right after posting).
     const loadFailure = seq < 0 && this.workerLoadFailure !== null ? ` (module load failed: ${this.workerLoadFailure})` : '';
-    this.workerLoadFailure = null;
     const error = new KernelError(`partition ${p} ${where} failed${second ? ' again' : ''}: ${(err as Error)?.message ?? err}${loadFailure}`, {
       cause: err, details: { partition: p, seq, attempt: second ? 2 : 1 },
     });
