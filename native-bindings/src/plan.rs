@@ -74,10 +74,7 @@ fn span<'a>(bytes: &'a [u8], start: usize, len: usize, what: &str) -> Result<&'a
 }
 
 fn fits(off: usize, len: usize, slot: usize, what: &str) -> Result<(), String> {
-  if off.checked_add(len).map_or(true, |e| e > slot) {
-    return Err(format!("plan: {what} region [{off}, +{len}) exceeds the slot ({slot} bytes)"));
-  }
-  Ok(())
+  crate::slot::region_fits("plan", off, len, slot, what)
 }
 
 impl Plan {

@@ -34,10 +34,7 @@ pub struct SlotLayout {
 }
 
 fn fits(off: usize, len: usize, slot: usize, what: &str) -> Result<(), String> {
-  if off.checked_add(len).map_or(true, |e| e > slot) {
-    return Err(format!("scatter layout: {what} region [{off}, +{len}) exceeds the slot ({slot} bytes)"));
-  }
-  Ok(())
+  crate::slot::region_fits("scatter layout", off, len, slot, what)
 }
 
 impl SlotLayout {
@@ -227,31 +224,6 @@ fn copy_validity(s: &Column, d: &Column, src: &[u8], dsts: &mut [&mut [u8]], par
   }
 }
 
-#[inline(always)]
-fn copy_words<const N: usize>(dst: &mut [u8], to: usize, src: &[u8], from: usize) {
-  *dst[to..].first_chunk_mut::<N>().expect("checked region") = *src[from..].first_chunk::<N>().expect("checked region");
-}
-
-/// dst[to..to + len] = src[from..from + len]. Short values go as whole 8-byte words when both
-/// columns have room for the last word (`*_room`: bytes left in each column from there): the bytes
-/// written past the value are after the slot column's end, owned by no row yet, and memcpy's call
-/// and dispatch cost more than the copy for ~20-byte ids (same trick as slot.rs copy_string).
-#[inline(always)]
-fn copy_value(dst: &mut [u8], to: usize, dst_room: usize, src: &[u8], from: usize, src_room: usize, len: usize) {
-  let words = len.div_ceil(8);
-  if len <= 32 && 8 * words <= dst_room && 8 * words <= src_room {
-    match words {
-      0 => {}
-      1 => copy_words::<8>(dst, to, src, from),
-      2 => copy_words::<16>(dst, to, src, from),
-      3 => copy_words::<24>(dst, to, src, from),
-      _ => copy_words::<32>(dst, to, src, from),
-    }
-  } else {
-    dst[to..to + len].copy_from_slice(&src[from..from + len]);
-  }
-}
-
 /// Before anything is written: every staging string of the segment lies inside its column, and each
 /// partition's strings fit after its slot column's current end. So a call fails whole or not at all:
 /// a half-copied segment would leave rows the partitioner already counted with garbage in some columns.
@@ -307,7 +279,8 @@ fn copy_strings(s: &Column, d: &Column, src: &[u8], dsts: &mut [&mut [u8]], part
       return Err(format!("scatter: partition {p}: slot string column full at row {}", row[p]));
     }
     let dst = &mut dsts[p];
-    copy_value(dst, d.values_off + w, d.string_bytes - w, src, s.values_off + from as usize, s.string_bytes - from as usize, len);
+    // Short values as whole words (slot.rs): bytes past the value land after the column's end.
+    crate::slot::copy_short(dst, d.values_off + w, d.string_bytes - w, src, s.values_off + from as usize, s.string_bytes - from as usize, len);
     at[p] = w + len;
     row[p] += 1;
     let o = d.offsets_off + 4 * row[p];

@@ -60,29 +60,42 @@ pub fn string_start(s: &[u8], field: &Field, row: usize) -> Option<usize> {
   Some(at as usize)
 }
 
-#[inline(always)]
-fn copy_fixed<const N: usize>(s: &mut [u8], dst: usize, src: &[u8], from: usize) {
-  let w: &[u8; N] = src[from..from + N].try_into().unwrap();
-  s[dst..dst + N].copy_from_slice(w);
+/// Checks that the region [off, off + len) lies inside a slot of `slot` bytes.
+pub fn region_fits(who: &str, off: usize, len: usize, slot: usize, what: &str) -> Result<(), String> {
+  if off.checked_add(len).map_or(true, |e| e > slot) {
+    return Err(format!("{who}: {what} region [{off}, +{len}) exceeds the slot ({slot} bytes)"));
+  }
+  Ok(())
 }
 
-/// Copies src[from..from + len] to the string column's bytes at `start`. Short values go as whole
-/// 8-byte words when both sides have room for the last word (bytes written past the value lie after
-/// offsets[row + 1] inside the column: no row owns them yet), which avoids a memcpy call per value.
 #[inline(always)]
-pub fn copy_string(s: &mut [u8], field: &Field, start: usize, src: &[u8], from: usize, len: usize) {
-  let dst = field.values_off + start;
+fn copy_fixed<const N: usize>(dst: &mut [u8], to: usize, src: &[u8], from: usize) {
+  *dst[to..].first_chunk_mut::<N>().expect("room checked by the caller") = *src[from..].first_chunk::<N>().expect("room checked by the caller");
+}
+
+/// dst[to..to + len] = src[from..from + len], where `dst_room` / `src_room` bytes of the string column
+/// are left from `to` / `from`. Short values go as whole 8-byte words when both sides have room for
+/// the last word: the bytes written past the value lie after the column's current end, where no row
+/// owns them yet, and this avoids a memcpy call per value (it costs more than the copy for ~20-byte ids).
+#[inline(always)]
+pub fn copy_short(dst: &mut [u8], to: usize, dst_room: usize, src: &[u8], from: usize, src_room: usize, len: usize) {
   let words = len.div_ceil(8);
-  if len <= 32 && start + 8 * words <= field.string_bytes && from + 8 * words <= src.len() {
+  if len <= 32 && 8 * words <= dst_room && 8 * words <= src_room {
     // One fixed-size copy per word count (no loop: its trip count varies from value to value).
     match words {
       0 => {}
-      1 => copy_fixed::<8>(s, dst, src, from),
-      2 => copy_fixed::<16>(s, dst, src, from),
-      3 => copy_fixed::<24>(s, dst, src, from),
-      _ => copy_fixed::<32>(s, dst, src, from),
+      1 => copy_fixed::<8>(dst, to, src, from),
+      2 => copy_fixed::<16>(dst, to, src, from),
+      3 => copy_fixed::<24>(dst, to, src, from),
+      _ => copy_fixed::<32>(dst, to, src, from),
     }
   } else {
-    s[dst..dst + len].copy_from_slice(&src[from..from + len]);
+    dst[to..to + len].copy_from_slice(&src[from..from + len]);
   }
+}
+
+/// Copies src[from..from + len] to the string column's bytes at `start` (see copy_short).
+#[inline(always)]
+pub fn copy_string(s: &mut [u8], field: &Field, start: usize, src: &[u8], from: usize, len: usize) {
+  copy_short(s, field.values_off + start, field.string_bytes.saturating_sub(start), src, from, src.len().saturating_sub(from), len);
 }

@@ -123,6 +123,20 @@ function readVarint(bytes: Uint8Array, end: number): number {
   return (value >>> 1) ^ -(value & 1);
 }
 
+/**
+ * Reads a record's length, attributes and timestamp delta from `cursor`, leaving it at the offset
+ * delta; returns the record's end. Throws on a record that runs past `end` or is too short to hold
+ * its fixed fields (length varint excluded: attributes, three varints, header count = 6 bytes at least).
+ */
+function enterRecord(block: RecordBlock, bytes: Uint8Array, end: number): number {
+  const length = readVarint(bytes, end);
+  const recordEnd = cursor + length;
+  if (!(length >= 6) || recordEnd > end) throw malformed(block);
+  cursor++; // attributes
+  while (cursor < recordEnd && (bytes[cursor++] & 0x80) !== 0); // timestamp delta (varlong)
+  return recordEnd;
+}
+
 /** The offset of the first record at or above the cut (-1: none yet), null values included. */
 export interface CopiedSpan {
   firstOffset: number;
@@ -148,11 +162,7 @@ export function appendRecordValues(block: RecordBlock, cut: number, out: Uint8Ar
   out.set(block.records, base);
   cursor = base;
   for (let i = 0; i < block.count; i++) {
-    const length = readVarint(out, end);
-    const recordEnd = cursor + length;
-    if (!(length >= 6) || recordEnd > end) throw malformed(block);
-    cursor++; // attributes
-    while (cursor < recordEnd && (out[cursor++] & 0x80) !== 0); // timestamp delta (varlong)
+    const recordEnd = enterRecord(block, out, end);
     const offset = block.firstOffset + readVarint(out, recordEnd);
     const keyLength = readVarint(out, recordEnd);
     if (keyLength > 0) cursor += keyLength;
@@ -182,11 +192,7 @@ export function forEachRecordOffset(block: RecordBlock, visit: (offset: number) 
   const end = bytes.length;
   cursor = 0;
   for (let i = 0; i < block.count; i++) {
-    const length = readVarint(bytes, end);
-    const recordEnd = cursor + length;
-    if (!(length >= 6) || recordEnd > end) throw malformed(block);
-    cursor++; // attributes
-    while (cursor < recordEnd && (bytes[cursor++] & 0x80) !== 0); // timestamp delta (varlong)
+    const recordEnd = enterRecord(block, bytes, end);
     const delta = readVarint(bytes, recordEnd);
     if (Number.isNaN(delta)) throw malformed(block);
     if (!visit(block.firstOffset + delta)) return;
