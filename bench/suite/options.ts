@@ -74,7 +74,7 @@ function preset(mode: SuiteOptions['mode']): Omit<SuiteOptions, 'sections' | 're
     replayEvents: quick ? 300_000 : full ? 10_000_000 : 6_000_000,
     replayShortEvents: quick ? 0 : 2_000_000,
     runFlink: !quick,
-    replayRepeats: quick ? 1 : full ? 3 : 2,
+    replayRepeats: quick ? 1 : 3,
     flinkParallelism: Math.max(1, cores),
     columnarEvents: quick ? 1_000_000 : full ? 10_000_000 : 6_000_000,
     // "1 up to the core count, and further where the machine has more cores": full goes to 2 x cores.
