@@ -137,8 +137,9 @@ pub fn plan_version() -> i32 {
 /// Asks the kernel to back the 2 MiB-aligned interior of `bytes` with transparent huge pages
 /// (madvise MADV_HUGEPAGE; Linux with THP in `madvise` or `always` mode). For the large, randomly
 /// probed state buffers (Bloom generations): one TLB entry then covers 2 MiB instead of 4 KiB. Only
-/// pages not yet touched are affected, so call it right after allocation. Returns whether the kernel
-/// took the advice; false elsewhere or for buffers without a whole aligned 2 MiB inside.
+/// pages not yet touched are affected, so call it right after allocation. Returns whether madvise
+/// accepted the advice (it does even with THP off, when the advice changes nothing); false elsewhere
+/// or for buffers without a whole aligned 2 MiB inside.
 #[napi]
 pub fn advise_huge_pages(bytes: &[u8]) -> bool {
   huge_pages::advise(bytes.as_ptr() as usize, bytes.len())

@@ -10,7 +10,7 @@ import { loadNativeDecoder } from '../kernels/decode-native.js';
 /** Below this a buffer spans few huge pages and the TLB already holds its 4 KiB pages. */
 const MIN_ADVISED_BYTES = 8 << 20;
 
-/** Advises huge pages for `buffer` (call it before the buffer is written); true when the kernel took it. */
+/** Advises huge pages for `buffer` (call it before the buffer is written); true when madvise accepted the advice. */
 export function adviseHugePages(buffer: SharedArrayBuffer): boolean {
   if (buffer.byteLength < MIN_ADVISED_BYTES) return false;
   const mod = loadNativeDecoder() as { adviseHugePages?: (bytes: Uint8Array) => boolean } | null;

@@ -43,7 +43,8 @@ export const runtimeConfigSchema = z
       if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return raw;
       const o = raw as Record<string, unknown>;
       if (o.partitions !== undefined) return o;
-      const threads = typeof o.threads === 'number' ? o.threads : DEFAULT_THREADS;
+      // An invalid `threads` is reported as itself; the partitions default then follows the default threads.
+      const threads = typeof o.threads === 'number' && Number.isInteger(o.threads) && o.threads >= 1 && o.threads <= 256 ? o.threads : DEFAULT_THREADS;
       return { ...o, partitions: Math.max(threads, Math.min(MAX_DEFAULT_PARTITIONS, PARTITIONS_PER_THREAD * threads)) };
     },
     z

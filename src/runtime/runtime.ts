@@ -301,7 +301,7 @@ export class Runtime<Options = unknown, Output = unknown> {
     const second = this.failedSeq[p] === seq;
     // Kept, not consumed: threads of other partitions fail over the same load problem, and a thread's
     // message may arrive after the failure of its own task (it exits right after posting).
-    const loadFailure = seq < 0 && this.workerLoadFailure !== null ? ` (module load failed: ${this.workerLoadFailure})` : '';
+    const loadFailure = seq < 0 && this.workerLoadFailure !== null ? ` (last module-load failure a worker reported: ${this.workerLoadFailure})` : '';
     const error = new KernelError(`partition ${p} ${where} failed${second ? ' again' : ''}: ${(err as Error)?.message ?? err}${loadFailure}`, {
       cause: err, details: { partition: p, seq, attempt: second ? 2 : 1 },
     });

@@ -181,21 +181,3 @@ export function appendRecordValues(block: RecordBlock, cut: number, out: Uint8Ar
   }
   return at;
 }
-
-/**
- * The offset of every record of the block, in order (only the aborted-transaction filter needs them,
- * and only when a fetch reports aborted transactions). Throws like appendRecordValues on a record
- * that runs past the batch.
- */
-export function forEachRecordOffset(block: RecordBlock, visit: (offset: number) => boolean): void {
-  const bytes = block.records;
-  const end = bytes.length;
-  cursor = 0;
-  for (let i = 0; i < block.count; i++) {
-    const recordEnd = enterRecord(block, bytes, end);
-    const delta = readVarint(bytes, recordEnd);
-    if (Number.isNaN(delta)) throw malformed(block);
-    if (!visit(block.firstOffset + delta)) return;
-    cursor = recordEnd;
-  }
-}
