@@ -155,8 +155,9 @@ export class Partitioner {
     return this.slotArrays.offsets[this.stringColumns[s]][p][this.openRows[p]];
   }
 
-  /** See fitRows. */
+  /** See fitRows (0 when partition p has no open slot). */
   private rowsThatFit(p: number): number {
+    if (this.open[p] === null) return 0;
     let fit = this.rowCapacity;
     for (let s = 0; s < this.stringColumns.length; s++) {
       const longest = this.stringMaxLen[s];
@@ -210,7 +211,9 @@ export class Partitioner {
       this.stringMaxLen[s] = longest;
     }
     this.partitionRows(staging, fromRow, n);
-    for (let p = 0; p < partitions; p++) fit[p] = this.open[p] === null ? 0 : this.rowsThatFit(p);
+    // rowsThatFit is called for every partition, open slot or not: a call site that the first
+    // scatter() calls skipped (no slot open yet) deoptimized this function ~20 times per run.
+    for (let p = 0; p < partitions; p++) fit[p] = this.rowsThatFit(p);
     let r = fromRow;
     while (r < n) {
       const segmentStart = r;
