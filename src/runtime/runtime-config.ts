@@ -34,6 +34,8 @@ const PARTITIONS_PER_THREAD = 2;
 const MAX_DEFAULT_PARTITIONS = 16;
 const DEFAULT_RING_SLOTS = 16;
 
+const defaultPartitions = (threads: number): number => Math.max(threads, Math.min(MAX_DEFAULT_PARTITIONS, PARTITIONS_PER_THREAD * threads));
+
 export const runtimeConfigSchema = z
   .preprocess(
     // partitions default to PARTITIONS_PER_THREAD per thread (of the threads set or defaulted), at most
@@ -45,7 +47,7 @@ export const runtimeConfigSchema = z
       if (o.partitions !== undefined) return o;
       // An invalid `threads` is reported as itself; the partitions default then follows the default threads.
       const threads = typeof o.threads === 'number' && Number.isInteger(o.threads) && o.threads >= 1 && o.threads <= 256 ? o.threads : DEFAULT_THREADS;
-      return { ...o, partitions: Math.max(threads, Math.min(MAX_DEFAULT_PARTITIONS, PARTITIONS_PER_THREAD * threads)) };
+      return { ...o, partitions: defaultPartitions(threads) };
     },
     z
       .object({
@@ -53,7 +55,7 @@ export const runtimeConfigSchema = z
           .default(DEFAULT_THREADS)
           .describe('Worker threads running kernels, 1 to 256. Default: os.availableParallelism() - 1 (at least 1): the main thread ingests on the remaining core.'),
         partitions: intInRange(1, 4096)
-          .default(Math.max(DEFAULT_THREADS, Math.min(MAX_DEFAULT_PARTITIONS, PARTITIONS_PER_THREAD * DEFAULT_THREADS)))
+          .default(defaultPartitions(DEFAULT_THREADS))
           .describe('Key-hash partitions (one ring each), 1 to 4096, at least `threads`. Default: 2 per thread, at most 16 unless threads is larger.'),
         ringSlots: intInRange(2, 1024, true)
           .default(DEFAULT_RING_SLOTS)
