@@ -36,7 +36,6 @@ export interface RecordBlock {
 /** The property a pseudo-message carries its block under. */
 export const RECORD_BLOCK = 'ringflowRecordBlock';
 
-
 const BATCH_HEADER_BYTES = 61;
 const LENGTH_END = 12;
 const MAGIC_AT = 16;
