@@ -43,11 +43,11 @@ function firstOffsetOf(m: KafkaMessage): number {
 
 export class KafkaChunkBuilder {
   private readonly free: ArrayBuffer[] = [];
+  /** Where the first record at or above the cut was, per build() (reused: no object per call). */
+  private readonly span: CopiedSpan = { firstOffset: -1 };
 
   /** @param maxPooledBuffers buffers kept for reuse; more than the chunks ever outstanding is waste. */
   constructor(private readonly maxPooledBuffers = 8) {}
-
-  private readonly span: CopiedSpan = { firstOffset: -1 };
 
   /**
    * The records at offsets >= `skipBelow` (records already delivered before a rebalance, or below
