@@ -103,9 +103,8 @@ export class NativeBlockDecoder {
   readonly layout: BatchLayout;
   private readonly handle: NativeDecoderHandle;
   private readonly out: Int32Array;
-  private lastStaging: BatchView | null = null;
-  private lastSlot: Uint8Array = new Uint8Array(0);
-  private readonly slots = new WeakMap<BatchView, Uint8Array>();
+  /** Layouts found equal to `layout` (a staging batch's bytes view is cached by BatchView itself). */
+  private readonly checkedLayouts = new WeakSet<BatchLayout>();
 
   private constructor(handle: NativeDecoderHandle, layout: BatchLayout) {
     this.handle = handle;
@@ -147,9 +146,9 @@ export class NativeBlockDecoder {
    * comment for what the caller completes per row). Returns the number of rows written.
    */
   decode(chunk: Uint8Array, start: number, end: number, staging: BatchView, rowLimit = this.layout.rowCapacity): number {
-    const slot = staging === this.lastStaging ? this.lastSlot : this.slotOf(staging);
+    if (staging.layout !== this.layout && !this.checkedLayouts.has(staging.layout)) this.checkLayout(staging.layout);
     if (chunk.buffer === staging.buffer) throw new KernelError('native decode: the chunk and the staging batch share one buffer');
-    return this.handle.decode(chunk, start, end, slot, staging.rowCount, rowLimit, this.out);
+    return this.handle.decode(chunk, start, end, staging.bytes, staging.rowCount, rowLimit, this.out);
   }
 
   get rowsWritten(): number { return this.out[0]; }
@@ -161,17 +160,9 @@ export class NativeBlockDecoder {
   /** STOP_END, STOP_LINE or STOP_ROWS. */
   get stopReason(): number { return this.out[4]; }
 
-  /** The staging slot's bytes (one view per BatchView, made once), after checking its layout. */
-  private slotOf(staging: BatchView): Uint8Array {
-    let slot = this.slots.get(staging);
-    if (slot === undefined) {
-      if (!sameLayout(staging.layout, this.layout)) throw new KernelError('native decode: the staging batch layout differs from the one the decoder was created for');
-      slot = staging.bytes;
-      this.slots.set(staging, slot);
-    }
-    this.lastStaging = staging;
-    this.lastSlot = slot;
-    return slot;
+  private checkLayout(layout: BatchLayout): void {
+    if (!sameLayout(layout, this.layout)) throw new KernelError('native decode: the staging batch layout differs from the one the decoder was created for');
+    this.checkedLayouts.add(layout);
   }
 }
 
