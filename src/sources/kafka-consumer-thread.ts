@@ -8,19 +8,17 @@
  * maxOutstandingChunks chunks are already out; then it waits for one to come back, heartbeating
  * every heartbeatIntervalMs (kafkajs itself heartbeats only between batches: tulios/kafkajs#387,
  * #1527). A heartbeat that reports a rebalance is rethrown; kafkajs re-joins, and the re-join hook
- * (settleBeforeEveryJoin, below) first asks the main thread to settle: queued chunks are dropped, in-flight
+ * (settleBeforeEveryJoin, kafka-internals-patch.ts) first asks the main thread to settle: queued chunks are dropped, in-flight
  * ones finish, hooks.onRevoke commits. The reply carries what the main thread delivered per
  * partition; after the re-join kafkajs fetches from the committed offsets again, and messages below
  * the delivered position of a partition kept are skipped, so the pipeline never sees one twice.
  *
  * Nothing is committed by kafkajs itself: only on the main thread's `commit` request.
  */
-import { createRequire } from 'node:module';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Admin, Consumer, EachBatchPayload } from 'kafkajs';
-import { SourceError } from '../errors.js';
 import { KafkaChunkBuilder } from './kafka-chunk.js';
-import { installRecordBlockDecoder } from './kafka-internals-patch.js';
+import { installRecordBlockDecoder, settleBeforeEveryJoin } from './kafka-internals-patch.js';
 import { toWireError, type FromConsumerThread, type KafkaThreadData, type ToConsumerThread, type WireLag } from './kafka-thread-protocol.js';
 
 // Before kafkajs is loaded in this thread, so its fetch decoding picks the record-block decoder up.
@@ -29,30 +27,6 @@ const { Kafka, logLevel: KafkaLogLevel } = await import('kafkajs');
 
 const LOG_LEVELS = { nothing: KafkaLogLevel.NOTHING, error: KafkaLogLevel.ERROR, warn: KafkaLogLevel.WARN, info: KafkaLogLevel.INFO, debug: KafkaLogLevel.DEBUG };
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref());
-
-/**
- * A pre-revoke hook for kafkajs, which has none. Every (re-)join of a kafkajs consumer goes through
- * ConsumerGroup#joinAndSync: after a rebalance noticed by any heartbeat, after UNKNOWN_MEMBER_ID,
- * after stale metadata. Wrapping it lets this thread settle on the main thread *before* its
- * JoinGroup request is sent. The broker keeps accepting OffsetCommit from members of the current
- * generation while it waits for them to re-join (up to rebalanceTimeoutMs), which the settle uses.
- * The patch is thread-wide, which is why this thread runs exactly one consumer. kafkajs 2.2.4 is
- * pinned; if its internals move, start fails loudly instead of losing the guarantee silently.
- */
-function settleBeforeEveryJoin(settle: () => Promise<void>): void {
-  const require = createRequire(import.meta.url);
-  // Same resolved file, so the same module instance, as the one `import 'kafkajs'` loaded.
-  const consumerGroup = require('kafkajs/src/consumer/consumerGroup.js') as { prototype?: { joinAndSync?: (this: unknown) => Promise<void> } };
-  const proto = consumerGroup.prototype;
-  const original = proto?.joinAndSync;
-  if (!proto || typeof original !== 'function') {
-    throw new SourceError('kafka', 'kafkajs has no ConsumerGroup#joinAndSync: this kafkajs version is not supported (2.2.x is)');
-  }
-  proto.joinAndSync = async function joinAndSyncAfterSettle(this: unknown): Promise<void> {
-    await settle();
-    return original.call(this);
-  };
-}
 
 /**
  * The offset this batch was fetched from. A fetch may start inside a record batch; kafkajs drops the

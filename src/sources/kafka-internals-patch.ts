@@ -1,9 +1,10 @@
 /**
- * Swaps two kafkajs internals in the consumer thread, through Node's module cache, before kafkajs is
- * first loaded there: the record-batch decoder (plain batches become record blocks,
- * kafka-record-block.ts) and the aborted-transaction filter that has to understand them
+ * Every kafkajs internal the consumer thread changes. Two modules are swapped through Node's module
+ * cache before kafkajs is first loaded there: the record-batch decoder (plain batches become record
+ * blocks, kafka-record-block.ts) and the aborted-transaction filter that has to understand them
  * (kafka-aborted-filter.ts). kafkajs requires both once, from modules it loads later (fetch response
- * decoding, consumer/batch.js), so the swap reaches every use.
+ * decoding, consumer/batch.js), so the swap reaches every use. A third change, the pre-revoke hook,
+ * wraps ConsumerGroup#joinAndSync (settleBeforeEveryJoin, below).
  *
  * Only for kafkajs 2.2.x, whose internals this was written against (the Decoder's buffer/offset, the
  * decoder's result shape, Batch.fetchedOffset that the chunk cut relies on). Any other version, a
@@ -11,6 +12,7 @@
  * so; the consumer then reads kafkajs's own messages, which KafkaChunkBuilder handles as well.
  */
 import { createRequire } from 'node:module';
+import { SourceError } from '../errors.js';
 import { filterAbortedMessages } from './kafka-aborted-filter.js';
 import { recordBlockDecoder, type BatchDecoder, type Codec } from './kafka-record-block.js';
 
@@ -40,4 +42,28 @@ export function installRecordBlockDecoder(): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * A pre-revoke hook for kafkajs, which has none. Every (re-)join of a kafkajs consumer goes through
+ * ConsumerGroup#joinAndSync: after a rebalance noticed by any heartbeat, after UNKNOWN_MEMBER_ID,
+ * after stale metadata. Wrapping it lets this thread settle on the main thread *before* its
+ * JoinGroup request is sent. The broker keeps accepting OffsetCommit from members of the current
+ * generation while it waits for them to re-join (up to rebalanceTimeoutMs), which the settle uses.
+ * The patch is thread-wide, which is why the consumer thread runs exactly one consumer. kafkajs 2.2.4 is
+ * pinned; if its internals move, start fails loudly instead of losing the guarantee silently.
+ */
+export function settleBeforeEveryJoin(settle: () => Promise<void>): void {
+  const require = createRequire(import.meta.url);
+  // Same resolved file, so the same module instance, as the one `import 'kafkajs'` loaded.
+  const consumerGroup = require('kafkajs/src/consumer/consumerGroup.js') as { prototype?: { joinAndSync?: (this: unknown) => Promise<void> } };
+  const proto = consumerGroup.prototype;
+  const original = proto?.joinAndSync;
+  if (!proto || typeof original !== 'function') {
+    throw new SourceError('kafka', 'kafkajs has no ConsumerGroup#joinAndSync: this kafkajs version is not supported (2.2.x is)');
+  }
+  proto.joinAndSync = async function joinAndSyncAfterSettle(this: unknown): Promise<void> {
+    await settle();
+    return original.call(this);
+  };
 }
