@@ -19,8 +19,8 @@ export interface SuiteOptions {
   sections: Set<SectionName>;
   /**
    * Events in the generated NDJSON file of the replay section. Large enough that JIT warm-up (about
-   * 0.5 CPU-s of TurboFan compiles per run, paid by every system) is a small share; the short-input
-   * run below shows the rate with warm-up weighing in.
+   * 0.6 CPU-s of TurboFan compiles per ringflow run; every system pays its own) is a small share; the
+   * short-input run below shows the rate with warm-up weighing in.
    */
   replayEvents: number;
   /** Events of one extra ringflow-only replay on a shorter file (0: none). */

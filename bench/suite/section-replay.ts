@@ -162,14 +162,9 @@ export async function runReplaySection(o: SuiteOptions, progress: Progress, resu
     progress.step(`round ${round}: ringflow replay (child process)`);
     const rf = await runRingflowReplay(input, join(out, 'ringflow'), o.cacheDir);
     const s = rf.json;
-    if (s.failed !== 0) throw new Error(`ringflow replay dead-lettered ${s.failed} rows after kernel failures`);
+    const rfRecord = replayRecord('ringflow replay (NDJSON -> canonical pipeline)', tag, rf,
+      `elapsed from Pipeline.create to all windows closed (process start and output writing excluded); process wall ${Math.round(rf.wallMs)} ms`);
     const ours = readNdjson<Record<string, unknown>>(join(out, 'ringflow', 'aggregates.ndjson'));
-    const rfRecord: RunRecord = {
-      section: 'replay', name: 'ringflow replay (NDJSON -> canonical pipeline)',
-      params: { ...tag, threads: s.threads, partitions: s.partitions },
-      events_per_sec: s.events_per_sec, elapsed_ms: s.elapsed_ms, peak_rss_mib: Math.max(rf.peakRssMiB, s.peak_rss_mib), ...cpuFields(s.input, rf),
-      note: `elapsed from Pipeline.create to all windows closed (process start and output writing excluded); process wall ${Math.round(rf.wallMs)} ms`,
-    };
     save(rfRecord);
     keep(results, 'ringflow_replay', rfRecord);
 
@@ -213,12 +208,16 @@ export async function runReplaySection(o: SuiteOptions, progress: Progress, resu
 async function runShortReplay(o: SuiteOptions, out: string, save: (r: RunRecord) => void): Promise<void> {
   const short = ensureInputFile(o.cacheDir, o.replayShortEvents);
   const rf = await runRingflowReplay(short, join(out, 'ringflow-short'), o.cacheDir);
+  save(replayRecord('ringflow replay, short input (warm-up included)', { events: short.events, bytes_per_event: short.bytesPerEvent }, rf,
+    'not a headline: the same pipeline on a shorter file, where TurboFan compiles in every thread (~0.6 CPU-s) weigh more'));
+}
+
+/** A `ringflow replay` run as a record; a run whose kernels failed has no rate of the whole pipeline. */
+function replayRecord(name: string, params: RunRecord['params'], rf: ChildRun<ReplayJson>, note: string): RunRecord {
   const s = rf.json;
   if (s.failed !== 0) throw new Error(`ringflow replay dead-lettered ${s.failed} rows after kernel failures`);
-  save({
-    section: 'replay', name: 'ringflow replay, short input (warm-up included)',
-    params: { events: short.events, bytes_per_event: short.bytesPerEvent, threads: s.threads, partitions: s.partitions },
-    events_per_sec: s.events_per_sec, elapsed_ms: s.elapsed_ms, peak_rss_mib: Math.max(rf.peakRssMiB, s.peak_rss_mib), ...cpuFields(s.input, rf),
-    note: 'not a headline: the same pipeline on a shorter file, where TurboFan compiles in every thread (~0.5 CPU-s) weigh more',
-  });
+  return {
+    section: 'replay', name, params: { ...params, threads: s.threads, partitions: s.partitions },
+    events_per_sec: s.events_per_sec, elapsed_ms: s.elapsed_ms, peak_rss_mib: Math.max(rf.peakRssMiB, s.peak_rss_mib), ...cpuFields(s.input, rf), note,
+  };
 }
