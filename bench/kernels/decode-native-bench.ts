@@ -10,7 +10,8 @@ import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { Bench } from 'tinybench';
 import { createNdjsonDecoder, type NdjsonDecoder, type RejectHandler } from '../../src/kernels/decode-ndjson.js';
-import { NativeBlockDecoder, nativeDecoderProblem, STOP_LINE, STOP_ROWS } from '../../src/kernels/decode-native.js';
+import { NativeBlockDecoder, STOP_LINE, STOP_ROWS } from '../../src/kernels/decode-native.js';
+import { nativeModuleProblem } from '../../src/kernels/native-module.js';
 import { parseInputConfig } from '../../src/kernels/input-config.js';
 import { BatchView } from '../../src/runtime/batch.js';
 import { computeLayout } from '../../src/runtime/schema.js';
@@ -127,7 +128,7 @@ async function main(): Promise<void> {
   const layout = computeLayout(js.schema, batchRows);
   const native = NativeBlockDecoder.create(cfg, layout);
   if (native === null) {
-    console.log(`native decoder unavailable: ${nativeDecoderProblem() ?? NativeBlockDecoder.unsupportedReason(cfg, layout)}`);
+    console.log(`native decoder unavailable: ${nativeModuleProblem() ?? NativeBlockDecoder.unsupportedReason(cfg, layout)}`);
     return;
   }
   const batch = BatchView.standalone(layout);

@@ -103,10 +103,16 @@ function bloomTasks(keysPerHorizon: number, label: string): [string, () => void,
       }
     };
   };
-  const newBloom = (): GenerationalBloom => new GenerationalBloom(new SharedArrayBuffer(bloomBytesFor(o)), 0, o);
-  const perRow = newBloom();
-  const batched = newBloom();
+  const newBloom = (native: boolean): GenerationalBloom => new GenerationalBloom(new SharedArrayBuffer(bloomBytesFor(o)), 0, o, { native });
+  const perRow = newBloom(false);
+  const batched = newBloom(false);
+  const nativeBatched = newBloom(true);
   const name = (api: string): string => `bloom ${api} p=1e-9, ${label} (${mib} MiB, k=${s.probes})`;
+  const nativeTask: [string, () => void, { beforeEach: () => void }][] = nativeBatched.isNative
+    ? [[name('checkAndAddBatch native'), () => {
+      for (let c = 0; c < chunks; c++) nativeBatched.checkAndAddBatch(hashes[c], times[c], BATCH_ROWS, flags);
+    }, { beforeEach: makeFeed() }]]
+    : [];
   return [
     [name('checkAndAdd'), () => {
       for (let c = 0; c < chunks; c++) {
@@ -118,6 +124,7 @@ function bloomTasks(keysPerHorizon: number, label: string): [string, () => void,
     [name('checkAndAddBatch'), () => {
       for (let c = 0; c < chunks; c++) batched.checkAndAddBatch(hashes[c], times[c], BATCH_ROWS, flags);
     }, { beforeEach: makeFeed() }],
+    ...nativeTask,
   ];
 }
 

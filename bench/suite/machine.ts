@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, release, totalmem, type } from 'node:os';
-import { loadNativeDecoder, nativeDecoderProblem } from '../../src/kernels/decode-native.js';
+import { loadNativeModule, nativeModuleProblem } from '../../src/kernels/native-module.js';
 
 export interface LoadAverage { at: string; one: number; five: number; fifteen: number }
 
@@ -52,7 +52,7 @@ export function machineInfo(): MachineInfo {
     cpu_quota_cores: cgroupQuotaCores(),
     load_average_start: loadAverage(),
     load_average_end: null,
-    ndjson_decoder: loadNativeDecoder() !== null ? 'native block decoder + JS for the lines it declines' : `JS only (${nativeDecoderProblem() ?? 'native decoder not loaded'})`,
+    ndjson_decoder: loadNativeModule() !== null ? 'native block decoder + JS for the lines it declines' : `JS only (${nativeModuleProblem() ?? 'native decoder not loaded'})`,
   };
 }
 

@@ -5,6 +5,7 @@
 //! costs a few Node-API lookups plus the per-line work, and nothing is allocated per call or line.
 
 mod block;
+mod bloom;
 mod hash;
 mod line;
 mod matcher;
@@ -111,6 +112,37 @@ impl SlotScatter {
     }
     let mut dsts: Vec<&mut [u8]> = slots.iter_mut().zip(gets_rows).map(|(s, g)| if g { s.as_mut() } else { &mut [][..] }).collect();
     scatter::copy_segment(&self.src, &self.dst, staging, &mut dsts, part, start as usize, base).map_err(invalid)
+  }
+}
+
+/// The dedupe Bloom filter's batch check-and-add for one filter shape (bloom.rs; JS side:
+/// GenerationalBloom in src/kernels/bloom.ts). Rotation stays in JS: a call stops at the row that needs one.
+#[napi(js_name = "BloomKernel")]
+pub struct BloomKernel {
+  shape: bloom::BloomShape,
+}
+
+#[napi]
+impl BloomKernel {
+  #[napi(constructor)]
+  pub fn new(blocks: u32, generations: u32, probes: u32) -> Self {
+    BloomKernel { shape: bloom::BloomShape { blocks: blocks as usize, generations: generations as usize, probes: probes as usize } }
+  }
+
+  /// Rows from..to (see bloom::check_and_add): dup[r] = 1 for a duplicate. status[0] = duplicates
+  /// found. Returns the first row not processed (to, or a row whose event time needs a rotation).
+  #[napi(catch_unwind)]
+  pub fn check_and_add(
+    &self, words: U32sMut, hashes: &[u32], times_ms: &[f64], from: u32, to: u32, dup: BytesMut, newest_slot: u32,
+    no_rotation_before_ms: f64, started: bool, rotated_first: bool, status: I32sMut,
+  ) -> Result<u32> {
+    if status.is_empty() {
+      return Err(invalid("bloom: status array is empty".into()));
+    }
+    let clock = bloom::BloomClock { newest_slot: newest_slot as usize, no_rotation_before_ms, started, rotated_first };
+    let r = bloom::check_and_add(&self.shape, &clock, words, hashes, times_ms, from as usize, to as usize, dup).map_err(invalid)?;
+    status[0] = r.duplicates as i32;
+    Ok(r.stop_row as u32)
   }
 }
 

@@ -45,6 +45,8 @@
  * state, a checkpoint written before [3] existed) just takes the slow path once.
  */
 import { BLOCK_WORDS, BLOOM_HEADER_BYTES, bloomSizing, type BloomOptions, type BloomSizing } from './bloom-sizing.js';
+import { KernelError } from '../errors.js';
+import { loadNativeModule, type NativeBloomHandle } from './native-module.js';
 import { fmix32 } from './xxhash32.js';
 
 export { blockedFalsePositiveRate, bloomBytesFor, bloomSizing, type BloomOptions, type BloomSizing } from './bloom-sizing.js';
@@ -76,8 +78,12 @@ export class GenerationalBloom {
   private readonly groupScratch = new Int32Array(PREFETCH_ROWS);
   /** Keeps the prefetch loads of checkAndAddBatch observable, so the compiler cannot drop them. */
   private prefetchSink = 0;
+  /** checkAndAddBatch in native code (native-bindings/src/bloom.rs), or null: the JS loop below. */
+  private readonly native: NativeBloomHandle | null;
+  private readonly nativeStatus = new Int32Array(1);
 
-  constructor(buffer: SharedArrayBuffer | ArrayBuffer, byteOffset: number, options: BloomOptions) {
+  /** `native: false` keeps checkAndAddBatch in JS even when the native module is built (tests, benches). */
+  constructor(buffer: SharedArrayBuffer | ArrayBuffer, byteOffset: number, options: BloomOptions, opts: { native?: boolean } = {}) {
     this.sizing = bloomSizing(options);
     this.generations = options.generations;
     this.header = new Float64Array(buffer, byteOffset, 4);
@@ -89,7 +95,12 @@ export class GenerationalBloom {
     // horizonMs with (same state size): derive it again for this span. (Constructed inside a task of
     // the partition, so no other thread is using the region.)
     if (this.header[1] !== 0) this.header[3] = this.noRotationBeforeMs(this.header[0]);
+    const Kernel = opts.native === false ? undefined : loadNativeModule()?.BloomKernel;
+    this.native = Kernel ? new Kernel(this.blocks, this.generations, this.probes) : null;
   }
+
+  /** Whether checkAndAddBatch runs in native code. */
+  get isNative(): boolean { return this.native !== null; }
 
   /** The generation number that covers event time `eventTimeMs`. */
   generationOf(eventTimeMs: number): number {
@@ -116,6 +127,7 @@ export class GenerationalBloom {
    * 250 ns/event per row, 150 batched; 113 vs 84 on a filter that fits in L2).
    */
   checkAndAddBatch(hashes: Uint32Array, eventTimesMs: Float64Array, rowCount: number, duplicateOut: Uint8Array): number {
+    if (this.native !== null) return this.checkAndAddNative(this.native, hashes, eventTimesMs, rowCount, duplicateOut);
     const words = this.words;
     const groups = this.groupScratch;
     const header = this.header;
@@ -206,6 +218,33 @@ export class GenerationalBloom {
       }
     }
     this.prefetchSink ^= touched;
+    return duplicates;
+  }
+
+  /**
+   * checkAndAddBatch in native code (about twice as fast, state-bench). Native stops at a row whose
+   * event time may start a newer generation; the rotation is done here, then native goes on from that
+   * row, told the rotation for it is done.
+   */
+  private checkAndAddNative(native: NativeBloomHandle, hashes: Uint32Array, eventTimesMs: Float64Array, rowCount: number, duplicateOut: Uint8Array): number {
+    const header = this.header;
+    const status = this.nativeStatus;
+    let duplicates = 0;
+    let from = 0;
+    let rotated = false;
+    while (from < rowCount) {
+      let stop: number;
+      try {
+        stop = native.checkAndAdd(this.words, hashes, eventTimesMs, from, rowCount, duplicateOut, header[2], header[3], header[1] !== 0, rotated, status);
+      } catch (err) {
+        throw new KernelError(`native bloom: ${(err as Error).message}`, { cause: err });
+      }
+      duplicates += status[0];
+      if (stop >= rowCount) break;
+      this.advanceTo(this.generationOf(eventTimesMs[stop]));
+      from = stop;
+      rotated = true;
+    }
     return duplicates;
   }
 

@@ -19,8 +19,8 @@ import type { BatchLayout } from '../runtime/schema.js';
 import type { BytePattern } from './filter-pattern.js';
 import { compileField, K_STRING, longestValidBytes } from './filter.js';
 import type { InputConfig } from './input-config.js';
+import { PLAN_VERSION } from './native-module.js';
 
-export const PLAN_VERSION = 1;
 const HEADER_INTS = 8;
 const FIELD_INTS = 18;
 /** Fields are tracked in 64-bit masks natively. */

@@ -23,14 +23,12 @@
  *   [ status: rows, stopOffset, linesConsumed, linesBlank, stopReason, 0, 0, 0 |
  *     lineStarts: rowCapacity | lineEnds: rowCapacity | lineIndex: rowCapacity ]
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import { KernelError } from '../errors.js';
 import type { BatchView } from '../runtime/batch.js';
 import type { BatchLayout } from '../runtime/schema.js';
-import { buildNativePlan, PLAN_VERSION } from './decode-native-plan.js';
+import { buildNativePlan } from './decode-native-plan.js';
 import type { InputConfig } from './input-config.js';
+import { loadNativeModule, nativeModuleProblem, type NativeDecoderHandle } from './native-module.js';
 
 /** All complete lines of the range were consumed; stopOffset is the start of the unterminated tail. */
 export const STOP_END = 0;
@@ -40,58 +38,6 @@ export const STOP_LINE = 1;
 export const STOP_ROWS = 2;
 
 const STATUS_INTS = 8;
-
-interface NativeDecoderHandle {
-  decode(chunk: Uint8Array, start: number, end: number, slot: Uint8Array, rowStart: number, rowLimit: number, out: Int32Array): number;
-}
-
-export interface NativeModule {
-  BlockDecoder: new (ints: Int32Array, floats: Float64Array, bytes: Uint8Array) => NativeDecoderHandle;
-  /** The key hash of bytes[start, end) into out[at], out[at + 1] (tests compare it with hash64Into). */
-  hash64Into(bytes: Uint8Array, start: number, end: number, out: Uint32Array, at: number): void;
-  planVersion(): number;
-}
-
-let loaded: NativeModule | null | undefined;
-let loadProblem: string | null = null;
-
-/** Where the build script puts the module, from src/kernels/ (tests) or dist/src/kernels/ (compiled). */
-const CANDIDATES = ['../../native-bindings/ringflow_native.node', '../../../native-bindings/ringflow_native.node'];
-
-/**
- * The native module, or null when it is not built, fails to load, is from another plan version, or
- * RINGFLOW_NATIVE=0. Loaded once; never throws.
- */
-export function loadNativeDecoder(): NativeModule | null {
-  if (loaded !== undefined) return loaded;
-  loaded = null;
-  if (process.env.RINGFLOW_NATIVE === '0') {
-    loadProblem = 'disabled by RINGFLOW_NATIVE=0';
-    return null;
-  }
-  const path = CANDIDATES.map((c) => fileURLToPath(new URL(c, import.meta.url))).find((p) => existsSync(p));
-  if (path === undefined) {
-    loadProblem = 'native-bindings/ringflow_native.node is not built (run: bash scripts/build-native.sh)';
-    return null;
-  }
-  try {
-    const mod = createRequire(import.meta.url)(path) as NativeModule;
-    const version = mod.planVersion();
-    if (version !== PLAN_VERSION) {
-      loadProblem = `${path} reads plan version ${version}, this code writes ${PLAN_VERSION} (rebuild it)`;
-      return null;
-    }
-    loaded = mod;
-  } catch (err) {
-    loadProblem = `${path} failed to load: ${(err as Error).message}`;
-  }
-  return loaded;
-}
-
-/** Why loadNativeDecoder() returned null (null when it loaded or was not tried). */
-export function nativeDecoderProblem(): string | null {
-  return loadProblem;
-}
 
 export class NativeBlockDecoder {
   /** Per accepted row k of the last decode(): start of its line in the chunk. */
@@ -118,7 +64,7 @@ export class NativeBlockDecoder {
 
   /** Why create() gives null for this config and layout, or null when it would not. */
   static unsupportedReason(cfg: InputConfig, layout: BatchLayout): string | null {
-    if (loadNativeDecoder() === null) return loadProblem;
+    if (loadNativeModule() === null) return nativeModuleProblem();
     const plan = buildNativePlan(cfg, layout);
     return typeof plan === 'string' ? plan : null;
   }
@@ -129,7 +75,7 @@ export class NativeBlockDecoder {
    * that needs a RegExp, more than 64 fields).
    */
   static create(cfg: InputConfig, layout: BatchLayout): NativeBlockDecoder | null {
-    const mod = loadNativeDecoder();
+    const mod = loadNativeModule();
     if (mod === null) return null;
     const plan = buildNativePlan(cfg, layout);
     if (typeof plan === 'string') return null;

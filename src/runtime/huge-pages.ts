@@ -5,7 +5,7 @@
  * whole filter fits in it. Advice only: without the native module, off Linux, or with THP off, the
  * buffer works the same on normal pages.
  */
-import { loadNativeDecoder } from '../kernels/decode-native.js';
+import { loadNativeModule } from '../kernels/native-module.js';
 
 /** Below this a buffer spans few huge pages and the TLB already holds its 4 KiB pages. */
 const MIN_ADVISED_BYTES = 8 << 20;
@@ -13,7 +13,7 @@ const MIN_ADVISED_BYTES = 8 << 20;
 /** Advises huge pages for `buffer` (call it before the buffer is written); true when madvise accepted the advice. */
 export function adviseHugePages(buffer: SharedArrayBuffer): boolean {
   if (buffer.byteLength < MIN_ADVISED_BYTES) return false;
-  const mod = loadNativeDecoder() as { adviseHugePages?: (bytes: Uint8Array) => boolean } | null;
+  const mod = loadNativeModule();
   if (mod === null || typeof mod.adviseHugePages !== 'function') return false;
   return mod.adviseHugePages(new Uint8Array(buffer));
 }

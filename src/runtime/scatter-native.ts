@@ -9,16 +9,10 @@
  * partition's rows start in its slot.
  */
 import { KernelError } from '../errors.js';
-import { loadNativeDecoder } from '../kernels/decode-native.js';
+import { loadNativeModule, type NativeSlotScatterHandle } from '../kernels/native-module.js';
 import type { BatchView } from './batch.js';
 import type { BatchLayout } from './schema.js';
 import { columnKinds } from './scatter-copy.js';
-
-interface SlotScatterHandle {
-  copySegment(staging: Uint8Array, slots: Uint8Array[], part: Uint16Array, start: number, count: number, base: Int32Array): void;
-}
-
-type SlotScatterClass = new (staging: Int32Array, slot: Int32Array) => SlotScatterHandle;
 
 const COLUMN_INTS = 6;
 
@@ -34,14 +28,14 @@ export function flattenLayout(layout: BatchLayout): Int32Array {
 }
 
 export class NativeSlotCopier {
-  private constructor(private readonly handle: SlotScatterHandle) {}
+  private constructor(private readonly handle: NativeSlotScatterHandle) {}
 
   /**
    * A copier from batches of `staging` to slots of `slot` layout, or null when the native module is
    * not available (not built, RINGFLOW_NATIVE=0, an older build without the scatter).
    */
   static create(staging: BatchLayout, slot: BatchLayout): NativeSlotCopier | null {
-    const mod = loadNativeDecoder() as { SlotScatter?: SlotScatterClass } | null;
+    const mod = loadNativeModule();
     if (mod === null || typeof mod.SlotScatter !== 'function') return null;
     try {
       return new NativeSlotCopier(new mod.SlotScatter(flattenLayout(staging), flattenLayout(slot)));

@@ -2,12 +2,17 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { blockedFalsePositiveRate, bloomBytesFor, bloomSizing, GenerationalBloom, type BloomOptions } from '../../../src/kernels/bloom.js';
 import { bestBlocked } from '../../../src/kernels/bloom-sizing.js';
+import { KernelError } from '../../../src/errors.js';
+import { loadNativeModule } from '../../../src/kernels/native-module.js';
 import { prng } from '../../helpers/prng.js';
 
 
-function make(o: BloomOptions): GenerationalBloom {
-  return new GenerationalBloom(new SharedArrayBuffer(bloomBytesFor(o)), 0, o);
+function make(o: BloomOptions, opts: { native?: boolean } = {}): GenerationalBloom {
+  return new GenerationalBloom(new SharedArrayBuffer(bloomBytesFor(o)), 0, o, opts);
 }
+
+const nativeBuilt = loadNativeModule()?.BloomKernel !== undefined;
+if (!nativeBuilt) console.warn('bloom native tests SKIPPED: native module with BloomKernel not built (bash scripts/build-native.sh)');
 
 describe('bloom sizing', () => {
   it('sizes blocked generations at p / G from the Poisson block-load model', () => {
@@ -109,7 +114,9 @@ describe('generational bloom', () => {
     expect(bloom.checkAndAdd(0x9e3779b1, 0x7f4a7c15, 4200)).toBe(true);
   });
 
-  it('checkAndAddBatch gives the per-row flags and state, with repeats within and across batches and rotations (property)', () => {
+  // The native batch path (native-bindings/src/bloom.rs) must match the JS per-row path bit for bit:
+  // a checkpoint written by either is read by the other.
+  function batchEqualsPerRow(native: boolean): void {
     const event = fc.record({
       key: fc.integer({ min: 0, max: 400 }),
       // Mostly small steps, some jumps over one or more generations, some steps back in time.
@@ -122,8 +129,9 @@ describe('generational bloom', () => {
         (batches, generations) => {
           // Small and loose (p = 1e-2, 300 keys): false positives happen, and must match too.
           const o = { falsePositiveRate: 1e-2, expectedKeysPerHorizon: 300, horizonMs: 1000, generations };
-          const perRow = make(o);
-          const batched = make(o);
+          const perRow = make(o, { native: false });
+          const batched = make(o, { native });
+          expect(batched.isNative).toBe(native);
           const hashes = new Uint32Array(600);
           const times = new Float64Array(300);
           const flags = new Uint8Array(300);
@@ -150,6 +158,24 @@ describe('generational bloom', () => {
       ),
       { numRuns: 150 },
     );
+  }
+
+  it('checkAndAddBatch (JS) gives the per-row flags and state, with repeats within and across batches and rotations (property)', () => {
+    batchEqualsPerRow(false);
+  });
+
+  it.skipIf(!nativeBuilt)('checkAndAddBatch (native) gives the per-row flags and state, with repeats within and across batches and rotations (property)', () => {
+    batchEqualsPerRow(true);
+  });
+
+  it.skipIf(!nativeBuilt)('native batch path: used by default, and a bad call is a KernelError that changes nothing', () => {
+    const o = { falsePositiveRate: 1e-6, expectedKeysPerHorizon: 100, horizonMs: 1000, generations: 2 };
+    const bloom = make(o);
+    expect(bloom.isNative).toBe(true);
+    expect(make(o, { native: false }).isNative).toBe(false);
+    // 4 rows claimed, hashes for 1: native checks bounds before touching anything.
+    expect(() => bloom.checkAndAddBatch(new Uint32Array(2), new Float64Array(4).fill(500), 4, new Uint8Array(4))).toThrow(KernelError);
+    expect(bloom.contains(0, 0)).toBe(false);
   });
 
   it('rotates exactly when an event time reaches floor(t / spanMs) of a newer generation', () => {

@@ -9,14 +9,15 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { decodeHybrid, decodeJsOnly } from '../../../bench/kernels/decode-native-bench.js';
 import { createNdjsonDecoder, type LateGate, type RejectHandler } from '../../../src/kernels/decode-ndjson.js';
-import { loadNativeDecoder, NativeBlockDecoder, nativeDecoderProblem, STOP_END, STOP_LINE, STOP_ROWS } from '../../../src/kernels/decode-native.js';
+import { NativeBlockDecoder, STOP_END, STOP_LINE, STOP_ROWS } from '../../../src/kernels/decode-native.js';
+import { loadNativeModule, nativeModuleProblem } from '../../../src/kernels/native-module.js';
 import { inputSchemaToBatchSchema, parseInputConfig, type InputConfig } from '../../../src/kernels/input-config.js';
 import { hash64Into } from '../../../src/kernels/xxhash32.js';
 import { BatchView, isValid } from '../../../src/runtime/batch.js';
 import { computeLayout, type BatchLayout } from '../../../src/runtime/schema.js';
 import { canonicalConfig } from './decode-oracle.js';
 
-const mod = loadNativeDecoder();
+const mod = loadNativeModule();
 const enc = new TextEncoder();
 
 const bigEnum = Array.from({ length: 40 }, (_, i) => `v${i}`);
@@ -235,7 +236,7 @@ function expectSame(runs: Runs): void {
   for (const line of runs.nativeLines) expect(rejected.has(line), `native accepted line ${line}, which the JS decoder rejects`).toBe(false);
 }
 
-const problem = mod === null ? nativeDecoderProblem() : null;
+const problem = mod === null ? nativeModuleProblem() : null;
 if (problem !== null) console.warn(`decode-native tests SKIPPED: ${problem}`);
 describe.skipIf(mod === null)(`native NDJSON block decoder${problem ? ` (SKIPPED: ${problem})` : ''}`, () => {
   it('hash64Into equals the JS hash64Into on random bytes and ranges', () => {

@@ -4,13 +4,13 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import { loadNativeDecoder } from '../../../src/kernels/decode-native.js';
+import { loadNativeModule } from '../../../src/kernels/native-module.js';
 import { adviseHugePages } from '../../../src/runtime/huge-pages.js';
 
 const THP_MODE_FILE = '/sys/kernel/mm/transparent_hugepage/enabled';
 /** THP in `always` or `madvise` mode (the selected mode is in brackets). */
 const thpAdvisable = existsSync(THP_MODE_FILE) && /\[(always|madvise)\]/.test(readFileSync(THP_MODE_FILE, 'utf8'));
-const nativeBuilt = loadNativeDecoder() !== null;
+const nativeBuilt = loadNativeModule() !== null;
 
 describe('adviseHugePages', () => {
   test('small buffers are left alone', () => {

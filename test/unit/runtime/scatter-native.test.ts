@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { KernelError } from '../../../src/errors.js';
-import { loadNativeDecoder } from '../../../src/kernels/decode-native.js';
+import { loadNativeModule } from '../../../src/kernels/native-module.js';
 import { fmix32 } from '../../../src/kernels/xxhash32.js';
 import { BatchView, isValid, setValid } from '../../../src/runtime/batch.js';
 import { Partitioner } from '../../../src/runtime/partitioner.js';
@@ -81,7 +81,7 @@ function fill(layout: BatchLayout, rows: RowSpec[], seq: number): BatchView {
   return b;
 }
 
-const nativeBuilt = loadNativeDecoder() !== null;
+const nativeBuilt = loadNativeModule() !== null;
 
 describe('native scatter copy', () => {
   test.skipIf(!nativeBuilt)('a native copier is made when the module is built', () => {

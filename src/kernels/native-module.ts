@@ -1,0 +1,82 @@
+/**
+ * Loading of the optional native module (native-bindings/, Rust + Node-API), for every thread that
+ * uses it: the main thread's NDJSON decoder (decode-native.ts) and scatter copy
+ * (runtime/scatter-native.ts), the workers' Bloom kernel (bloom-native.ts), huge-page advice
+ * (runtime/huge-pages.ts). Its own module so a worker thread loads the binary without the decoder's
+ * plan builder and config code.
+ *
+ * Each part of the module is optional to its caller: a build from an older checkout may lack a newer
+ * export, and every caller falls back to its JS twin (same results, more CPU) when its part is missing.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+/** The decoder plan format this code writes (decode-native-plan.ts); a build reading another is not used. */
+export const PLAN_VERSION = 1;
+
+export interface NativeDecoderHandle {
+  decode(chunk: Uint8Array, start: number, end: number, slot: Uint8Array, rowStart: number, rowLimit: number, out: Int32Array): number;
+}
+
+export interface NativeSlotScatterHandle {
+  copySegment(staging: Uint8Array, slots: Uint8Array[], part: Uint16Array, start: number, count: number, base: Int32Array): void;
+}
+
+export interface NativeBloomHandle {
+  checkAndAdd(
+    words: Uint32Array, hashes: Uint32Array, timesMs: Float64Array, from: number, to: number, duplicateOut: Uint8Array,
+    newestSlot: number, noRotationBeforeMs: number, started: boolean, rotatedFirst: boolean, status: Int32Array,
+  ): number;
+}
+
+export interface NativeModule {
+  BlockDecoder: new (ints: Int32Array, floats: Float64Array, bytes: Uint8Array) => NativeDecoderHandle;
+  /** The key hash of bytes[start, end) into out[at], out[at + 1] (tests compare it with hash64Into). */
+  hash64Into(bytes: Uint8Array, start: number, end: number, out: Uint32Array, at: number): void;
+  planVersion(): number;
+  SlotScatter?: new (staging: Int32Array, slot: Int32Array) => NativeSlotScatterHandle;
+  BloomKernel?: new (blocks: number, generations: number, probes: number) => NativeBloomHandle;
+  adviseHugePages?: (bytes: Uint8Array) => boolean;
+}
+
+let loaded: NativeModule | null | undefined;
+let loadProblem: string | null = null;
+
+/** Where the build script puts the module, from src/kernels/ (tests) or dist/src/kernels/ (compiled). */
+const CANDIDATES = ['../../native-bindings/ringflow_native.node', '../../../native-bindings/ringflow_native.node'];
+
+/**
+ * The native module, or null when it is not built, fails to load, is from another plan version, or
+ * RINGFLOW_NATIVE=0. Loaded once per thread; never throws.
+ */
+export function loadNativeModule(): NativeModule | null {
+  if (loaded !== undefined) return loaded;
+  loaded = null;
+  if (process.env.RINGFLOW_NATIVE === '0') {
+    loadProblem = 'disabled by RINGFLOW_NATIVE=0';
+    return null;
+  }
+  const path = CANDIDATES.map((c) => fileURLToPath(new URL(c, import.meta.url))).find((p) => existsSync(p));
+  if (path === undefined) {
+    loadProblem = 'native-bindings/ringflow_native.node is not built (run: bash scripts/build-native.sh)';
+    return null;
+  }
+  try {
+    const mod = createRequire(import.meta.url)(path) as NativeModule;
+    const version = mod.planVersion();
+    if (version !== PLAN_VERSION) {
+      loadProblem = `${path} reads plan version ${version}, this code writes ${PLAN_VERSION} (rebuild it)`;
+      return null;
+    }
+    loaded = mod;
+  } catch (err) {
+    loadProblem = `${path} failed to load: ${(err as Error).message}`;
+  }
+  return loaded;
+}
+
+/** Why loadNativeModule() returned null (null when it loaded or was not tried). */
+export function nativeModuleProblem(): string | null {
+  return loadProblem;
+}
