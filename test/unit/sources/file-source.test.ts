@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -143,6 +144,34 @@ describe('FileSource', () => {
     expect(chunks).toBeGreaterThan(pausedAt);
     expect(source.stats().bytes).toBe(content.length);
     await source.close();
+  });
+
+  test('a FIFO is read through the thread pool (a blocking read could wait forever), lines whole', async () => {
+    // Regular files are read with blocking reads; a FIFO must not be: its writer may pause.
+    const fifo = join(dir, `fifo-${fileNo++}`);
+    execFileSync('mkfifo', [fifo]);
+    const lines = Array.from({ length: 2000 }, (_, i) => `{"i":${i},"pad":"${'p'.repeat(i % 97)}"}\n`);
+    const content = Buffer.from(lines.join(''));
+    const source = new FileSource({ path: fifo, chunkBytes: 4096 });
+    const seen = collect(source);
+    // Written in pieces with pauses between them, so reads find the pipe empty now and then.
+    const out = createWriteStream(fifo);
+    for (let at = 0; at < content.length; at += 7000) {
+      out.write(content.subarray(at, at + 7000));
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    await new Promise<void>((r) => out.end(r));
+    expectChunkInvariants(await seen, content);
+    expect(source.stats().totalBytes).toBe(-1);
+  });
+
+  test('resuming a FIFO at a position fails start() with a SourceError (a pipe cannot seek)', async () => {
+    const fifo = join(dir, `fifo-${fileNo++}`);
+    execFileSync('mkfifo', [fifo]);
+    const writer = createWriteStream(fifo); // lets the reader's open() return
+    const started = new FileSource({ path: fifo, startPosition: 100 }).start(() => {});
+    await expect(started).rejects.toThrow(/cannot resume .* not a regular file/);
+    writer.destroy();
   });
 
   test('a missing file fails start() with a SourceError', async () => {
