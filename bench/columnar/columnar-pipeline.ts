@@ -2,8 +2,9 @@
  * Columnar end to end: generated columns (no NDJSON, no decode) through the real Pipeline — its
  * Runtime (partitioner, rings, piscina workers), the canonical partition processor (enrich -> dedupe
  * -> window aggregate), the watermark and the window emitter — exactly as an IngestStream drives it:
- * fill the pipeline's staging batch, count the lines, let the watermark observe the batch, then
- * `scatterStaging()` (scatter, wait while a ring is full, announce window closes).
+ * fill the batch `openStaging()` gives (the staging batch, or with one partition the ring slot itself),
+ * count the lines, let the watermark observe the batch, then `scatterStaging()` (scatter or publish,
+ * wait while a ring is full, announce window closes).
  *
  * CLI (one measurement per process, so its peak RSS is its own; prints one JSON line):
  *   node dist/bench/columnar/columnar-pipeline.js --events 4000000 --threads 2 --partitions 8 \
@@ -107,17 +108,19 @@ export async function runColumnarPipeline(o: ColumnarRunOptions): Promise<Column
   });
   try {
     pipeline.openStream(0); // registers source partition 0 with the watermark, as a file source does
-    const staging = pipeline.stagingBatch;
-    assertCanonicalLayout(staging);
-    const capacity = staging.layout.rowCapacity;
     const started = performance.now();
     while (gen.events < o.events) {
-      const n = gen.fill(staging, Math.min(capacity, o.events - gen.events));
-      if (n === 0) throw new Error('columnar run: an empty staging batch had no room for a row');
+      // The staging batch, or with one partition the ring slot itself (it may hold earlier rows).
+      const staging = await pipeline.openStaging();
+      assertCanonicalLayout(staging);
+      const want = Math.min(staging.layout.rowCapacity, o.events - gen.events);
+      const n = gen.fill(staging, want);
+      if (n === 0 && staging.rowCount === 0) throw new Error('columnar run: an empty staging batch had no room for a row');
       pipeline.countLines(n, 0, 0);
       // Events are in time order, so observing the batch's last event time equals observing each row.
       pipeline.watermark.observe(0, gen.lastTsMs);
-      await pipeline.scatterStaging();
+      // Fewer rows than asked for: the batch is full or out of string room, so it ships.
+      await pipeline.scatterStaging(n < want);
     }
     const stats = await pipeline.finish();
     const elapsedMs = performance.now() - started;

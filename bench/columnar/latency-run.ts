@@ -101,8 +101,7 @@ export async function runLatency(o: LatencyRunOptions): Promise<LatencyRunResult
   const gen = new ColumnarClickstream({ seed: 7 });
   try {
     pipeline.openStream(0);
-    const staging = pipeline.stagingBatch;
-    assertCanonicalLayout(staging);
+    assertCanonicalLayout(await pipeline.openStaging());
     const started = performance.now();
     warmupUntil = started + WARMUP_MS;
     let generated = 0;
@@ -111,13 +110,15 @@ export async function runLatency(o: LatencyRunOptions): Promise<LatencyRunResult
       let due = Math.floor((o.ratePerSec * (now - started)) / 1000) - generated;
       const clock = Date.now();
       while (due > 0) {
+        // The staging batch, or with one partition the ring slot itself (it may hold earlier rows).
+        const staging = await pipeline.openStaging();
         const n = gen.fill(staging, due, clock);
         pipeline.countLines(n, 0, 0);
         generated += n;
         due -= n;
         if (staging.rowCount >= staging.layout.rowCapacity || n === 0) {
           pipeline.watermark.observe(0, clock);
-          await pipeline.scatterStaging();
+          await pipeline.scatterStaging(true);
         }
       }
       pipeline.watermark.observe(0, clock);

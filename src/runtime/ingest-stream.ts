@@ -43,7 +43,12 @@ export interface DeadLetterEntry {
 const FIRST_REASONS = 5;
 
 export interface IngestContext {
-  readonly stagingBatch: BatchView;
+  /**
+   * The batch to decode into next, rows appended from its rowCount on: the pipeline's staging batch,
+   * or with a single partition the ring's open slot itself (no scatter copy). Ask again after every
+   * scatterStaging(): the slot may have been published.
+   */
+  openStaging(): Promise<BatchView>;
   readonly watermark: WatermarkTracker;
   /** Null: every push takes the sequential way. */
   readonly decodePool: DecodePool | null;
@@ -52,7 +57,12 @@ export interface IngestContext {
   countLines(input: number, invalid: number, blank: number): void;
   deadLetter(entry: DeadLetterEntry): void;
   serialize<T>(work: () => Promise<T>): Promise<T>;
-  scatterStaging(): Promise<void>;
+  /**
+   * The staging rows go into the rings (waiting while a ring is full), then windows the watermark
+   * passed are closed. `ship`: the batch had no room for the next line, so a slot being decoded into
+   * directly is published even though not full.
+   */
+  scatterStaging(ship?: boolean): Promise<void>;
   /** Rows [fromRow, toRow) of `batch` into the rings, waiting while a ring is full. */
   scatterRows(batch: BatchView, fromRow: number, toRow: number): Promise<void>;
   /** After a batch is in the rings: read the processing-time clock, announce closed windows. */
@@ -179,20 +189,28 @@ export class IngestStream {
 
   /** Decode buf[start, end) on this thread, gate on, into the staging batch (complete lines, or the final tail). */
   private async sequential(buf: Uint8Array, start: number, end: number, final: boolean): Promise<void> {
-    const staging = this.ctx.stagingBatch;
-    const capacity = staging.layout.rowCapacity;
     this.decoder.setLateGate(this.gate);
+    let staging = await this.ctx.openStaging();
+    const capacity = staging.layout.rowCapacity;
     let pos = start;
     for (;;) {
       const r = this.decoder.decode(buf, pos, end, this.nextLine, staging, this.onReject, final);
       pos = r.endOffset;
       this.count(r.linesConsumed, r.linesRejected, r.linesBlank, r.rowsWritten);
-      if (staging.rowCount >= capacity) { await this.ctx.scatterStaging(); continue; }
+      if (staging.rowCount >= capacity) {
+        await this.ctx.scatterStaging();
+        staging = await this.ctx.openStaging();
+        continue;
+      }
       if (pos >= end) break;
-      // The batch ran out of string room: flush and go on.
+      // The batch ran out of string room: ship it and go on.
       if (r.linesConsumed === 0 && staging.rowCount === 0) break;
-      if (staging.rowCount > 0) await this.ctx.scatterStaging();
+      if (staging.rowCount > 0) {
+        await this.ctx.scatterStaging(true);
+        staging = await this.ctx.openStaging();
+      }
     }
+    // A slot decoded into directly keeps its rows (rowCount counts earlier pushes' too) and stays open.
     if (staging.rowCount > 0) await this.ctx.scatterStaging();
   }
 

@@ -257,6 +257,37 @@ export class Partitioner {
   }
 
   /**
+   * Single partition only: partition 0's open slot itself (opened if none is), for a decoder to append
+   * rows to from its rowCount on, which saves the copy scatter() would make of every row. Null while
+   * the ring is full (blockedPartition = 0): await the ring and ask again. The rows count once
+   * commitDirect() is called, which must come before any other call of this partitioner.
+   */
+  directSlot(): BatchView | null {
+    if (this.partitions !== 1) throw new RingflowError('DIRECT_SLOT', `direct slots need a single partition, not ${this.partitions}`);
+    this.blockedPartition = -1;
+    if (this.open[0] === null && !this.openSlot(0)) {
+      this.blockedPartition = 0;
+      return null;
+    }
+    const slot = this.open[0]!;
+    slot.rowCount = this.openRows[0];
+    return slot;
+  }
+
+  /**
+   * The rows a decoder appended to directSlot() belong to the slot now; it is published when full, or
+   * when `ship` (the decoder found no room in it for the next line) and it has rows.
+   */
+  commitDirect(ship: boolean): void {
+    const slot = this.open[0];
+    if (slot === null) return;
+    this.openRows[0] = slot.rowCount;
+    // scatter() measures the string room again from the offsets the decoder left.
+    this.fitRows[0] = 0;
+    if (slot.rowCount > 0 && (ship || slot.rowCount >= this.rowCapacity)) this.publishOpen(0);
+  }
+
+  /**
    * Partition p's slot may lack string room for row r: let exactly that row in when it fits,
    * otherwise ship the slot (the row then opens the next one).
    */

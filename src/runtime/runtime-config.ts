@@ -21,9 +21,11 @@ function intInRange(min: number, max: number, pow2 = false) {
  * Defaults from the threads x partitions x ringSlots runs on a 2-core box (6M-event replay of the
  * canonical pipeline, ARCHITECTURE.md "Runtime defaults"): the main thread decodes and scatters, about
  * half of all CPU, so it gets a core of its own and the kernels the rest (2 workers on 2 cores:
- * 2.0-2.2M events/s; 1 worker: 2.4-2.5M). Two partitions per worker beat more (1 worker: 2.4M with 2,
- * 2.0M with 4, 1.85M with 8), and 16 ring slots beat 8 by ~5% (more batches in flight between the
- * main thread and the workers before either waits).
+ * 2.0-2.2M events/s; 1 worker: 2.4-2.5M). With several workers, two partitions per worker beat more
+ * (1 worker: 2.4M with 2, 2.0M with 4, 1.85M with 8), and 16 ring slots beat 8 by ~5% (more batches
+ * in flight between the main thread and the workers before either waits). A single worker gets a
+ * single partition: the decoder then writes straight into the ring slots, with no scatter copy
+ * (pipeline.ts, directSlots), 3.1-3.3M events/s against 2.5-2.6M with 2 partitions.
  */
 const DEFAULT_THREADS = Math.max(1, Math.min(256, availableParallelism() - 1));
 const PARTITIONS_PER_THREAD = 2;
@@ -34,12 +36,13 @@ const PARTITIONS_PER_THREAD = 2;
 const MAX_DEFAULT_PARTITIONS = 16;
 const DEFAULT_RING_SLOTS = 16;
 
-const defaultPartitions = (threads: number): number => Math.max(threads, Math.min(MAX_DEFAULT_PARTITIONS, PARTITIONS_PER_THREAD * threads));
+const defaultPartitions = (threads: number): number =>
+  threads === 1 ? 1 : Math.max(threads, Math.min(MAX_DEFAULT_PARTITIONS, PARTITIONS_PER_THREAD * threads));
 
 export const runtimeConfigSchema = z
   .preprocess(
-    // partitions default to PARTITIONS_PER_THREAD per thread (of the threads set or defaulted), at most
-    // MAX_DEFAULT_PARTITIONS unless threads alone needs more.
+    // partitions default to 1 for one thread, else PARTITIONS_PER_THREAD per thread (of the threads set
+    // or defaulted), at most MAX_DEFAULT_PARTITIONS unless threads alone needs more.
     (raw) => {
       if (raw === undefined) raw = {};
       if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return raw;
@@ -56,7 +59,7 @@ export const runtimeConfigSchema = z
           .describe('Worker threads running kernels, 1 to 256. Default: os.availableParallelism() - 1 (at least 1): the main thread ingests on the remaining core.'),
         partitions: intInRange(1, 4096)
           .default(defaultPartitions(DEFAULT_THREADS))
-          .describe('Key-hash partitions (one ring each), 1 to 4096, at least `threads`. Default: 2 per thread, at most 16 unless threads is larger.'),
+          .describe('Key-hash partitions (one ring each), 1 to 4096, at least `threads`. Default: 1 with one thread (rows are then decoded straight into the ring slots), else 2 per thread, at most 16 unless threads is larger.'),
         ringSlots: intInRange(2, 1024, true)
           .default(DEFAULT_RING_SLOTS)
           .describe('Batch slots per partition ring, a power of two from 2 to 1024. Default: 16.'),

@@ -197,6 +197,16 @@ export class Runtime<Options = unknown, Output = unknown> {
     return this.partitioner.scatter(staging, fromRow);
   }
 
+  /** Single partition: the open ring slot to decode into directly, or null while the ring is full (see Partitioner.directSlot). */
+  directSlot(): BatchView | null {
+    if (this.failure !== null) throw this.failure;
+    if (this.closed) throw new ShutdownError('runtime is closed');
+    return this.partitioner.directSlot();
+  }
+
+  /** The rows decoded into directSlot() are the slot's; published when full or when `ship`. */
+  commitDirect(ship: boolean): void { this.partitioner.commitDirect(ship); }
+
   /** Publish every partially filled slot. */
   flush(): void { this.partitioner.flush(); }
 

@@ -164,3 +164,96 @@ describe.each([['native copy', true], ['JS copy', false]])('Partitioner.scatter 
       }), { numRuns: 200 });
   });
 });
+
+describe('Partitioner direct slots (one partition: rows written straight into the open ring slot)', () => {
+  const schema: Schema = {
+    columns: [{ name: 'id', type: 'string', hashed: true, avgBytes: 4 }, { name: 'n', type: 'float64' }],
+  };
+  const layout = computeLayout(schema, 8); // 32 string bytes per slot
+
+  /** What a decoder does: append row slot.rowCount (false when the string has no room). */
+  function append(slot: BatchView, text: string, n: number): boolean {
+    const r = slot.rowCount;
+    const id = slot.column('id');
+    const at = id.offsets![r];
+    if (r >= slot.layout.rowCapacity || at + text.length > id.values.length) return false;
+    for (let k = 0; k < text.length; k++) (id.values as Uint8Array)[at + k] = text.charCodeAt(k);
+    id.offsets![r + 1] = at + text.length;
+    id.hash![2 * r] = fmix32(n);
+    id.hash![2 * r + 1] = fmix32(n + 1);
+    setValid(id.validity, r);
+    (slot.column('n').values as Float64Array)[r] = n;
+    setValid(slot.column('n').validity, r);
+    slot.rowCount = r + 1;
+    return true;
+  }
+
+  const rowsOf = (b: BatchView): string[] => Array.from({ length: b.rowCount }, (_, r) => {
+    const id = b.column('id');
+    return `${Buffer.from((id.values as Uint8Array).subarray(id.offsets![r], id.offsets![r + 1])).toString('latin1')}:${b.column('n').values[r]}`;
+  });
+
+  test('a slot is published when full or shipped, stays open otherwise, and keeps its rows across calls', () => {
+    const ring = Ring.create(layout, 4);
+    const published: number[] = [];
+    const part = new Partitioner([ring], 'id', (p) => published.push(p));
+    let slot = part.directSlot()!;
+    for (let i = 0; i < 3; i++) append(slot, 'ab', i);
+    part.commitDirect(false);
+    expect(ring.pending).toBe(0); // 3 of 8 rows: still open
+    slot = part.directSlot()!;
+    expect(slot.rowCount).toBe(3); // the same slot, its rows kept
+    for (let i = 3; i < 8; i++) append(slot, 'ab', i);
+    part.commitDirect(false);
+    expect(published).toEqual([0]); // full
+    slot = part.directSlot()!;
+    expect(slot.rowCount).toBe(0);
+    append(slot, 'x'.repeat(30), 8);
+    expect(append(slot, 'yyy', 9)).toBe(false); // no string room: the decoder ships the slot
+    part.commitDirect(true);
+    expect(published).toEqual([0, 0]);
+    expect(rowsOf(ring.peek()!)).toEqual(['ab:0', 'ab:1', 'ab:2', 'ab:3', 'ab:4', 'ab:5', 'ab:6', 'ab:7']);
+    ring.release();
+    expect(rowsOf(ring.peek()!)).toEqual([`${'x'.repeat(30)}:8`]);
+  });
+
+  test('rows scattered and rows written directly share the open slot, in order', () => {
+    const ring = Ring.create(layout, 4);
+    const part = new Partitioner([ring], 'id', () => {});
+    const st = BatchView.standalone(computeLayout(schema, 8));
+    st.clear();
+    append(st, 'sa', 0);
+    append(st, 'sb', 1);
+    expect(part.scatter(st, 0)).toBe(2);
+    const slot = part.directSlot()!;
+    expect(slot.rowCount).toBe(2);
+    append(slot, 'da', 2);
+    part.commitDirect(false);
+    st.clear();
+    append(st, 'sc', 3);
+    expect(part.scatter(st, 0)).toBe(1);
+    part.flush();
+    expect(rowsOf(ring.peek()!)).toEqual(['sa:0', 'sb:1', 'da:2', 'sc:3']);
+    expect(part.unpublishedRows).toBe(0);
+  });
+
+  test('a full ring gives no slot (blockedPartition 0) until the consumer releases one', () => {
+    const ring = Ring.create(layout, 2);
+    const part = new Partitioner([ring], 'id', () => {});
+    for (let b = 0; b < 2; b++) {
+      const slot = part.directSlot()!;
+      append(slot, 'a', b);
+      part.commitDirect(true);
+    }
+    expect(part.directSlot()).toBeNull();
+    expect(part.blockedPartition).toBe(0);
+    ring.release();
+    expect(part.directSlot()).not.toBeNull();
+    expect(part.blockedPartition).toBe(-1);
+  });
+
+  test('needs a single partition', () => {
+    const part = new Partitioner([Ring.create(layout, 2), Ring.create(layout, 2)], 'id', () => {});
+    expect(() => part.directSlot()).toThrow(/single partition/);
+  });
+});

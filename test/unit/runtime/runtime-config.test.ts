@@ -7,13 +7,14 @@ describe('runtime config', () => {
   test('defaults', () => {
     const c = parseRuntimeConfig({});
     expect(c.threads).toBe(Math.max(1, Math.min(256, availableParallelism() - 1)));
-    expect(c.partitions).toBe(Math.max(c.threads, Math.min(16, 2 * c.threads)));
+    expect(c.partitions).toBe(c.threads === 1 ? 1 : Math.max(c.threads, Math.min(16, 2 * c.threads)));
     expect(c.ringSlots).toBe(16);
     expect(c.batchRows).toBe(4096);
   });
 
-  test('partitions follow threads when only threads is set: two per thread up to 16, then one per thread', () => {
-    expect(parseRuntimeConfig({ threads: 1 }).partitions).toBe(2);
+  test('partitions follow threads when only threads is set: one for one thread, else two per thread up to 16, then one per thread', () => {
+    expect(parseRuntimeConfig({ threads: 1 }).partitions).toBe(1);
+    expect(parseRuntimeConfig({ threads: 2 }).partitions).toBe(4);
     expect(parseRuntimeConfig({ threads: 6 }).partitions).toBe(12);
     expect(parseRuntimeConfig({ threads: 12 }).partitions).toBe(16);
     expect(parseRuntimeConfig({ threads: 40 }).partitions).toBe(40);
