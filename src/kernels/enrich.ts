@@ -7,6 +7,15 @@
  * is computed here from the row's bytes with the same function the loader used (xxhash32.ts), which for
  * short keys such as two-letter country codes costs about as much as reading the hash would.
  * A null key and a key not in the table both get the missing id (0 = the configured default).
+ *
+ * Keys of at most 3 bytes (country codes, currency codes) also go through a direct-mapped cache of
+ * value ids, keyed by the bytes themselves packed with the length into one int (exact, no hash
+ * collision possible): a repeated short key then costs two loads instead of a hash and a probe. The
+ * cache is cleared whenever the pinned table version changes. Measured on the canonical replay: enrich
+ * with the hash took ~10% of the worker's CPU.
+ *
+ *   packed key (int32): [ byte 2 | byte 1 | byte 0 | length 0..3 ]   (bits 31..24 | ... | 7..0)
+ *   cacheKeys[slot] = packed key (-1: empty; length 255 never occurs), cacheIds[slot] = its value id
  */
 import type { BatchView } from '../runtime/batch.js';
 import { DimTableReader, type DimTableShared } from './dim-table.js';
@@ -22,10 +31,18 @@ export interface EnrichOptions {
 
 export const MISSING_VALUE_ID = 0;
 
+/** Direct-mapped cache slots (a power of two): far more than the distinct short keys of a dimension. */
+const CACHE_BITS = 10;
+const EMPTY = -1;
+
 export class EnrichKernel {
   readonly options: EnrichOptions;
   private readonly reader: DimTableReader;
   private readonly scratch = new Uint32Array(2);
+  private readonly cacheKeys = new Int32Array(1 << CACHE_BITS).fill(EMPTY);
+  private readonly cacheIds = new Int32Array(1 << CACHE_BITS);
+  /** The table version the cache holds ids of. */
+  private cacheVersion = -1;
 
   constructor(options: EnrichOptions, reader: number) {
     this.options = options;
@@ -43,15 +60,44 @@ export class EnrichKernel {
     const scratch = this.scratch;
     const reader = this.reader;
     const version = reader.begin();
+    const cacheKeys = this.cacheKeys;
+    const cacheIds = this.cacheIds;
+    if (version !== this.cacheVersion) {
+      cacheKeys.fill(EMPTY);
+      this.cacheVersion = version;
+    }
     try {
       for (let r = 0; r < n; r++) {
         if ((validity[r >> 3] & (1 << (r & 7))) === 0) {
           out[r] = MISSING_VALUE_ID;
-        } else if (hash !== null) {
-          out[r] = reader.lookup(hash[2 * r], hash[2 * r + 1], MISSING_VALUE_ID);
+          continue;
+        }
+        const start = offsets[r];
+        const length = offsets[r + 1] - start;
+        let packed = EMPTY;
+        let slot = 0;
+        if (length <= 3) {
+          packed = length;
+          if (length > 0) packed |= bytes[start] << 8;
+          if (length > 1) packed |= bytes[start + 1] << 16;
+          if (length > 2) packed |= bytes[start + 2] << 24;
+          slot = Math.imul(packed, 0x9e3779b1) >>> (32 - CACHE_BITS);
+          if (cacheKeys[slot] === packed) {
+            out[r] = cacheIds[slot];
+            continue;
+          }
+        }
+        let id: number;
+        if (hash !== null) {
+          id = reader.lookup(hash[2 * r], hash[2 * r + 1], MISSING_VALUE_ID);
         } else {
-          hash64Into(bytes, offsets[r], offsets[r + 1], scratch, 0);
-          out[r] = reader.lookup(scratch[0], scratch[1], MISSING_VALUE_ID);
+          hash64Into(bytes, start, start + length, scratch, 0);
+          id = reader.lookup(scratch[0], scratch[1], MISSING_VALUE_ID);
+        }
+        out[r] = id;
+        if (packed !== EMPTY) {
+          cacheKeys[slot] = packed;
+          cacheIds[slot] = id;
         }
       }
     } finally {

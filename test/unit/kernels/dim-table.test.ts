@@ -1,6 +1,7 @@
 import { mkdtempSync, writeFileSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createDimTableShared, DimTableReader } from '../../../src/kernels/dim-table.js';
 import { DimTableLoader, parseCsv } from '../../../src/kernels/dim-table-loader.js';
@@ -123,5 +124,33 @@ describe('enrich kernel', () => {
     new EnrichKernel({ table: shared, joinOn: 'country', as: 'region' }, 0).run(batch, out);
     expect(Array.from(out.subarray(0, 6), (id) => loader.dictionary[id])).toEqual(
       ['europe', 'unknown', 'asia', 'south_america', 'unknown', 'oceania']);
+  });
+
+  it('property: ids equal a hash lookup per row, short (cached) and long keys, across table reloads', async () => {
+    // Keys of 1..3 bytes take the kernel's cache (multi-byte UTF-8 too), longer ones the hash path.
+    const known = ['A', 'AB', 'ABC', 'ABCD', 'é', '€', 'x€', 'Zz9', 'long-key-1'];
+    const unknown = ['Q', 'QQ', 'QQQ', 'QQQQ', 'ü'];
+    const dir = tmp();
+    const path = join(dir, 'dim.csv');
+    const shared = createDimTableShared(64, 64, 2);
+    const loader = new DimTableLoader(shared, { path, keyColumn: 'k', valueColumn: 'v', defaultValue: 'none' });
+    const kernel = new EnrichKernel({ table: shared, joinOn: 'country', as: 'v' }, 0);
+    const reader = new DimTableReader(shared, 1);
+    const layout = layoutFor(64);
+    const out = new Int32Array(64);
+    await fc.assert(fc.asyncProperty(
+      fc.array(fc.record({ mapping: fc.array(fc.integer({ min: 0, max: 3 }), { minLength: known.length, maxLength: known.length }),
+        rows: fc.array(fc.constantFrom(...known, ...unknown), { minLength: 1, maxLength: 64 }) }), { minLength: 1, maxLength: 4 }),
+      async (rounds) => {
+        for (const { mapping, rows } of rounds) {
+          // A new table version each round: some keys change value, some leave the table (mapping 0).
+          const lines = known.flatMap((k, i) => (mapping[i] === 0 ? [] : [`"${k}",value-${mapping[i]}`]));
+          writeFileSync(path, `k,v\n${lines.join('\n')}\n`);
+          await loader.load();
+          const batch = fillBatch(BatchView.standalone(layout), rows.map((c, i) => ({ event_id: `e${i}`, ts: 1e12, user_id: 'u', type: 'view' as const, country: c, line: i + 1 })));
+          kernel.run(batch, out);
+          expect(Array.from(out.subarray(0, rows.length))).toEqual(rows.map((k) => lookup(reader, k)));
+        }
+      }), { numRuns: 60 });
   });
 });
