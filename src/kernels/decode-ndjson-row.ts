@@ -8,7 +8,7 @@
 import type { BatchView, ColumnView } from '../runtime/batch.js';
 import type { BatchLayout } from '../runtime/schema.js';
 import type { LateGate } from './decode-ndjson.js';
-import { MAX_RAW_BYTES } from './input-config.js';
+import { MAX_RAW_BYTES } from './input-columns.js';
 import { hash64Into } from './xxhash32.js';
 
 /** End of the dead letter's `raw` for the line b[ls, le): at most MAX_RAW_BYTES, never inside a character. */

@@ -22,7 +22,7 @@ import type { BatchLayout } from '../runtime/schema.js';
 import type { EventBatch } from '../sinks/sink.js';
 import { ConfigError } from '../errors.js';
 import { EventBuffers, threadEventBuffers } from './event-buffers.js';
-import { SYSTEM_COLUMNS } from './input-config.js';
+import { SYSTEM_COLUMNS } from './input-columns.js';
 import {
   copyBytes, jsonLiteralBytes, jsonStringMaxBytes, NUMBER_MAX_BYTES, writeInt32, writeJsonString, writeNumber,
 } from './json-bytes.js';

@@ -11,15 +11,13 @@ import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import type { ColumnSpec, Schema } from '../runtime/schema.js';
 import { compileBytePattern } from './filter-pattern.js';
+import { MAX_RAW_BYTES, SYSTEM_COLUMNS } from './input-columns.js';
 
 export const FIELD_TYPES = ['string', 'int32', 'int64', 'timestamp_ms', 'float64', 'bool', 'enum'] as const;
 export type FieldType = (typeof FIELD_TYPES)[number];
 const NUMERIC = new Set<FieldType>(['int32', 'int64', 'timestamp_ms', 'float64']);
 
-export const SYSTEM_COLUMNS = ['__line', '__late', '__raw'] as const;
 export const DEFAULT_MAX_LINE_BYTES = 1048576;
-/** The dead letter keeps at most this much of a line (issue 4: `raw` cut to 4 KiB). */
-export const MAX_RAW_BYTES = 4096;
 /** Cap on the bytes per row reserved for a string column; a longer batch simply publishes early. */
 const MAX_AVG_STRING_BYTES = 32;
 
@@ -201,6 +199,7 @@ export function inputSchemaToBatchSchema(cfg: InputConfig): Schema {
     }
     return { name, type: f.type };
   });
-  columns.push({ name: '__line', type: 'float64' }, { name: '__late', type: 'bool' }, { name: '__raw', type: 'string', avgBytes: 16, maxRowBytes: MAX_RAW_BYTES });
+  const [line, late, raw] = SYSTEM_COLUMNS;
+  columns.push({ name: line, type: 'float64' }, { name: late, type: 'bool' }, { name: raw, type: 'string', avgBytes: 16, maxRowBytes: MAX_RAW_BYTES });
   return { columns };
 }
