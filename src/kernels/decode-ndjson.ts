@@ -64,6 +64,11 @@ export interface LateGate {
   isLate(eventTimeMs: number): boolean;
   /** Advances the source partition's max event time with this valid row. */
   observe(eventTimeMs: number): void;
+  /**
+   * Optional batch form: observe() for eventTimesMs[from..to) in order, stopping before the first row
+   * isLate() would flag (not observed); returns that row, or `to`. Same decisions as per row.
+   */
+  observeUntilLate?(eventTimesMs: Float64Array, from: number, to: number): number;
 }
 
 export interface NdjsonDecoder {
@@ -216,17 +221,15 @@ class Decoder implements NdjsonDecoder {
     const starts = native.lineStarts;
     const ends = native.lineEnds;
     const index = native.lineIndex;
-    const gate = this.lateGate;
-    for (let k = 0; k < rows; k++) {
-      if (!this.rows.finish(out, row0 + k, firstLineNumber + index[k], gate, b, starts[k], ends[k], true)) {
-        // A late row whose line does not fit `__raw`: it starts the next batch (the lines before it
-        // that were not rows are blank ones).
-        this.nativeLines = index[k];
-        this.result.linesBlank += index[k] - k;
-        this.nativeFull = true;
-        this.noRoom(out);
-        return starts[k];
-      }
+    const k = this.rows.finishRows(out, row0, rows, firstLineNumber, index, this.lateGate, b, starts, ends);
+    if (k < rows) {
+      // A late row whose line does not fit `__raw`: it starts the next batch (the lines before it
+      // that were not rows are blank ones).
+      this.nativeLines = index[k];
+      this.result.linesBlank += index[k] - k;
+      this.nativeFull = true;
+      this.noRoom(out);
+      return starts[k];
     }
     this.nativeLines = native.linesConsumed;
     this.result.linesBlank += native.linesBlank;

@@ -16,6 +16,9 @@
  */
 import type { WindowAssigner } from './window-assign.js';
 
+/** 2^53: below it, event times and window bounds are exact integers of ms, so a window containing t ends after t. */
+const EXACT_TIME_LIMIT = 9007199254740992;
+
 export interface WatermarkOptions {
   allowedLatenessMs: number;
   idleTimeoutMs: number;
@@ -99,6 +102,43 @@ export class WatermarkTracker {
       this.maxTs[source] = ts;
       this.dirty = true;
     }
+  }
+
+  /**
+   * lateThenObserve for eventTimesMs[from..to) in order, stopping before the first late candidate
+   * (neither observed nor decided here: the caller keeps its line, then observes it): returns its
+   * index, or `to`. The same decisions as per row, with two shortcuts that change none:
+   *  - t > watermark (and |t| < 2^53, where window arithmetic is exact) cannot be late: the first
+   *    window containing t ends after t;
+   *  - with a single source the watermark after a new maximum is max(watermark, t - lateness), what
+   *    recompute() would give, without its loop.
+   */
+  observeUntilLate(source: number, eventTimesMs: Float64Array, from: number, to: number): number {
+    let w = this.watermark;
+    let registered = false;
+    for (let r = from; r < to; r++) {
+      const t = eventTimesMs[r];
+      if (!(t > w && t < EXACT_TIME_LIMIT && t > -EXACT_TIME_LIMIT) && this.assigner.firstWindowEnd(t) <= w) return r;
+      if (!registered) {
+        // What observe() does first, once per call: nowMs changes only at tick().
+        if (source >= this.sources || this.active[source] !== 1) this.register(source);
+        this.lastSeenMs[source] = this.nowMs;
+        registered = true;
+        w = this.watermark;
+      }
+      if (t > this.maxTs[source]) {
+        this.maxTs[source] = t;
+        if (this.sources === 1) {
+          const next = t - this.lateness;
+          if (next > this.current) this.current = next;
+          w = this.current;
+        } else {
+          this.dirty = true;
+          w = this.watermark;
+        }
+      }
+    }
+    return to;
   }
 
   /** Highest event time observed from `source` (-Infinity when none): the daemon's offset bookkeeping and restart state. */

@@ -109,6 +109,14 @@ export function setValidRange(validity: Uint8Array, from: number, to: number): v
   for (; r < to; r++) validity[r >> 3] |= 1 << (r & 7);
 }
 
+/** Clears validity bits [from, to): whole bytes at once, single bits only at the edges. */
+export function clearValidRange(validity: Uint8Array, from: number, to: number): void {
+  let r = from;
+  for (; r < to && (r & 7) !== 0; r++) validity[r >> 3] &= ~(1 << (r & 7));
+  for (; r + 8 <= to; r += 8) validity[r >> 3] = 0;
+  for (; r < to; r++) validity[r >> 3] &= ~(1 << (r & 7));
+}
+
 /** True when every bit of [from, to) is set. */
 export function allValid(validity: Uint8Array, from: number, to: number): boolean {
   let r = from;

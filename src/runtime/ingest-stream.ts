@@ -111,6 +111,7 @@ export class IngestStream {
     this.gate = {
       isLate: (ts: number) => wm.isLate(ts),
       observe: (ts: number) => wm.observe(sourcePartition, ts),
+      observeUntilLate: (ts: Float64Array, from: number, to: number) => wm.observeUntilLate(sourcePartition, ts, from, to),
     };
     const pool = ctx.decodePool;
     this.pieceGate = pool ? new PieceGate(pool.slots[0].batch.layout, eventTimeField) : null;

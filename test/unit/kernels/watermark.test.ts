@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { WatermarkTracker } from '../../../src/kernels/watermark.js';
 import { WindowAssigner } from '../../../src/kernels/window-assign.js';
@@ -64,5 +65,43 @@ describe('watermark', () => {
     t2.wm.observe(1, 9000);
     t2.wm.unregister(0);
     expect(t2.wm.watermark).toBe(9000);
+  });
+
+  it('observeUntilLate makes the per-row decisions: same stop row, watermark and later decisions (property)', () => {
+    // Steps: a run of rows from one source (the batch call on one tracker, isLate/observe per row on
+    // the other), or a clock tick that may retire idle sources.
+    const step = fc.oneof(
+      fc.record({ source: fc.integer({ min: 0, max: 2 }),
+        times: fc.array(fc.oneof(fc.integer({ min: -200_000, max: 400_000 }), fc.constantFrom(Number.NaN, -Infinity, Infinity, 2 ** 60)), { maxLength: 30 }) }),
+      fc.integer({ min: 0, max: 3000 }),
+    );
+    fc.assert(fc.property(fc.array(step, { maxLength: 40 }), fc.integer({ min: 1, max: 3 }), (steps, sources) => {
+      const a = tracker(5000, 1000);
+      const b = tracker(5000, 1000);
+      for (let s = 1; s < sources; s++) { a.wm.register(s); b.wm.register(s); }
+      for (const st of steps) {
+        if (typeof st === 'number') {
+          a.clock.advance(st); a.wm.tick();
+          b.clock.advance(st); b.wm.tick();
+          continue;
+        }
+        const source = st.source % sources;
+        const times = Float64Array.from(st.times);
+        // The batch form stops at each late row; the caller observes it and goes on, as finishRows does.
+        const batchLate: number[] = [];
+        for (let r = 0; r < times.length;) {
+          r = a.wm.observeUntilLate(source, times, r, times.length);
+          if (r === times.length) break;
+          batchLate.push(r);
+          a.wm.observe(source, times[r]);
+          r++;
+        }
+        const rowLate: number[] = [];
+        times.forEach((t, r) => { if (b.wm.lateThenObserve(source, t)) rowLate.push(r); });
+        expect(batchLate).toEqual(rowLate);
+        expect(a.wm.watermark).toBe(b.wm.watermark);
+        expect(a.wm.maxEventTimeOf(source)).toBe(b.wm.maxEventTimeOf(source));
+      }
+    }), { numRuns: 300 });
   });
 });
