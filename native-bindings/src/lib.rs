@@ -165,37 +165,3 @@ pub fn hash64_into(bytes: &[u8], start: u32, end: u32, out: U32sMut, at: u32) ->
 pub fn plan_version() -> i32 {
   plan::PLAN_VERSION
 }
-
-/// Asks the kernel to back the 2 MiB-aligned interior of `bytes` with transparent huge pages
-/// (madvise MADV_HUGEPAGE; Linux with THP in `madvise` or `always` mode). For the large, randomly
-/// probed state buffers (Bloom generations): one TLB entry then covers 2 MiB instead of 4 KiB. Only
-/// pages not yet touched are affected, so call it right after allocation. Returns whether madvise
-/// accepted the advice (it does even with THP off, when the advice changes nothing); false elsewhere
-/// or for buffers without a whole aligned 2 MiB inside.
-#[napi]
-pub fn advise_huge_pages(bytes: &[u8]) -> bool {
-  huge_pages::advise(bytes.as_ptr() as usize, bytes.len())
-}
-
-mod huge_pages {
-  #[cfg(target_os = "linux")]
-  pub fn advise(start: usize, len: usize) -> bool {
-    const HUGE_PAGE_BYTES: usize = 2 << 20;
-    const MADV_HUGEPAGE: i32 = 14;
-    extern "C" {
-      fn madvise(addr: *mut core::ffi::c_void, len: usize, advice: i32) -> i32;
-    }
-    let from = (start + HUGE_PAGE_BYTES - 1) & !(HUGE_PAGE_BYTES - 1);
-    let to = (start + len) & !(HUGE_PAGE_BYTES - 1);
-    if to <= from {
-      return false;
-    }
-    // SAFETY: advice only (no content change) on a range inside memory the caller's array owns.
-    unsafe { madvise(from as *mut core::ffi::c_void, to - from, MADV_HUGEPAGE) == 0 }
-  }
-
-  #[cfg(not(target_os = "linux"))]
-  pub fn advise(_start: usize, _len: usize) -> bool {
-    false
-  }
-}

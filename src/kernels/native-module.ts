@@ -1,9 +1,8 @@
 /**
  * Loading of the optional native module (native-bindings/, Rust + Node-API), for every thread that
  * uses it: the main thread's NDJSON decoder (decode-native.ts) and scatter copy
- * (runtime/scatter-native.ts), the workers' Bloom kernel (bloom-native.ts), huge-page advice
- * (runtime/huge-pages.ts). Its own module so a worker thread loads the binary without the decoder's
- * plan builder and config code.
+ * (runtime/scatter-native.ts) and the workers' Bloom kernel (bloom.ts). Its own module so a worker
+ * thread loads the binary without the decoder's plan builder and config code.
  *
  * Each part of the module is optional to its caller: a build from an older checkout may lack a newer
  * export, and every caller falls back to its JS twin (same results, more CPU) when its part is missing.
@@ -37,7 +36,6 @@ export interface NativeModule {
   planVersion(): number;
   SlotScatter?: new (staging: Int32Array, slot: Int32Array) => NativeSlotScatterHandle;
   BloomKernel?: new (blocks: number, generations: number, probes: number) => NativeBloomHandle;
-  adviseHugePages?: (bytes: Uint8Array) => boolean;
 }
 
 let loaded: NativeModule | null | undefined;

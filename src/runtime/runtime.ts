@@ -24,7 +24,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Piscina } from 'piscina';
 import { BatchView } from './batch.js';
-import { adviseHugePages } from './huge-pages.js';
 import { Partitioner } from './partitioner.js';
 import type { ProcessorModule, TaskControl } from './processor.js';
 import { CONSUMER_WAITING, PRODUCER_WAITING, Ring } from './ring.js';
@@ -122,9 +121,7 @@ export class Runtime<Options = unknown, Output = unknown> {
     this.states = [];
     for (let p = 0; p < config.partitions; p++) {
       this.rings.push(Ring.create(this.layout, config.ringSlots));
-      const state = new SharedArrayBuffer(stateBytes);
-      adviseHugePages(state);
-      this.states.push(state);
+      this.states.push(new SharedArrayBuffer(stateBytes));
     }
     this.ringMemoryBytes = this.rings.reduce((s, r) => s + r.sizeBytes, 0);
     this.partitioner = new Partitioner(this.rings, opts.keyColumn, (p) => this.kick(p));
