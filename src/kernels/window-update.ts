@@ -14,6 +14,7 @@ import { hllAdd } from './hyperloglog.js';
 import type { PipelineProcessorOptions } from './pipeline-config.js';
 import type { WindowAssigner } from './window-assign.js';
 import { buildGroupPlan } from './window-groups.js';
+import { compileAdd, type CompiledAdd } from './window-update-compiled.js';
 import { addExact, type WindowTable } from './window-table.js';
 import { hash64Into } from './xxhash32.js';
 import { fmix32 } from './xxhash32.js';
@@ -62,7 +63,13 @@ export class RowAggregator {
   private readonly f64 = new Float64Array(1);
   private readonly f64Words = new Uint32Array(this.f64.buffer);
 
-  constructor(o: PipelineProcessorOptions, layout: BatchLayout, table: WindowTable, assigner: WindowAssigner, lookupIds: Int32Array) {
+  /** Count row r (event time ts) in every window containing ts: the compiled form (window-update-compiled.ts) or addReference. */
+  readonly add: (r: number, ts: number) => void;
+  private readonly compiled: CompiledAdd | null;
+
+  /** `compiled: false` keeps the generic loop (addReference), which the compiled form is tested against. */
+  constructor(o: PipelineProcessorOptions, layout: BatchLayout, table: WindowTable, assigner: WindowAssigner, lookupIds: Int32Array,
+    opts: { compiled?: boolean } = {}) {
     const a = o.aggregate;
     this.table = table;
     this.assigner = assigner;
@@ -97,9 +104,29 @@ export class RowAggregator {
     this.mValidity = slots.map(() => null);
     this.mOffsets = slots.map(() => null);
     this.mHash = slots.map(() => null);
+    this.compiled = opts.compiled === false ? null : compileAdd({
+      groups: plan.fields.map((f, i) => ({
+        kind: f.kind, column: f.kind === 'lookup' ? -1 : layout.byName.get(f.name)!.index, radix: f.radix, nullCode: this.gNullCode[i],
+      })),
+      metrics: slots.map((m, i) => {
+        const col = this.mField[i] === null ? null : layout.byName.get(this.mField[i]!)!;
+        return {
+          op: m.op, column: col?.index ?? -1, accOffset: m.accOffset, hllOffset: this.mHll[i],
+          distinctInput: col === null || col.spec.type !== 'string' ? 'number' : col.hashOffset >= 0 ? 'hash' : 'bytes',
+        };
+      }),
+      sizeMs: assigner.sizeMs, slideMs: assigner.slideMs, accSlots: this.accSlots,
+      hllBytesPerCell: this.hllBytesPerCell, hllPrecision: this.hllPrecision,
+    }, table, lookupIds);
+    const compiled = this.compiled;
+    this.add = compiled !== null ? compiled.add : (r, ts) => this.addReference(r, ts);
   }
 
   bind(batch: BatchView): void {
+    if (this.compiled !== null) {
+      this.compiled.bind(batch);
+      return;
+    }
     for (let i = 0; i < this.gColumn.length; i++) {
       if (this.gKind[i] === G_LOOKUP) continue;
       const col = batch.column(this.gColumn[i]);
@@ -137,8 +164,8 @@ export class RowAggregator {
     return key;
   }
 
-  /** Count row r (event time ts) in every window containing ts. */
-  add(r: number, ts: number): void {
+  /** Count row r (event time ts) in every window containing ts: the generic loop. */
+  addReference(r: number, ts: number): void {
     const table = this.table;
     const key = this.groupKey(r);
     const first = this.assigner.firstWindowStart(ts);
