@@ -112,11 +112,14 @@ export async function runLatency(o: LatencyRunOptions): Promise<LatencyRunResult
       while (due > 0) {
         // The staging batch, or with one partition the ring slot itself (it may hold earlier rows).
         const staging = await pipeline.openStaging();
-        const n = gen.fill(staging, due, clock);
+        const want = due;
+        const n = gen.fill(staging, want, clock);
         pipeline.countLines(n, 0, 0);
         generated += n;
         due -= n;
-        if (staging.rowCount >= staging.layout.rowCapacity || n === 0) {
+        // Fewer rows than asked for: the batch is full or out of string room, so it ships (a slot
+        // decoded into directly must be committed before openStaging() is asked again).
+        if (n < want) {
           pipeline.watermark.observe(0, clock);
           await pipeline.scatterStaging(true);
         }

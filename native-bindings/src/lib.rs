@@ -1,5 +1,7 @@
-//! ringflow_native: the accept-only NDJSON block decoder (see block.rs and line.rs) as a Node-API
-//! module. JS side: src/kernels/decode-native.ts (loading, plan building, result views).
+//! ringflow_native, a Node-API module of three hot loops, each with a JS twin that gives the same
+//! bytes: the accept-only NDJSON block decoder (block.rs, line.rs; JS side src/kernels/decode-native.ts),
+//! the scatter's row copy into ring slots (scatter.rs; src/runtime/scatter-native.ts) and the dedupe
+//! Bloom's batch check-and-add (bloom.rs; src/kernels/bloom.ts). Loading: src/kernels/native-module.ts.
 //!
 //! Calls take typed arrays as plain slices (no JS references are kept between calls), so a call
 //! costs a few Node-API lookups plus the per-line work, and nothing is allocated per call or line.

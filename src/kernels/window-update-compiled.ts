@@ -10,6 +10,7 @@
  * The generated source holds only numbers (column indexes, radixes, offsets) and fixed code: no name or
  * value from the config is spliced in, so there is nothing to escape.
  */
+import { KernelError } from '../errors.js';
 import type { BatchView } from '../runtime/batch.js';
 import { hllAdd } from './hyperloglog.js';
 import type { WindowTable } from './window-table.js';
@@ -54,7 +55,7 @@ export interface CompiledAdd {
 }
 
 const num = (n: number): string => {
-  if (!Number.isFinite(n)) throw new Error(`compiled aggregate: non-finite constant ${n}`);
+  if (!Number.isFinite(n)) throw new KernelError(`compiled aggregate: non-finite constant ${n}`);
   return String(n);
 };
 

@@ -14,7 +14,8 @@
  *      main                    gate+scatter 0  gate+scatter 1  ...            -> carry
  *
  *  - sequential (small pushes, a line longer than a piece, the final unterminated line): the decoder
- *    runs on the main thread with the gate on, into the pipeline's staging batch.
+ *    runs on the main thread with the gate on, into the batch ctx.openStaging() gives: the pipeline's
+ *    staging batch, or with a single partition the ring's open slot itself.
  *
  * Each source partition has its own physical line counter and its own carry-over of a line split
  * across pushes. The stream, not the decoder, handles the unterminated tail (carry it, or reject it
@@ -188,7 +189,7 @@ export class IngestStream {
     this.ctx.countLines(linesConsumed - linesBlank, linesRejected, linesBlank);
   }
 
-  /** Decode buf[start, end) on this thread, gate on, into the staging batch (complete lines, or the final tail). */
+  /** Decode buf[start, end) on this thread, gate on, into the staging batch or direct slot (complete lines, or the final tail). */
   private async sequential(buf: Uint8Array, start: number, end: number, final: boolean): Promise<void> {
     this.decoder.setLateGate(this.gate);
     let staging = await this.ctx.openStaging();

@@ -14,7 +14,7 @@
  * int32 as (lo = v, hi = 0); float64 by its IEEE bits (lo, hi), with -0 folded into 0 so equal
  * numbers land together. Integers that differ in one bit spread over all partitions.
  */
-import type { BatchView } from './batch.js';
+import { clearValidRange, type BatchView } from './batch.js';
 import type { Ring } from './ring.js';
 import { columnKinds, copySegment, type NativeCopy, type SegmentScratch, type SlotArrays } from './scatter-copy.js';
 import { NativeSlotCopier } from './scatter-native.js';
@@ -87,6 +87,8 @@ export class Partitioner {
   private readonly useNative: boolean;
   /** Each partition's open slot as bytes, for the native copy (NO_SLOT when none is open). */
   private readonly slotBytes: Uint8Array[];
+  /** directSlot() handed out the open slot since the last settleDirect(): its free rows may hold stale validity bits. */
+  private directWritten = false;
 
   /** @param options.native copy rows with the native module when it is built (default); false: always JS. */
   constructor(rings: readonly Ring[], keyColumn: string, onPublish: OnPublish, options: { native?: boolean } = {}) {
@@ -185,6 +187,7 @@ export class Partitioner {
    * column by column. A slot is published as soon as it is full.
    */
   scatter(staging: BatchView, fromRow: number): number {
+    this.settleDirect();
     const n = staging.rowCount;
     this.watermarkMs = staging.watermarkMs;
     this.blockedPartition = -1;
@@ -270,21 +273,52 @@ export class Partitioner {
       return null;
     }
     const slot = this.open[0]!;
+    this.checkCommitted(slot);
     slot.rowCount = this.openRows[0];
+    this.directWritten = true;
     return slot;
   }
 
   /**
+   * A decoder that appended rows to the direct slot without commitDirect() would lose rows already
+   * counted and already seen by the watermark. (Fewer is fine: scatter() appends without touching
+   * slot.rowCount.)
+   */
+  private checkCommitted(slot: BatchView): void {
+    if (slot.rowCount > this.openRows[0]) {
+      throw new RingflowError('DIRECT_SLOT', `direct slot holds ${slot.rowCount} rows, ${this.openRows[0]} committed: commitDirect() was not called`);
+    }
+  }
+
+  /**
+   * The decoder may have written rows of the direct slot past the committed ones that it did not
+   * publish: a line it gave up on (rejected, or no room) writes row `rowCount` before it stops, even
+   * into a slot that keeps no row; a native block cut short by a late row whose line did not fit
+   * `__raw` leaves whole rows. scatter() only ORs validity bits into an open slot, so before it copies
+   * rows in, the free rows' bits are cleared again (their values and offsets it overwrites).
+   */
+  private settleDirect(): void {
+    if (!this.directWritten) return;
+    this.directWritten = false;
+    const slot = this.open[0];
+    if (slot === null) return;
+    this.checkCommitted(slot);
+    for (const c of slot.columns) clearValidRange(c.validity, this.openRows[0], this.rowCapacity);
+  }
+
+  /**
    * The rows a decoder appended to directSlot() belong to the slot now; it is published when full, or
-   * when `ship` (the decoder found no room in it for the next line) and it has rows.
+   * when `ship` (the decoder found no room in it for the next line) and it has rows. Nothing to do when
+   * no slot is open (nothing was decoded since the last publish).
    */
   commitDirect(ship: boolean): void {
     const slot = this.open[0];
     if (slot === null) return;
-    this.openRows[0] = slot.rowCount;
+    const rows = slot.rowCount;
+    this.openRows[0] = rows;
     // scatter() measures the string room again from the offsets the decoder left.
     this.fitRows[0] = 0;
-    if (slot.rowCount > 0 && (ship || slot.rowCount >= this.rowCapacity)) this.publishOpen(0);
+    if (rows > 0 && (ship || rows >= this.rowCapacity)) this.publishOpen(0);
   }
 
   /**

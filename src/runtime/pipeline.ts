@@ -90,12 +90,12 @@ export class Pipeline implements IngestContext {
   readonly runtime: Runtime<PipelineProcessorOptions, PipelineTaskOutput>;
   readonly watermark: WatermarkTracker;
   private readonly emitter: WindowEmitter;
-  private readonly staging: BatchView;
   /**
-   * A single partition: rows are decoded straight into its ring's open slot (openStaging), which
-   * saves the scatter's copy of every row (6M-event replay, main thread: ~23% of its CPU).
+   * The batch decoders fill before the scatter, or null with a single partition: rows are then
+   * decoded straight into its ring's open slot (openStaging), which saves the scatter's copy of every
+   * row (6M-event replay, main thread: ~23% of its CPU).
    */
-  private readonly directSlots: boolean;
+  private readonly staging: BatchView | null;
   private readonly assigner: WindowAssigner;
   private readonly dimLoader: DimTableLoader | null;
   readonly decodePool: DecodePool | null;
@@ -119,8 +119,7 @@ export class Pipeline implements IngestContext {
     this.minParallelBytes = minParallelBytes;
     this.runtime = runtime;
     this.dimLoader = dimLoader;
-    this.staging = runtime.newStagingBatch();
-    this.directSlots = runtime.partitions === 1;
+    this.staging = runtime.partitions === 1 ? null : runtime.newStagingBatch();
     this.assigner = new WindowAssigner(config.aggregate.window);
     this.watermark = new WatermarkTracker(config.aggregate, this.assigner);
     this.emitter = emitter;
@@ -193,7 +192,7 @@ export class Pipeline implements IngestContext {
 
   // IngestContext: what an IngestStream needs from the pipeline.
   async openStaging(): Promise<BatchView> {
-    if (!this.directSlots) return this.staging;
+    if (this.staging !== null) return this.staging;
     for (;;) {
       const slot = this.runtime.directSlot();
       if (slot !== null) return slot;
@@ -213,10 +212,10 @@ export class Pipeline implements IngestContext {
   }
 
   async scatterStaging(ship = false): Promise<void> {
-    if (this.directSlots) {
+    const staging = this.staging;
+    if (staging === null) {
       this.runtime.commitDirect(ship);
     } else {
-      const staging = this.staging;
       await this.scatterRows(staging, 0, staging.rowCount);
       staging.clear();
     }

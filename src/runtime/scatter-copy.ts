@@ -13,7 +13,9 @@
  *
  * Destinations are per column, indexed by partition: dst[c][p] = the values array of column c in
  * partition p's open slot (refreshed by the partitioner whenever it opens a slot). Validity bits of an
- * open slot start cleared (Ring.tryAcquire clears the slot), so only set bits are copied.
+ * open slot's free rows are clear (Ring.tryAcquire clears the slot, and Partitioner.commitDirect clears
+ * the row a decoder writing into the slot directly may have left half-written), so only set bits are
+ * copied.
  */
 import { allValid, dataViewOf, setValidRange, type BatchView } from './batch.js';
 import type { BatchLayout } from './schema.js';

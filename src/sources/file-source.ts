@@ -14,6 +14,7 @@
  */
 import { readSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { SourceError } from '../errors.js';
 import { LineChunker } from './line-chunker.js';
 import { SourceBase } from './source-base.js';
@@ -86,6 +87,9 @@ export class FileSource extends SourceBase implements Source {
         continue;
       }
       const space = c.ensureSpace();
+      // A blocking read never returns to the event loop, and a chunk's handler usually settles in
+      // microtasks: one turn per chunk lets timers, signals and worker results in.
+      if (this.blockingReads) await yieldToEventLoop();
       // A FIFO or device cannot seek (ESPIPE): it is read from where it is, position null.
       const bytesRead = this.blockingReads
         ? readSync(file.fd, c.buf, c.filled, space, this.readPosition)

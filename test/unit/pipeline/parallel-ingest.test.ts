@@ -124,6 +124,41 @@ describe('parallel decode equals main-thread decode', () => {
     expect(compareSummaries(parallel.stats as unknown as Record<string, unknown>, reference.summary)).toEqual([]);
   }, 120_000);
 
+  it('with one partition: decode-pool pieces scattered into the slot the main thread decodes into directly', async () => {
+    // Pushes below minParallelBytes are decoded straight into the ring slot, bigger ones on the pool and
+    // scattered into the same slot. `amount` without a default and a min/avg over it make any null
+    // published as valid (a validity bit left by a rejected line) change the aggregates.
+    const config = await loadRingflowConfig(exampleConfig);
+    const { default: _dropped, ...amount } = config.input.fields.amount;
+    const cfg: RingflowConfig = {
+      ...config,
+      input: { ...config.input, fields: { ...config.input.fields, amount } },
+      aggregate: { ...config.aggregate, metrics: [...config.aggregate.metrics,
+        { name: 'amount_min', op: 'min', field: 'amount' }, { name: 'amount_avg', op: 'avg', field: 'amount' }] },
+      runtime: { ...config.runtime, threads: 1, partitions: 1, batchRows: 64, ringSlots: 4 },
+    };
+    // Alternating pushes: a small one (direct) ending in a line rejected after its amount was read,
+    // then a large one (pool) starting with a line without amount, which lands on the rejected line's row.
+    const pushes: string[] = [];
+    const stream = generated(4000, 31);
+    for (let i = 0, at = 0; at < stream.length; i++) {
+      const small = stream.slice(at, at + 5);
+      small.push(event(`bad-${i}`, T0 + i, ',"amount":3.5,"country":"de"')); // bad country: rejected after amount
+      const large = [event(`noamount-${i}`, T0 + i, ',"type":"click"').replace('"type":"view",', ''), ...stream.slice(at + 5, at + 120)];
+      pushes.push(`${small.join('\n')}\n`, `${large.join('\n')}\n`);
+      at += 120;
+    }
+    const enc = new TextEncoder();
+    const bytes = enc.encode(pushes.join(''));
+    const cuts: number[] = [];
+    let at = 0;
+    for (const p of pushes.slice(0, -1)) cuts.push((at += enc.encode(p).length));
+    const mixed = await run(cfg, { ...tiny, decodeThreads: 1, minParallelBytes: 4000 }, bytes, cuts);
+    const direct = await run(cfg, sequential, bytes, cuts);
+    expect(mixed.deadLetter.filter((d) => d.reason.includes('country')).length).toBeGreaterThanOrEqual(pushes.length / 2);
+    expectSameResults(mixed, direct);
+  }, 120_000);
+
   it('on an over-long line split across pushes (rejected at once, the rest skipped)', async () => {
     const config = await loadRingflowConfig(exampleConfig);
     const cfg = { ...config, input: { ...config.input, maxLineBytes: 3000 }, runtime: { ...config.runtime, threads: 2, partitions: 2 } };

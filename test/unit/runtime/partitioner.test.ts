@@ -1,6 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { BatchView, isValid, setValid } from '../../../src/runtime/batch.js';
+import { createNdjsonDecoder } from '../../../src/kernels/decode-ndjson.js';
+import { inputSchemaToBatchSchema, parseInputConfig } from '../../../src/kernels/input-config.js';
 import { fmix32 } from '../../../src/kernels/xxhash32.js';
 import { Partitioner, partitionOfFloat64, partitionOfHash, partitionOfInt32 } from '../../../src/runtime/partitioner.js';
 import { Ring } from '../../../src/runtime/ring.js';
@@ -250,6 +252,52 @@ describe('Partitioner direct slots (one partition: rows written straight into th
     ring.release();
     expect(part.directSlot()).not.toBeNull();
     expect(part.blockedPartition).toBe(-1);
+  });
+
+  test('a line the decoder gave up on leaves no validity bit behind for rows scattered into the slot later', () => {
+    // The rejected line sets `note` valid at row 1 before its bad enum stops it; a later scattered row
+    // whose note is null must still publish it null (scatter only ORs validity bits in).
+    const cfg = parseInputConfig({ format: 'ndjson', fields: {
+      event_id: { type: 'string', required: true, maxBytes: 16, hashed: true, partitionKey: true },
+      ts: { type: 'timestamp_ms', required: true, eventTime: true },
+      note: { type: 'float64' },
+      kind: { type: 'enum', required: true, values: ['a', 'b'] },
+    } });
+    const inputLayout = computeLayout(inputSchemaToBatchSchema(cfg), 8);
+    const ring = Ring.create(inputLayout, 4);
+    const part = new Partitioner([ring], 'event_id', () => {});
+    const decoder = createNdjsonDecoder(cfg);
+    decoder.setLateGate(null);
+    const enc = new TextEncoder();
+    const text = enc.encode('{"event_id":"e1","ts":1000,"note":5,"kind":"a"}\n{"event_id":"e2","ts":1000,"note":7,"kind":"zzz"}\n');
+    const slot = part.directSlot()!;
+    const rejects: string[] = [];
+    decoder.decode(text, 0, text.length, 1, slot, (_line, reason) => rejects.push(reason));
+    expect(rejects).toEqual(['bad_enum:kind']);
+    expect(slot.rowCount).toBe(1);
+    part.commitDirect(false);
+    // Also when the rejected line is all a slot got: no row, so the caller commits nothing.
+    const onlyRejected = enc.encode('{"event_id":"e9","ts":1000,"note":9,"kind":"zzz"}\n');
+    decoder.decode(onlyRejected, 0, onlyRejected.length, 9, part.directSlot()!, () => {});
+    const staging = BatchView.standalone(inputLayout);
+    staging.clear();
+    const nullNote = enc.encode('{"event_id":"e3","ts":1000,"kind":"b"}\n');
+    decoder.decode(nullNote, 0, nullNote.length, 3, staging, () => {});
+    expect(part.scatter(staging, 0)).toBe(1);
+    part.flush();
+    const published = ring.peek()!;
+    const note = inputLayout.byName.get('note')!.index;
+    expect(published.rowCount).toBe(2);
+    expect(isValid(published.columns[note].validity, 0)).toBe(true);
+    expect(isValid(published.columns[note].validity, 1)).toBe(false);
+  });
+
+  test('rows appended to a direct slot without commitDirect() are an error, not silently dropped', () => {
+    const part = new Partitioner([Ring.create(layout, 2)], 'id', () => {});
+    append(part.directSlot()!, 'a', 0);
+    expect(() => part.directSlot()).toThrow(/commitDirect\(\) was not called/);
+    part.commitDirect(false);
+    expect(part.directSlot()!.rowCount).toBe(1);
   });
 
   test('needs a single partition', () => {

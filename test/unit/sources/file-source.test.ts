@@ -146,7 +146,7 @@ describe('FileSource', () => {
     await source.close();
   });
 
-  test('a FIFO is read through the thread pool (a blocking read could wait forever), lines whole', async () => {
+  test('a FIFO (no seeking: read from its current position) delivers every line whole, its writer pausing between pieces', async () => {
     // Regular files are read with blocking reads; a FIFO must not be: its writer may pause.
     const fifo = join(dir, `fifo-${fileNo++}`);
     execFileSync('mkfifo', [fifo]);
