@@ -58,10 +58,21 @@ let layout: BatchLayout | null = null;
 let modulePromise: Promise<ProcessorModule> | null = null;
 const entries = new Map<number, PartitionEntry>();
 
+/**
+ * The processor module's import starts as soon as the thread does, not at its first task: at start-up
+ * the main thread publishes its first batches ~20 ms after the pool exists, and the import (the kernel
+ * modules, the native module) took ~40 ms more. A failure is only looked at in the first task.
+ */
+const moduleImport: Promise<{ m: unknown } | { err: unknown }> | null = setup === undefined || setup === null
+  ? null // imported on the main thread for its types and constants
+  : import(setup.moduleUrl).then((m) => ({ m }), (err: unknown) => ({ err }));
+
 async function loadModule(): Promise<ProcessorModule> {
   let why: string;
   try {
-    const m = (await import(setup.moduleUrl)) as ProcessorModule & { default?: ProcessorModule };
+    const imported = await (moduleImport ?? import(setup.moduleUrl).then((m) => ({ m })));
+    if ('err' in imported) throw imported.err;
+    const m = imported.m as ProcessorModule & { default?: ProcessorModule };
     const mod = typeof m.createProcessor === 'function' ? m : m.default;
     if (typeof mod?.createProcessor === 'function') return mod;
     why = 'exports no createProcessor (an empty or half-written file?)';
