@@ -10,7 +10,7 @@ import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { Bench } from 'tinybench';
 import { createNdjsonDecoder, type NdjsonDecoder, type RejectHandler } from '../../src/kernels/decode-ndjson.js';
-import { NativeBlockDecoder, STOP_LINE, STOP_ROWS } from '../../src/kernels/decode-native.js';
+import { NativeBlockDecoder, STOP_LINE, STOP_REJECT, STOP_ROWS } from '../../src/kernels/decode-native.js';
 import { nativeModuleProblem } from '../../src/kernels/native-module.js';
 import { parseInputConfig } from '../../src/kernels/input-config.js';
 import { BatchView } from '../../src/runtime/batch.js';
@@ -21,6 +21,8 @@ export interface HybridStats {
   rows: number;
   nativeRows: number;
   jsLines: number;
+  /** Lines native rejected itself (a broken rule, with the JS decoder's reason). */
+  nativeRejects: number;
   /** Time spent inside native.decode calls (only when timed). */
   nativeNs: number;
 }
@@ -35,7 +37,7 @@ export function decodeHybrid(
   native: NativeBlockDecoder, js: NdjsonDecoder, chunk: Uint8Array, out: BatchView, onReject: RejectHandler,
   publish: (b: BatchView) => void, onNativeRow?: (row: number, line: number) => void, timed = false,
 ): HybridStats {
-  const stats: HybridStats = { rows: 0, nativeRows: 0, jsLines: 0, nativeNs: 0 };
+  const stats: HybridStats = { rows: 0, nativeRows: 0, jsLines: 0, nativeRejects: 0, nativeNs: 0 };
   const lineCol = out.column('__line');
   const lateCol = out.column('__late');
   const rawCol = out.column('__raw');
@@ -69,6 +71,15 @@ export function decodeHybrid(
     p = native.stopOffset;
     const reason = native.stopReason;
     if (reason === STOP_ROWS) continue;
+    if (reason === STOP_REJECT) {
+      // A rule broken: rejected natively, with the JS decoder's reason.
+      const nl = native.rejectNewline;
+      onReject(line, native.rejectReason, chunk, p, nl > p && chunk[nl - 1] === 13 ? nl - 1 : nl);
+      stats.nativeRejects++;
+      line++;
+      p = nl + 1;
+      continue;
+    }
     // The declined line (STOP_LINE), or the unterminated tail: the JS decoder decides it.
     if (reason !== STOP_LINE && p >= end) break;
     const nl = reason === STOP_LINE ? chunk.indexOf(10, p) : -1;
@@ -139,7 +150,7 @@ async function main(): Promise<void> {
   if (probe.rows !== jsRows) throw new Error(`hybrid decoded ${probe.rows} rows, the JS decoder ${jsRows}`);
   const source = existsSync(file) ? file : 'generated clickstream lines';
   console.log(`decode-native bench: ${lineCount} lines of ${source}, ${(chunk.length / lineCount).toFixed(1)} bytes/line, batches of ${batchRows} rows`);
-  console.log(`  rows: ${jsRows}; native accepted ${probe.nativeRows} (${((100 * probe.nativeRows) / jsRows).toFixed(2)}%), JS decided ${probe.jsLines} lines`);
+  console.log(`  rows: ${jsRows}; native accepted ${probe.nativeRows} (${((100 * probe.nativeRows) / jsRows).toFixed(2)}%), native rejected ${probe.nativeRejects} lines, JS decided ${probe.jsLines}`);
 
   let nativeNs = 0;
   let nativeRuns = 0;

@@ -1,5 +1,5 @@
 //! A block of NDJSON lines -> consecutive rows of the staging batch, until the first line the native
-//! decoder is not sure of, the row limit, or the last '\n' of the range.
+//! decoder is not sure of or rejects, the row limit, or the last '\n' of the range.
 //!
 //! Per accepted row line.rs writes the declared columns and the key hashes of hashed string columns
 //! (hash64, as finishRow in decode-ndjson.ts does); this file reports the line's bytes and its
@@ -9,7 +9,7 @@
 //! Blank lines (only ' ', '\t', '\r' before '\n') are consumed and counted, as the JS decoder does
 //! (`linesBlank`), unless longer than maxLineBytes: then the block stops there (`line_too_long`).
 
-use crate::line::LineDecoder;
+use crate::line::{Line, LineDecoder};
 use crate::scan::{at, skip_ws};
 
 /// Every complete line of the range was consumed; stop_offset = start of the unterminated tail.
@@ -18,6 +18,8 @@ pub const STOP_END: i32 = 0;
 pub const STOP_LINE: i32 = 1;
 /// The row limit was reached; stop_offset = the next line.
 pub const STOP_ROWS: i32 = 2;
+/// The line at stop_offset breaks a rule: `verdict` says which (line.rs), its '\n' is at `reject_nl`.
+pub const STOP_REJECT: i32 = 3;
 
 pub struct BlockResult {
   pub rows: usize,
@@ -25,6 +27,8 @@ pub struct BlockResult {
   pub lines: usize,
   pub blank: usize,
   pub reason: i32,
+  pub verdict: u32,
+  pub reject_nl: usize,
 }
 
 /// Per accepted row k: line_starts[k], line_ends[k] (content end: without '\n' and one trailing
@@ -37,7 +41,7 @@ pub struct RowLines<'a> {
 
 #[inline(never)]
 pub fn decode_block(dec: &LineDecoder, chunk: &[u8], start: usize, end: usize, s: &mut [u8], row_start: usize, row_limit: usize, out: RowLines) -> BlockResult {
-  let mut res = BlockResult { rows: 0, stop_offset: start, lines: 0, blank: 0, reason: STOP_END };
+  let mut res = BlockResult { rows: 0, stop_offset: start, lines: 0, blank: 0, reason: STOP_END, verdict: 0, reject_nl: 0 };
   let last_nl = match chunk[start..end].iter().rposition(|&c| c == b'\n') {
     Some(i) => start + i,
     None => return res,
@@ -65,16 +69,24 @@ pub fn decode_block(dec: &LineDecoder, chunk: &[u8], start: usize, end: usize, s
       res.reason = STOP_ROWS;
       break;
     }
-    let nl = match dec.decode_line(b, q, s, row) {
-      Some(nl) => nl,
-      None => {
+    let (nl, verdict) = match dec.decode_line(b, q, s, row) {
+      Line::Accepted(nl) => (nl, None),
+      Line::Rejected(nl, v) => (nl, Some(v)),
+      Line::Declined => {
         res.reason = STOP_LINE;
         break;
       }
     };
     let content_end = if b[nl - 1] == b'\r' { nl - 1 } else { nl };
     if content_end - ls > max_line {
+      // line_too_long comes before any rule: the JS decoder says so.
       res.reason = STOP_LINE;
+      break;
+    }
+    if let Some(v) = verdict {
+      res.reason = STOP_REJECT;
+      res.verdict = v;
+      res.reject_nl = nl;
       break;
     }
     out.starts[res.rows] = ls as i32;

@@ -49,7 +49,7 @@ impl BlockDecoder {
   }
 
   /// Decodes the complete lines of chunk[start, end) into slot rows row_start.. (below row_limit).
-  /// `out` = [status: rows, stopOffset, linesConsumed, linesBlank, stopReason, 0, 0, 0 |
+  /// `out` = [status: rows, stopOffset, linesConsumed, linesBlank, stopReason, verdict, rejectNewline, 0 |
   /// lineStarts: rowCapacity | lineEnds: rowCapacity | lineIndex: rowCapacity]. Returns rows written.
   #[napi(catch_unwind)]
   pub fn decode(&self, chunk: &[u8], start: u32, end: u32, slot: BytesMut, row_start: u32, row_limit: u32, out: I32sMut) -> Result<i32> {
@@ -77,6 +77,8 @@ impl BlockDecoder {
     status[2] = r.lines as i32;
     status[3] = r.blank as i32;
     status[4] = r.reason;
+    status[5] = r.verdict as i32;
+    status[6] = r.reject_nl as i32;
     Ok(r.rows as i32)
   }
 }

@@ -11,8 +11,17 @@
 //! in JSON grammar; true/false; null (optional fields only, same as absent). All rules pass.
 //!
 //! A row's writes (only row `row`, never before it): values, validity bits of every declared column,
-//! string bytes at offsets[row].., offsets[row + 1]. A declined line may leave some of them written;
-//! the JS decoder overwrites the row when it decodes the line.
+//! string bytes at offsets[row].., offsets[row + 1]. A declined or rejected line may leave some of them
+//! written; the next line decoded into the row overwrites them.
+//!
+//! Rejects: a line of the accepted shape whose declared values break a rule is not declined but
+//! rejected with the verdict RowFilter.check (src/kernels/filter.ts) gives it: every field is checked,
+//! and the first field in declared order with a failure names it, as field * RULES + rule. Per field
+//! the rules fail in the order check() tests them: missing (required, absent or null), bad_type (a
+//! value of another JSON type: decided on its first byte, then skipped), then for numbers
+//! not_integer, out_of_range (not finite), out_of_range (bounds); for strings too_short, too_long,
+//! bad_pattern; for enums bad_enum. What native cannot be sure of (an escape, a non-ASCII byte, a
+//! number it cannot parse exactly, an enum value not written plainly) is still declined.
 
 use crate::hash::hash64;
 use crate::number::{integral, parse_number};
@@ -24,6 +33,49 @@ use std::collections::HashMap;
 
 /// Enums with more values than this are looked up in a hash map.
 const LINEAR_ENUM_VALUES: usize = 16;
+
+/// Rule slots per field and the rules, as in src/kernels/filter.ts (verdict = field * RULES + rule).
+pub const RULES: u32 = 8;
+const R_MISSING: u32 = 0;
+const R_BAD_TYPE: u32 = 1;
+const R_NOT_INTEGER: u32 = 2;
+const R_OUT_OF_RANGE: u32 = 3;
+const R_BAD_ENUM: u32 = 4;
+const R_TOO_SHORT: u32 = 5;
+const R_TOO_LONG: u32 = 6;
+const R_BAD_PATTERN: u32 = 7;
+
+/// What decode_line made of a line.
+pub enum Line {
+  /// Row written; the index of the line's '\n'.
+  Accepted(usize),
+  /// Rejected with the verdict (field * RULES + rule); the index of the line's '\n'.
+  Rejected(usize, u32),
+  /// Not sure: the JS decoder decides the line.
+  Declined,
+}
+
+/// A declared value: its end, or the rule it breaks (and its end), or declined.
+enum Value {
+  Ok(usize),
+  Fails(u32, usize),
+}
+
+/// The first failure in declared field order (RULES.. is none).
+struct FirstFailure {
+  field: usize,
+  rule: u32,
+}
+
+impl FirstFailure {
+  #[inline(always)]
+  fn note(&mut self, field: usize, rule: u32) {
+    if field < self.field {
+      self.field = field;
+      self.rule = rule;
+    }
+  }
+}
 
 pub struct LineDecoder {
   pub plan: Plan,
@@ -37,6 +89,8 @@ pub struct LineDecoder {
   all_valued: u64,
   /// Per field: hash64 of its default string (hashed string fields; unused otherwise).
   default_hashes: Vec<(u32, u32)>,
+  /// One bit per required field.
+  required: u64,
 }
 
 fn quoted(bytes: &[u8]) -> Matcher {
@@ -68,7 +122,8 @@ impl LineDecoder {
     let n = plan.fields.len();
     let all_valued = if n == 64 { u64::MAX } else { (1u64 << n) - 1 };
     let default_hashes = plan.fields.iter().map(|f| hash64(&f.default_bytes)).collect();
-    LineDecoder { plan, keys, enum_lists, enum_maps, all_valued, default_hashes }
+    let required = plan.fields.iter().enumerate().filter(|(_, f)| f.required).fold(0u64, |m, (i, _)| m | (1u64 << i));
+    LineDecoder { plan, keys, enum_lists, enum_maps, all_valued, default_hashes, required }
   }
 
   /// The key starting after its opening quote at ks: (declared field or None, index of its closing
@@ -87,44 +142,61 @@ impl LineDecoder {
   }
 
   /// Decodes the line whose first non-whitespace byte is at p into row `row` of `s` (the slot).
-  /// Returns the index of the line's '\n', or None (declined: the JS decoder decides the line).
-  pub fn decode_line(&self, b: &[u8], mut p: usize, s: &mut [u8], row: usize) -> Option<usize> {
+  pub fn decode_line(&self, b: &[u8], mut p: usize, s: &mut [u8], row: usize) -> Line {
+    let declined = Line::Declined;
     if at(b, p) != b'{' {
-      return None;
+      return declined;
     }
     p = skip_ws(b, p + 1);
     let mut seen = 0u64;
     let mut valued = 0u64;
     let mut expected = 0usize;
+    let mut failure = FirstFailure { field: usize::MAX, rule: 0 };
     if at(b, p) != b'}' {
       loop {
         if at(b, p) != b'"' {
-          return None;
+          return declined;
         }
-        let (f, ke) = self.key(b, p + 1, expected)?;
+        let Some((f, ke)) = self.key(b, p + 1, expected) else { return declined };
         p = skip_ws(b, ke + 1);
         if at(b, p) != b':' {
-          return None;
+          return declined;
         }
         p = skip_ws(b, p + 1);
         match f {
-          None => p = skip_value(b, p, 1)?,
+          None => match skip_value(b, p, 1) {
+            Some(e) => p = e,
+            None => return declined,
+          },
           Some(f) => {
             let bit = 1u64 << f;
             if seen & bit != 0 {
-              return None; // repeated declared key: "last one wins" is left to the JS decoder
+              return declined; // repeated declared key: "last one wins" is left to the JS decoder
             }
             seen |= bit;
             expected = f + 1;
             if at(b, p) == b'n' {
               // null = absent for the rules (RowFilter.check); required fields fail either way.
               if self.plan.fields[f].required {
-                return None;
+                failure.note(f, R_MISSING);
               }
-              p = literal(b, p)?;
+              match literal(b, p) {
+                Some(e) => p = e,
+                None => return declined,
+              }
             } else {
-              p = self.value(b, p, &self.plan.fields[f], f, s, row)?;
-              valued |= bit;
+              // A field after a failing one need not be written: the row is rejected anyway.
+              match self.value(b, p, &self.plan.fields[f], f, s, row, failure.field == usize::MAX) {
+                Some(Value::Ok(e)) => {
+                  p = e;
+                  valued |= bit;
+                }
+                Some(Value::Fails(rule, e)) => {
+                  failure.note(f, rule);
+                  p = e;
+                }
+                None => return declined,
+              }
             }
           }
         }
@@ -132,97 +204,125 @@ impl LineDecoder {
         match at(b, p) {
           b'}' => break,
           b',' => p = skip_ws(b, p + 1),
-          _ => return None,
+          _ => return declined,
         }
       }
     }
     p = skip_ws(b, p + 1);
     if at(b, p) != b'\n' {
-      return None;
+      return declined;
     }
-    if valued != self.all_valued {
-      self.fill_absent(valued, s, row)?;
+    if seen & self.required != self.required {
+      // Absent required fields: missing.
+      let absent = self.required & !seen;
+      failure.note(absent.trailing_zeros() as usize, R_MISSING);
     }
-    Some(p)
+    if failure.field != usize::MAX {
+      return Line::Rejected(p, failure.field as u32 * RULES + failure.rule);
+    }
+    if valued != self.all_valued && self.fill_absent(valued, s, row).is_none() {
+      return declined;
+    }
+    Line::Accepted(p)
   }
 
-  /// The (non-null) value of declared field f at p; index after it, or None.
+  /// The (non-null) value of declared field f at p: its end, or the first rule it breaks (and its
+  /// end), or None (declined). `write`: store a valid value into the row (false once the line is
+  /// known to be rejected).
   #[inline(always)]
-  fn value(&self, b: &[u8], p: usize, field: &Field, f: usize, s: &mut [u8], row: usize) -> Option<usize> {
+  #[allow(clippy::too_many_arguments)]
+  fn value(&self, b: &[u8], p: usize, field: &Field, f: usize, s: &mut [u8], row: usize, write: bool) -> Option<Value> {
+    let c = at(b, p);
     let end = match field.kind {
       K_STRING => {
-        if at(b, p) != b'"' {
-          return None;
+        if c != b'"' {
+          return Some(Value::Fails(R_BAD_TYPE, skip_value(b, p, 1)?));
         }
         let e = plain_string_end(b, p + 1)?;
         let v = &b[p + 1..e];
-        if v.len() < field.min_bytes || v.len() > field.max_bytes {
-          return None;
+        if v.len() < field.min_bytes {
+          return Some(Value::Fails(R_TOO_SHORT, e + 1));
+        }
+        if v.len() > field.max_bytes {
+          return Some(Value::Fails(R_TOO_LONG, e + 1));
         }
         if let Some(pattern) = &field.pattern {
           if !pattern.test(v) {
-            return None;
+            return Some(Value::Fails(R_BAD_PATTERN, e + 1));
           }
         }
-        let start = slot::string_start(s, field, row)?;
-        if v.len() > field.string_bytes - start {
-          return None; // no room: the JS decoder reports it (publish the batch and retry)
-        }
-        slot::copy_string(s, field, start, b, p + 1, v.len());
-        slot::put_i32(s, field.offsets_off + 4 * (row + 1), (start + v.len()) as i32);
-        if let Some(hash_off) = field.hash_off {
-          // Hashed while the bytes are at hand: the same bytes the column now holds.
-          slot::put_hash(s, hash_off, row, hash64(v));
+        if write {
+          let start = slot::string_start(s, field, row)?;
+          if v.len() > field.string_bytes - start {
+            return None; // no room: the JS decoder reports it (publish the batch and retry)
+          }
+          slot::copy_string(s, field, start, b, p + 1, v.len());
+          slot::put_i32(s, field.offsets_off + 4 * (row + 1), (start + v.len()) as i32);
+          if let Some(hash_off) = field.hash_off {
+            // Hashed while the bytes are at hand: the same bytes the column now holds.
+            slot::put_hash(s, hash_off, row, hash64(v));
+          }
         }
         e + 1
       }
       K_ENUM => {
-        if at(b, p) != b'"' {
-          return None;
+        if c != b'"' {
+          return Some(Value::Fails(R_BAD_TYPE, skip_value(b, p, 1)?));
         }
-        let (index, e) = self.enum_value(f, b, p + 1)?;
-        slot::put_u16(s, field.values_off + 2 * row, index);
-        e + 1
+        match self.enum_value(f, b, p + 1) {
+          Some((index, e)) => {
+            if write {
+              slot::put_u16(s, field.values_off + 2 * row, index);
+            }
+            e + 1
+          }
+          // Not one of the values: bad_enum when written plainly (an escape could spell a value).
+          None => return Some(Value::Fails(R_BAD_ENUM, plain_string_end(b, p + 1)? + 1)),
+        }
       }
       K_BOOL => {
-        let c = at(b, p);
         if c != b't' && c != b'f' {
-          return None;
+          return Some(Value::Fails(R_BAD_TYPE, skip_value(b, p, 1)?));
         }
         let e = literal(b, p)?;
-        s[field.values_off + row] = (c == b't') as u8;
+        if write {
+          s[field.values_off + row] = (c == b't') as u8;
+        }
         e
       }
       _ => {
-        let c = at(b, p);
         if c != b'-' && !c.is_ascii_digit() {
-          return None;
+          return Some(Value::Fails(R_BAD_TYPE, skip_value(b, p, 1)?));
         }
         let (v, e) = parse_number(b, p)?;
-        // !Number.isInteger(v) for finite v (infinities are declined just below either way).
-        if field.integer && !integral(v) {
-          return None;
+        // check()'s order and test: v - floor(v) != 0, i.e. not integral, and true for ±Infinity.
+        if field.integer && (!v.is_finite() || !integral(v)) {
+          return Some(Value::Fails(R_NOT_INTEGER, e));
         }
         if !v.is_finite() {
-          return None;
+          return Some(Value::Fails(R_OUT_OF_RANGE, e));
         }
         if if field.lo_excl { !(v > field.lo) } else { !(v >= field.lo) } {
-          return None;
+          return Some(Value::Fails(R_OUT_OF_RANGE, e));
         }
         if if field.hi_excl { !(v < field.hi) } else { !(v <= field.hi) } {
-          return None;
+          return Some(Value::Fails(R_OUT_OF_RANGE, e));
         }
-        if field.kind == K_INT32 {
-          // In int32 range and integral (the plan's bounds include the type's): exact.
-          slot::put_i32(s, field.values_off + 4 * row, v as i32);
-        } else {
-          slot::put_f64(s, field.values_off + 8 * row, v);
+        if write {
+          if field.kind == K_INT32 {
+            // In int32 range and integral (the plan's bounds include the type's): exact.
+            slot::put_i32(s, field.values_off + 4 * row, v as i32);
+          } else {
+            slot::put_f64(s, field.values_off + 8 * row, v);
+          }
         }
         e
       }
     };
-    slot::set_valid(s, field.validity_off, row);
-    Some(end)
+    if write {
+      slot::set_valid(s, field.validity_off, row);
+    }
+    Some(Value::Ok(end))
   }
 
   /// The enum value starting after its opening quote at s: (index, closing quote), or None when it

@@ -10,7 +10,7 @@
 
 use crate::pattern::{Pattern, UNBOUNDED};
 
-pub const PLAN_VERSION: i32 = 1;
+pub const PLAN_VERSION: i32 = 2;
 pub const HEADER_INTS: usize = 8;
 pub const FIELD_INTS: usize = 18;
 pub const FLOATS_PER_FIELD: usize = 3;

@@ -17,7 +17,7 @@
  */
 import type { BatchLayout } from '../runtime/schema.js';
 import type { BytePattern } from './filter-pattern.js';
-import { compileField, K_STRING, longestValidBytes } from './filter.js';
+import { compileField, K_STRING } from './filter.js';
 import type { InputConfig } from './input-config.js';
 import { PLAN_VERSION } from './native-module.js';
 
@@ -97,7 +97,9 @@ export function buildNativePlan(cfg: InputConfig, layout: BatchLayout): NativePl
     const flags = (r.required ? F_REQUIRED : 0) | (r.hasDefault ? F_DEFAULT : 0) | (r.integer ? F_INTEGER : 0) |
       (r.loExclusive ? F_LO_EXCL : 0) | (r.hiExclusive ? F_HI_EXCL : 0);
     const isString = r.kind === K_STRING;
-    const maxBytes = isString ? Math.min(longestValidBytes(f), r.maxBytes, INT32_MAX) : 0;
+    // The rule's own bound, not the pattern's: a longer value that the pattern alone forbids is
+    // bad_pattern, not too_long (RowFilter.check), and native's pattern test fails it either way.
+    const maxBytes = isString ? Math.min(r.maxBytes, INT32_MAX) : 0;
     fieldInts.push(
       r.kind, flags, col.valuesOffset, isString ? col.offsetsOffset : -1, isString ? col.stringBytes : 0, col.hashOffset,
       col.validityOffset, isString ? Math.min(r.minBytes, INT32_MAX) : 0, maxBytes, nameStart, nameBytes.length,

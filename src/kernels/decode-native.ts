@@ -16,18 +16,19 @@
  *      the next batch: rows after it are simply not published);
  *   3. staging.rowCount = rowStart + rows published.
  * Then: linesConsumed physical lines were used (linesBlank of them blank: count them as the JS does);
- * on stopReason STOP_LINE hand the line at stopOffset to the JS decoder (after setting rowCount), and
- * call native again after it. The JS decoder's own state (skipping the rest of an over-long line,
+ * on stopReason STOP_LINE hand the line at stopOffset to the JS decoder (after setting rowCount), on
+ * STOP_REJECT reject it with the verdict native gives, and call native again after it. The JS decoder's own state (skipping the rest of an over-long line,
  * unterminated tails, `final`) stays with the JS decoder: native only ever sees complete lines.
  *
  * Output array shared with native (one Int32Array, views made once):
- *   [ status: rows, stopOffset, linesConsumed, linesBlank, stopReason, 0, 0, 0 |
+ *   [ status: rows, stopOffset, linesConsumed, linesBlank, stopReason, verdict, rejectNewline, 0 |
  *     lineStarts: rowCapacity | lineEnds: rowCapacity | lineIndex: rowCapacity ]
  */
 import { KernelError } from '../errors.js';
 import type { BatchView } from '../runtime/batch.js';
 import type { BatchLayout } from '../runtime/schema.js';
 import { buildNativePlan } from './decode-native-plan.js';
+import { reasonCodes } from './filter.js';
 import type { InputConfig } from './input-config.js';
 import { loadNativeModule, nativeModuleProblem, type NativeDecoderHandle } from './native-module.js';
 
@@ -37,6 +38,11 @@ export const STOP_END = 0;
 export const STOP_LINE = 1;
 /** The row limit was reached; stopOffset is the next line. */
 export const STOP_ROWS = 2;
+/**
+ * The line at stopOffset breaks a rule: `verdict` is RowFilter.check's verdict for it (a RowFilter
+ * reason id), `rejectNewline` the index of its '\n'. Reject it and call native again after it.
+ */
+export const STOP_REJECT = 3;
 
 const STATUS_INTS = 8;
 
@@ -50,12 +56,15 @@ export class NativeBlockDecoder {
   readonly layout: BatchLayout;
   private readonly handle: NativeDecoderHandle;
   private readonly out: Int32Array;
+  /** Reason of each verdict id native may report (filter.ts reasonCodes). */
+  private readonly reasons: readonly string[];
   /** Layouts found equal to `layout` (a staging batch's bytes view is cached by BatchView itself). */
   private readonly checkedLayouts = new WeakSet<BatchLayout>();
 
-  private constructor(handle: NativeDecoderHandle, layout: BatchLayout) {
+  private constructor(handle: NativeDecoderHandle, layout: BatchLayout, reasons: readonly string[]) {
     this.handle = handle;
     this.layout = layout;
+    this.reasons = reasons;
     const cap = layout.rowCapacity;
     this.out = new Int32Array(STATUS_INTS + 3 * cap);
     this.lineStarts = this.out.subarray(STATUS_INTS, STATUS_INTS + cap);
@@ -81,7 +90,7 @@ export class NativeBlockDecoder {
     const plan = buildNativePlan(cfg, layout);
     if (typeof plan === 'string') return null;
     try {
-      return new NativeBlockDecoder(new mod.BlockDecoder(plan.ints, plan.floats, plan.bytes), layout);
+      return new NativeBlockDecoder(new mod.BlockDecoder(plan.ints, plan.floats, plan.bytes), layout, reasonCodes(cfg));
     } catch (err) {
       throw new KernelError(`native decoder rejected its plan: ${(err as Error).message}`, { cause: err });
     }
@@ -104,8 +113,12 @@ export class NativeBlockDecoder {
   /** Physical lines consumed by the last call: accepted rows + blank lines. */
   get linesConsumed(): number { return this.out[2]; }
   get linesBlank(): number { return this.out[3]; }
-  /** STOP_END, STOP_LINE or STOP_ROWS. */
+  /** STOP_END, STOP_LINE, STOP_ROWS or STOP_REJECT. */
   get stopReason(): number { return this.out[4]; }
+  /** STOP_REJECT: the rejected line's dead-letter reason (RowFilter's for the same verdict). */
+  get rejectReason(): string { return this.reasons[this.out[5]]; }
+  /** STOP_REJECT: index of the rejected line's '\n' in the chunk. */
+  get rejectNewline(): number { return this.out[6]; }
 
   private checkLayout(layout: BatchLayout): void {
     if (!sameLayout(layout, this.layout)) throw new KernelError('native decode: the staging batch layout differs from the one the decoder was created for');

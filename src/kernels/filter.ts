@@ -126,6 +126,11 @@ export function compileField(f: FieldConfig, column: number): RuleField {
   };
 }
 
+/** The dead-letter reason of every verdict id (fieldIndex * 8 + rule), e.g. `bad_type:ts`: for RowFilter and the native decoder's rejects. */
+export function reasonCodes(cfg: InputConfig): string[] {
+  return Object.keys(cfg.fields).flatMap((n) => RULE_NAMES.map((r) => `${r}:${n}`));
+}
+
 export class RowFilter {
   /** reasons[id] = the dead-letter reason code, e.g. `bad_type:ts`; id = fieldIndex * 8 + rule. */
   readonly reasons: readonly string[];
@@ -135,7 +140,7 @@ export class RowFilter {
   constructor(cfg: InputConfig, layout: BatchLayout) {
     const names = Object.keys(cfg.fields);
     this.fields = names.map((n) => compileField(cfg.fields[n], layout.byName.get(n)!.index));
-    this.reasons = names.flatMap((n) => RULE_NAMES.map((r) => `${r}:${n}`));
+    this.reasons = reasonCodes(cfg);
   }
 
   /**

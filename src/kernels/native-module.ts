@@ -11,8 +11,11 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
-/** The decoder plan format this code writes (decode-native-plan.ts); a build reading another is not used. */
-export const PLAN_VERSION = 1;
+/**
+ * The decoder plan format and result protocol this code speaks (decode-native-plan.ts, STOP_REJECT in
+ * decode-native.ts); a build speaking another is not used. 2: rejects with a verdict.
+ */
+export const PLAN_VERSION = 2;
 
 export interface NativeDecoderHandle {
   decode(chunk: Uint8Array, start: number, end: number, slot: Uint8Array, rowStart: number, rowLimit: number, out: Int32Array): number;

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { decodeHybrid, decodeJsOnly } from '../../../bench/kernels/decode-native-bench.js';
 import { createNdjsonDecoder, type LateGate, type RejectHandler } from '../../../src/kernels/decode-ndjson.js';
-import { NativeBlockDecoder, STOP_END, STOP_LINE, STOP_ROWS } from '../../../src/kernels/decode-native.js';
+import { NativeBlockDecoder, STOP_END, STOP_LINE, STOP_REJECT, STOP_ROWS } from '../../../src/kernels/decode-native.js';
 import { loadNativeModule, nativeModuleProblem } from '../../../src/kernels/native-module.js';
 import { inputSchemaToBatchSchema, parseInputConfig, type InputConfig } from '../../../src/kernels/input-config.js';
 import { hash64Into } from '../../../src/kernels/xxhash32.js';
@@ -299,27 +299,42 @@ describe.skipIf(mod === null)(`native NDJSON block decoder${problem ? ` (SKIPPED
     expectSame(runBoth(canonicalConfig, input, 16));
   });
 
-  it('stops at each line it is not certain about, and the JS decoder finishes the chunk', () => {
+  it('stops at each line it is not certain about or rejects, and the JS decoder finishes the chunk', () => {
     const good = '{"event_id":"g","ts":1767225600000,"user_id":"u1","type":"view"}';
-    const declined = [
-      '{"event_id":"e\\u0031","ts":1767225600000,"user_id":"u1","type":"view"}', // escape in a stored string
-      '{"event_id":"e1","ts":1767225600000,"user_id":"ü","type":"view"}', // non-ASCII stored
-      '{"event_id":"e1","ts":1767225600000,"ts":1767225600001,"user_id":"u1","type":"view"}', // repeated declared key
-      '{"\\u0065vent_id":"e1","ts":1767225600000,"user_id":"u1","type":"view"}', // escaped key
-      '{"event_id":null,"ts":1767225600000,"user_id":"u1","type":"view"}', // required null
-      '{"event_id":"e1","ts":1767225600000,"user_id":"u1","type":"zoom"}', // enum miss
-      '{"event_id":"e1","ts":1767225600000,"user_id":"u1","type":"view","country":"usa"}', // pattern miss
-      '{"event_id":"e1","ts":1767225600000,"user_id":"u1",', // invalid JSON
-      '{"event_id":"e1","ts":1767225600000,"user_id":"u1","type":"view","amount":-1}', // out of range
+    // [line, null: declined (the JS decoder decides) | the reason native rejects it with]
+    const stops: [string, string | null][] = [
+      ['{"event_id":"e\\u0031","ts":1767225600000,"user_id":"u1","type":"view"}', null], // escape in a stored string
+      ['{"event_id":"e1","ts":1767225600000,"user_id":"ü","type":"view"}', null], // non-ASCII stored
+      ['{"event_id":"e1","ts":1767225600000,"ts":1767225600001,"user_id":"u1","type":"view"}', null], // repeated declared key
+      ['{"\\u0065vent_id":"e1","ts":1767225600000,"user_id":"u1","type":"view"}', null], // escaped key
+      ['{"event_id":"e1","ts":1767225600000,"user_id":"u1","type":"\\u007aoom"}', null], // enum miss, escaped
+      ['{"event_id":"e1","ts":1767225600000,"user_id":"u1",', null], // invalid JSON
+      ['{"event_id":"e1","ts":1767225600000,"user_id":"u1","type":"view"} x', null], // trailing bytes
+      ['{"event_id":null,"ts":1767225600000,"user_id":"u1","type":"view"}', 'missing:event_id'], // required null
+      ['{"ts":1767225600000,"user_id":"u1","type":"view"}', 'missing:event_id'], // required absent
+      ['{"event_id":"e1","ts":1767225600000,"user_id":"u1","type":"zoom"}', 'bad_enum:type'], // enum miss
+      ['{"event_id":"e1","ts":1767225600000,"user_id":"u1","type":"view","country":"usa"}', 'bad_pattern:country'],
+      ['{"event_id":"e1","ts":1767225600000,"user_id":"u1","type":"view","amount":-1}', 'out_of_range:amount'],
+      ['{"event_id":"e1","ts":"1767225600000","user_id":"u1","type":"view"}', 'bad_type:ts'],
+      ['{"event_id":"e1","ts":1767225600000.5,"user_id":"u1","type":"view"}', 'not_integer:ts'],
+      ['{"event_id":"e1","ts":1e999,"user_id":"u1","type":"view"}', 'not_integer:ts'], // Infinity: check() order
+      ['{"event_id":"","ts":1767225600000,"user_id":"u1","type":"view"}', 'too_short:event_id'],
+      // Two failures: the first field in declared order names the line, not the first in the line.
+      ['{"type":"zoom","user_id":"u1","ts":"x","event_id":"e1"}', 'bad_type:ts'],
+      ['{"amount":"free","event_id":"e1","ts":1767225600000,"user_id":{"a":[1]},"type":"view"}', 'bad_type:user_id'],
     ];
-    const input = enc.encode([good, ...declined.flatMap((d) => [d, good])].join('\n') + '\n' + good);
+    const input = enc.encode([good, ...stops.flatMap(([d]) => [d, good])].join('\n') + '\n' + good);
     const layout = computeLayout(inputSchemaToBatchSchema(canonicalConfig), 64);
     const native = NativeBlockDecoder.create(canonicalConfig, layout)!;
     const batch = sharedBatch(layout);
     let p = 0;
-    for (const d of declined) {
+    for (const [d, reason] of stops) {
       expect(native.decode(input, p, input.length, batch)).toBe(1);
-      expect([native.stopReason, native.linesConsumed]).toEqual([STOP_LINE, 1]);
+      expect([native.stopReason, native.linesConsumed]).toEqual([reason === null ? STOP_LINE : STOP_REJECT, 1]);
+      if (reason !== null) {
+        expect(native.rejectReason).toBe(reason);
+        expect(native.rejectNewline).toBe(input.indexOf(10, native.stopOffset));
+      }
       p = native.stopOffset;
       expect(new TextDecoder().decode(input.subarray(p, p + enc.encode(d).length))).toBe(d);
       p = input.indexOf(10, p) + 1;
@@ -329,8 +344,8 @@ describe.skipIf(mod === null)(`native NDJSON block decoder${problem ? ` (SKIPPED
     expect(native.stopOffset).toBe(input.length - good.length);
     const r = runBoth(canonicalConfig, input, 3);
     expectSame(r);
-    // 11 good lines + the 4 declined ones that are valid (escapes, non-ASCII, repeated key: last one wins).
-    expect(r.js.length).toBe(11 + 4);
+    // The good lines + the 4 declined ones that are valid (escapes, non-ASCII, repeated key: last one wins).
+    expect(r.js.length).toBe(stops.length + 2 + 4);
   });
 
   it('stops at the row limit and at lines over maxLineBytes', () => {
