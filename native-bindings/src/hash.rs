@@ -98,3 +98,26 @@ pub fn hash64(b: &[u8]) -> (u32, u32) {
   m ^= m >> 16;
   (h, m)
 }
+
+/// The key hash of every row of a string column into out (lo, hi per row): hash64 of the row's bytes
+/// when its validity bit is set, (0, 0) when null, as the decoders write them. For hashes deferred
+/// from the decoding thread to the worker (src/kernels/key-hashes.ts).
+pub fn hash_column(values: &[u8], offsets: &[i32], validity: &[u8], out: &mut [u32], rows: usize) -> Result<(), String> {
+  if offsets.len() < rows + 1 || validity.len() < rows.div_ceil(8) || out.len() < 2 * rows {
+    return Err(format!("hashColumn: {rows} rows do not fit the column arrays"));
+  }
+  for r in 0..rows {
+    let (lo, hi) = if validity[r >> 3] & (1 << (r & 7)) != 0 {
+      let (a, b) = (offsets[r], offsets[r + 1]);
+      if a < 0 || b < a || b as usize > values.len() {
+        return Err(format!("hashColumn: row {r} spans [{a}, {b}) outside {} bytes", values.len()));
+      }
+      hash64(&values[a as usize..b as usize])
+    } else {
+      (0, 0)
+    };
+    out[2 * r] = lo;
+    out[2 * r + 1] = hi;
+  }
+  Ok(())
+}

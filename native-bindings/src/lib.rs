@@ -48,6 +48,13 @@ impl BlockDecoder {
     Ok(BlockDecoder { dec: line::LineDecoder::new(plan) })
   }
 
+  /// Whether decoded rows get the key hashes of hashed string columns (default true; false when the
+  /// worker fills them with hashColumn).
+  #[napi]
+  pub fn set_hash_keys(&mut self, on: bool) {
+    self.dec.hash_keys = on;
+  }
+
   /// Decodes the complete lines of chunk[start, end) into slot rows row_start.. (below row_limit).
   /// `out` = [status: rows, stopOffset, linesConsumed, linesBlank, stopReason, verdict, rejectNewline, 0 |
   /// lineStarts: rowCapacity | lineEnds: rowCapacity | lineIndex: rowCapacity]. Returns rows written.
@@ -162,6 +169,12 @@ pub fn hash64_into(bytes: &[u8], start: u32, end: u32, out: U32sMut, at: u32) ->
   out[at] = lo;
   out[at + 1] = hi;
   Ok(())
+}
+
+/// The key hash of rows 0..rows of a string column (hash::hash_column): out[2r], out[2r + 1].
+#[napi(catch_unwind)]
+pub fn hash_column(values: &[u8], offsets: &[i32], validity: &[u8], out: U32sMut, rows: u32) -> Result<()> {
+  hash::hash_column(values, offsets, validity, out, rows as usize).map_err(invalid)
 }
 
 /// The plan format this build reads (decode-native-plan.ts writes PLAN_VERSION).

@@ -91,6 +91,8 @@ pub struct LineDecoder {
   default_hashes: Vec<(u32, u32)>,
   /// One bit per required field.
   required: u64,
+  /// Write the key hashes of hashed string columns (false: the worker hashes them, hash.rs hash_column).
+  pub hash_keys: bool,
 }
 
 fn quoted(bytes: &[u8]) -> Matcher {
@@ -123,7 +125,7 @@ impl LineDecoder {
     let all_valued = if n == 64 { u64::MAX } else { (1u64 << n) - 1 };
     let default_hashes = plan.fields.iter().map(|f| hash64(&f.default_bytes)).collect();
     let required = plan.fields.iter().enumerate().filter(|(_, f)| f.required).fold(0u64, |m, (i, _)| m | (1u64 << i));
-    LineDecoder { plan, keys, enum_lists, enum_maps, all_valued, default_hashes, required }
+    LineDecoder { plan, keys, enum_lists, enum_maps, all_valued, default_hashes, required, hash_keys: true }
   }
 
   /// The key starting after its opening quote at ks: (declared field or None, index of its closing
@@ -258,7 +260,7 @@ impl LineDecoder {
           }
           slot::copy_string(s, field, start, b, p + 1, v.len());
           slot::put_i32(s, field.offsets_off + 4 * (row + 1), (start + v.len()) as i32);
-          if let Some(hash_off) = field.hash_off {
+          if let (Some(hash_off), true) = (field.hash_off, self.hash_keys) {
             // Hashed while the bytes are at hand: the same bytes the column now holds.
             slot::put_hash(s, hash_off, row, hash64(v));
           }
@@ -371,7 +373,7 @@ impl LineDecoder {
         if field.kind == K_STRING {
           let start = slot::string_start(s, field, row)?;
           slot::put_i32(s, field.offsets_off + 4 * (row + 1), start as i32);
-          if let Some(hash_off) = field.hash_off {
+          if let (Some(hash_off), true) = (field.hash_off, self.hash_keys) {
             slot::put_hash(s, hash_off, row, (0, 0)); // as finishRow: a null key hashes to 0
           }
         }
@@ -388,7 +390,7 @@ impl LineDecoder {
           let dst = field.values_off + start;
           s[dst..dst + d.len()].copy_from_slice(d);
           slot::put_i32(s, field.offsets_off + 4 * (row + 1), (start + d.len()) as i32);
-          if let Some(hash_off) = field.hash_off {
+          if let (Some(hash_off), true) = (field.hash_off, self.hash_keys) {
             slot::put_hash(s, hash_off, row, self.default_hashes[f]);
           }
         }

@@ -107,6 +107,9 @@ export class NativeBlockDecoder {
     return this.handle.decode(chunk, start, end, staging.bytes, staging.rowCount, rowLimit, this.out);
   }
 
+  /** Whether decoded rows get the key hashes of hashed string columns (default true; see key-hashes.ts). */
+  setHashKeys(on: boolean): void { this.handle.setHashKeys(on); }
+
   get rowsWritten(): number { return this.out[0]; }
   /** First byte not consumed: the declined line, the next line (rows full) or the unterminated tail. */
   get stopOffset(): number { return this.out[1]; }

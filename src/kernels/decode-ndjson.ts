@@ -84,6 +84,11 @@ export interface NdjsonDecoder {
   reset(): void;
   /** Gate that sets `__late` per accepted row (without one, `__late` is 0). */
   setLateGate(gate: LateGate | null): void;
+  /**
+   * false: rows of the native tier get no key hashes, to save the decoding thread the work; only for
+   * a pipeline whose workers hash every row (key-hashes.ts). The other tiers still write them.
+   */
+  setNativeKeyHashes(on: boolean): void;
 }
 
 export const REASON_MALFORMED_JSON = 'malformed_json';
@@ -117,6 +122,7 @@ class Decoder implements NdjsonDecoder {
   private tail: Uint8Array | null = null;
   private skippingLongLine = false;
   private lateGate: LateGate | null = null;
+  private nativeKeyHashes = true;
   /** The chunk viewOf() last saw, and its views. */
   private chunk: Uint8Array | null = null;
   private bytes: Uint8Array = new Uint8Array(0);
@@ -153,6 +159,11 @@ class Decoder implements NdjsonDecoder {
 
   setLateGate(gate: LateGate | null): void {
     this.lateGate = gate;
+  }
+
+  setNativeKeyHashes(on: boolean): void {
+    this.nativeKeyHashes = on;
+    this.native?.setHashKeys(on);
   }
 
   decode(chunk: Uint8Array, start: number, end: number, firstLineNumber: number, out: BatchView, onReject: RejectHandler, final = false): DecodeResult {
@@ -363,6 +374,7 @@ class Decoder implements NdjsonDecoder {
     if (!same) throw new KernelError('decode: the output batch layout does not match inputSchemaToBatchSchema(cfg)');
     this.checkedLayout = layout;
     this.native = this.cfg.decoder === 'auto' ? NativeBlockDecoder.create(this.cfg, layout) : null;
+    this.native?.setHashKeys(this.nativeKeyHashes);
   }
 }
 

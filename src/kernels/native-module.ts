@@ -19,6 +19,7 @@ export const PLAN_VERSION = 2;
 
 export interface NativeDecoderHandle {
   decode(chunk: Uint8Array, start: number, end: number, slot: Uint8Array, rowStart: number, rowLimit: number, out: Int32Array): number;
+  setHashKeys(on: boolean): void;
 }
 
 export interface NativeSlotScatterHandle {
@@ -39,6 +40,8 @@ export interface NativeModule {
   planVersion(): number;
   SlotScatter?: new (staging: Int32Array, slot: Int32Array) => NativeSlotScatterHandle;
   BloomKernel?: new (blocks: number, generations: number, probes: number) => NativeBloomHandle;
+  /** Key hashes of rows 0..rows of a string column into out (lo, hi per row; (0, 0) for a null). */
+  hashColumn?: (values: Uint8Array, offsets: Int32Array, validity: Uint8Array, out: Uint32Array, rows: number) => void;
 }
 
 let loaded: NativeModule | null | undefined;

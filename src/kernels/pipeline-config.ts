@@ -117,6 +117,8 @@ export interface PipelineProcessorOptions {
   dedupe: { keyField: string; bloom: BloomOptions } | null;
   /** emitEvents: serialize accepted rows as processed events keyed by this (the partition key); null = off. */
   events: { keyField: string } | null;
+  /** The worker computes the key hashes of hashed string columns for every batch (key-hashes.ts); the decoders may leave them out. */
+  keyHashesOnWorker: boolean;
   aggregate: {
     window: { type: 'tumbling' | 'hopping'; sizeMs: number; slideMs: number };
     groupBy: string[];
@@ -158,6 +160,7 @@ export function compileProcessorOptions(stages: StageConfigs, timeField: string,
       }
       : null,
     events: eventsKeyField === null ? null : { keyField: eventsKeyField },
+    keyHashesOnWorker: false,
     aggregate: {
       window: { type: window.type, sizeMs: window.sizeMs, slideMs: window.type === 'tumbling' ? window.sizeMs : window.slideMs ?? window.sizeMs },
       groupBy: [...aggregate.groupBy],

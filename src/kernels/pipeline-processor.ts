@@ -22,6 +22,7 @@ import type { BatchView } from '../runtime/batch.js';
 import type { PartitionInit, PartitionProcessor, ProcessorModule, TaskControl } from '../runtime/processor.js';
 import type { BatchLayout } from '../runtime/schema.js';
 import { bloomBytesFor, GenerationalBloom } from './bloom.js';
+import { KeyHasher } from './key-hashes.js';
 import type { EventBatch } from '../sinks/sink.js';
 import { EnrichKernel } from './enrich.js';
 import { EventSerializer } from './event-serializer.js';
@@ -84,6 +85,8 @@ export class PipelineProcessor implements PartitionProcessor<PipelineTaskOutput>
   private readonly table: WindowTable;
   private readonly aggregator: RowAggregator;
   private readonly events: EventSerializer | null;
+  /** Key hashes filled here, not by the decoder (options.keyHashesOnWorker). */
+  private readonly keyHasher: KeyHasher | null;
   /** Per row of the batch: 1 = dedupe saw the key before (filled before the row loop). */
   private readonly duplicateFlags: Uint8Array;
   /** Key hashes (lo, hi per row) when the key column carries none; allocated on first need. */
@@ -96,6 +99,7 @@ export class PipelineProcessor implements PartitionProcessor<PipelineTaskOutput>
     this.options = o;
     const state = init.state;
     this.bloom = o.dedupe ? new GenerationalBloom(state, 0, o.dedupe.bloom) : null;
+    this.keyHasher = o.keyHashesOnWorker ? new KeyHasher(init.layout) : null;
     this.enrich = o.enrich ? new EnrichKernel(o.enrich, init.partition) : null;
     this.lookupIds = new Int32Array(init.layout.rowCapacity);
     this.duplicateFlags = new Uint8Array(o.dedupe ? init.layout.rowCapacity : 0);
@@ -115,6 +119,7 @@ export class PipelineProcessor implements PartitionProcessor<PipelineTaskOutput>
   process(batch: BatchView): void {
     const n = batch.rowCount;
     if (n === 0) return;
+    if (this.keyHasher !== null) this.keyHasher.fill(batch);
     if (this.enrich) this.enrich.run(batch, this.lookupIds);
     const events = this.events;
     // After enrich.run: every value id in lookupIds was published before the dictionary count bind() reads.

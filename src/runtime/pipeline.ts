@@ -20,6 +20,7 @@ import { WindowAssigner } from '../kernels/window-assign.js';
 import { rowPlanFor, type OutputRow } from '../kernels/window-partials.js';
 import type { RingflowConfig } from '../daemon/config.js';
 import { createNdjsonDecoder } from '../kernels/decode-ndjson.js';
+import { loadNativeModule } from '../kernels/native-module.js';
 import type { EventBatch } from '../sinks/sink.js';
 import type { BatchView } from './batch.js';
 import { DecodePool } from './decode-pool.js';
@@ -114,6 +115,8 @@ export class Pipeline implements IngestContext {
     emitter: WindowEmitter,
     decodePool: DecodePool | null,
     minParallelBytes: number,
+    /** The workers compute the key hashes: the stream decoders' native tier leaves them out. */
+    private readonly keyHashesOnWorker: boolean,
   ) {
     this.decodePool = decodePool;
     this.minParallelBytes = minParallelBytes;
@@ -136,8 +139,13 @@ export class Pipeline implements IngestContext {
       await dimLoader.load();
     }
     const timeField = eventTimeField(config.input);
-    const options = compileProcessorOptions(config, timeField, partitions, dimShared,
-      callbacks.onEvents ? partitionKeyField(config.input) : null);
+    // With one partition no row is routed by its key hash on this thread: the workers compute the key
+    // hashes (key-hashes.ts) and the native decoder leaves them out.
+    const keyHashesOnWorker = partitions === 1 && config.input.decoder === 'auto' && loadNativeModule()?.hashColumn !== undefined;
+    const options: PipelineProcessorOptions = {
+      ...compileProcessorOptions(config, timeField, partitions, dimShared, callbacks.onEvents ? partitionKeyField(config.input) : null),
+      keyHashesOnWorker,
+    };
     const schema = createNdjsonDecoder(config.input).schema;
     let pipeline: Pipeline | null = null;
     const runtime = await Runtime.create<PipelineProcessorOptions, PipelineTaskOutput>({
@@ -163,7 +171,8 @@ export class Pipeline implements IngestContext {
         rowsPerSlot: ingest.rowsPerSlot ?? DEFAULT_ROWS_PER_SLOT,
       })
       : null;
-    pipeline = new Pipeline(config, callbacks, runtime, dimLoader, emitter, decodePool, ingest.minParallelBytes ?? DEFAULT_MIN_PARALLEL_BYTES);
+    pipeline = new Pipeline(config, callbacks, runtime, dimLoader, emitter, decodePool, ingest.minParallelBytes ?? DEFAULT_MIN_PARALLEL_BYTES,
+      keyHashesOnWorker);
     if (dimLoader && config.enrich) {
       dimLoader.watch(config.enrich.reloadIntervalMs,
         (version) => callbacks.logger?.info({ table: config.enrich!.table, version }, 'dimension table reloaded'),
@@ -176,7 +185,9 @@ export class Pipeline implements IngestContext {
   openStream(sourcePartition: number, firstLineNumber = 1): IngestStream {
     let s = this.streams.get(sourcePartition);
     if (!s) {
-      s = new IngestStream(this, createNdjsonDecoder(this.config.input), sourcePartition, firstLineNumber,
+      const decoder = createNdjsonDecoder(this.config.input);
+      decoder.setNativeKeyHashes(!this.keyHashesOnWorker);
+      s = new IngestStream(this, decoder, sourcePartition, firstLineNumber,
         this.config.input.maxLineBytes, eventTimeField(this.config.input));
       this.streams.set(sourcePartition, s);
       this.watermark.register(sourcePartition);
