@@ -1,7 +1,8 @@
-//! ringflow_native, a Node-API module of three hot loops, each with a JS twin that gives the same
-//! bytes: the accept-only NDJSON block decoder (block.rs, line.rs; JS side src/kernels/decode-native.ts),
-//! the scatter's row copy into ring slots (scatter.rs; src/runtime/scatter-native.ts) and the dedupe
-//! Bloom's batch check-and-add (bloom.rs; src/kernels/bloom.ts). Loading: src/kernels/native-module.ts.
+//! ringflow_native, a Node-API module of hot loops, each with a JS twin that gives the same bytes: the
+//! NDJSON block decoder (block.rs, line.rs; JS side src/kernels/decode-native.ts), the scatter's row
+//! copy into ring slots (scatter.rs; src/runtime/scatter-native.ts), the dedupe Bloom's batch
+//! check-and-add (bloom.rs; src/kernels/bloom.ts) and a column's key hashes (hash.rs;
+//! src/kernels/key-hashes.ts). Loading: src/kernels/native-module.ts.
 //!
 //! Calls take typed arrays as plain slices (no JS references are kept between calls), so a call
 //! costs a few Node-API lookups plus the per-line work, and nothing is allocated per call or line.
