@@ -101,7 +101,9 @@ export async function runColumnarPipeline(o: ColumnarRunOptions): Promise<Column
       for (const r of rows) countInWindows += r.count as number;
     },
     onDeadLetter: (e) => { throw new Error(`columnar run: unexpected dead letter ${e.reason} at row ${e.line}`); },
-    }, { decodeThreads: 0 }); // nothing to decode here: no decode pool threads competing for the cores
+    // Nothing to decode here: no decode pool threads competing for the cores; the generator hashes
+    // the keys as it writes them, so the workers need not.
+    }, { decodeThreads: 0, keyHashes: 'ingest' });
   const startupMs = performance.now() - t0;
   const gen = new ColumnarClickstream({
     seed: o.seed, userKeys: o.userKeys, duplicateRate: o.duplicateRate, eventsPerSecond: o.eventsPerSecond,

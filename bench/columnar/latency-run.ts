@@ -97,7 +97,9 @@ export async function runLatency(o: LatencyRunOptions): Promise<LatencyRunResult
       });
     },
     onDeadLetter: (e) => { throw new Error(`latency run: unexpected dead letter ${e.reason}`); },
-    }, { decodeThreads: 0 }); // nothing to decode here: no decode pool threads competing for the cores
+    // Nothing to decode here: no decode pool threads competing for the cores; the generator hashes
+    // the keys as it writes them, so the workers need not.
+    }, { decodeThreads: 0, keyHashes: 'ingest' });
   const gen = new ColumnarClickstream({ seed: 7 });
   try {
     pipeline.openStream(0);

@@ -220,6 +220,11 @@ impl LineDecoder {
       failure.note(absent.trailing_zeros() as usize, R_MISSING);
     }
     if failure.field != usize::MAX {
+      // check() writes the defaults of absent fields declared before the failing one first: a string
+      // default without room makes the JS decoder publish the batch and retry the line.
+      if !self.defaults_fit(valued, failure.field, s, row) {
+        return declined;
+      }
       return Line::Rejected(p, failure.field as u32 * RULES + failure.rule);
     }
     if valued != self.all_valued && self.fill_absent(valued, s, row).is_none() {
@@ -242,6 +247,12 @@ impl LineDecoder {
         }
         let e = plain_string_end(b, p + 1)?;
         let v = &b[p + 1..e];
+        // Room first, as the JS scanner stores every value up to store_max_bytes before the rules run
+        // (a rejected line too): without room it publishes the batch and retries the line in the next.
+        let start = slot::string_start(s, field, row)?;
+        if v.len() <= field.store_max_bytes && v.len() > field.string_bytes - start {
+          return None;
+        }
         if v.len() < field.min_bytes {
           return Some(Value::Fails(R_TOO_SHORT, e + 1));
         }
@@ -254,10 +265,6 @@ impl LineDecoder {
           }
         }
         if write {
-          let start = slot::string_start(s, field, row)?;
-          if v.len() > field.string_bytes - start {
-            return None; // no room: the JS decoder reports it (publish the batch and retry)
-          }
           slot::copy_string(s, field, start, b, p + 1, v.len());
           slot::put_i32(s, field.offsets_off + 4 * (row + 1), (start + v.len()) as i32);
           if let (Some(hash_off), true) = (field.hash_off, self.hash_keys) {
@@ -356,6 +363,20 @@ impl LineDecoder {
       }
     }
     found
+  }
+
+  /// Whether the string defaults of the absent or null fields declared before `before` fit their columns.
+  fn defaults_fit(&self, valued: u64, before: usize, s: &[u8], row: usize) -> bool {
+    for (f, field) in self.plan.fields.iter().enumerate().take(before) {
+      if valued & (1u64 << f) != 0 || !field.has_default || field.kind != K_STRING {
+        continue;
+      }
+      match slot::string_start(s, field, row) {
+        Some(start) if field.default_bytes.len() <= field.string_bytes - start => {}
+        _ => return false,
+      }
+    }
+    true
   }
 
   /// Absent or null declared fields: the default, or null. None when one is required or a default

@@ -10,7 +10,7 @@
 
 use crate::pattern::{Pattern, UNBOUNDED};
 
-pub const PLAN_VERSION: i32 = 2;
+pub const PLAN_VERSION: i32 = 3;
 pub const HEADER_INTS: usize = 8;
 pub const FIELD_INTS: usize = 18;
 pub const FLOATS_PER_FIELD: usize = 3;
@@ -44,8 +44,11 @@ pub struct Field {
   pub hash_off: Option<usize>,
   pub validity_off: usize,
   pub min_bytes: usize,
-  /// Longest storable valid value (maxBytes and the pattern's longest match).
+  /// The rule's maxBytes (too_long above it).
   pub max_bytes: usize,
+  /// The longest value the JS scanner stores in the row (maxBytes and the pattern's longest match):
+  /// a value up to this long needs string room even in a line that is rejected.
+  pub store_max_bytes: usize,
   pub name: Vec<u8>,
   pub enum_values: Vec<Vec<u8>>,
   pub default_bytes: Vec<u8>,
@@ -144,6 +147,7 @@ impl Plan {
         validity_off: g(6, "validityOffset")?,
         min_bytes: g(7, "minBytes")?,
         max_bytes: g(8, "maxBytes")?,
+        store_max_bytes: g(17, "storeMaxBytes")?,
         name,
         enum_values,
         default_bytes,

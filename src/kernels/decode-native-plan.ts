@@ -11,13 +11,14 @@
  *   field   0 kind (K_*)  1 flags  2 valuesOffset  3 offsetsOffset  4 stringBytes  5 hashOffset (-1 = none)
  *           6 validityOffset  7 minBytes  8 maxBytes  9 nameStart  10 nameLength  11 enumFirst
  *           12 enumCount  13 defaultStart  14 defaultLength  15 atomFirst  16 atomCount (-1 = no pattern)
+ *           17 storeMaxBytes (the longest value the JS scanner stores: maxBytes and the pattern's longest)
  *   atom    setStart, min, max (-1 = unbounded)        enum value  start, length
  *
  * Bounds come from compileField, so they already include the type's range (int32, safe integers).
  */
 import type { BatchLayout } from '../runtime/schema.js';
 import type { BytePattern } from './filter-pattern.js';
-import { compileField, K_STRING } from './filter.js';
+import { compileField, K_STRING, longestValidBytes } from './filter.js';
 import type { InputConfig } from './input-config.js';
 import { PLAN_VERSION } from './native-module.js';
 
@@ -103,7 +104,8 @@ export function buildNativePlan(cfg: InputConfig, layout: BatchLayout): NativePl
     fieldInts.push(
       r.kind, flags, col.valuesOffset, isString ? col.offsetsOffset : -1, isString ? col.stringBytes : 0, col.hashOffset,
       col.validityOffset, isString ? Math.min(r.minBytes, INT32_MAX) : 0, maxBytes, nameStart, nameBytes.length,
-      enumFirst, (f.values ?? []).length, defaultStart, r.defaultBytes.length, atomFirst, atomCount, 0,
+      enumFirst, (f.values ?? []).length, defaultStart, r.defaultBytes.length, atomFirst, atomCount,
+      isString ? Math.min(longestValidBytes(f), INT32_MAX) : 0,
     );
     floats.push(r.lo, r.hi, r.defaultNumber);
   }

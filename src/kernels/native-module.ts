@@ -13,9 +13,9 @@ import { fileURLToPath } from 'node:url';
 
 /**
  * The decoder plan format and result protocol this code speaks (decode-native-plan.ts, STOP_REJECT in
- * decode-native.ts); a build speaking another is not used. 2: rejects with a verdict.
+ * decode-native.ts); a build speaking another is not used. 2: rejects with a verdict; 3: storeMaxBytes.
  */
-export const PLAN_VERSION = 2;
+export const PLAN_VERSION = 3;
 
 export interface NativeDecoderHandle {
   decode(chunk: Uint8Array, start: number, end: number, slot: Uint8Array, rowStart: number, rowLimit: number, out: Int32Array): number;

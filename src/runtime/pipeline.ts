@@ -70,6 +70,12 @@ export interface IngestOptions {
   rowsPerSlot?: number;
   /** Pushes with fewer bytes of complete lines are decoded on the main thread. Default: 64 KiB. */
   minParallelBytes?: number;
+  /**
+   * Who writes the key hashes with a single partition: 'worker' (the native decoder leaves them out,
+   * key-hashes.ts) or 'ingest' (whatever fills the batches, e.g. a columnar generator that hashes as it
+   * writes). Default: 'worker' when the native module is built and the decoder may use it.
+   */
+  keyHashes?: 'worker' | 'ingest';
 }
 
 /**
@@ -141,7 +147,8 @@ export class Pipeline implements IngestContext {
     const timeField = eventTimeField(config.input);
     // With one partition no row is routed by its key hash on this thread: the workers compute the key
     // hashes (key-hashes.ts) and the native decoder leaves them out.
-    const keyHashesOnWorker = partitions === 1 && config.input.decoder === 'auto' && loadNativeModule()?.hashColumn !== undefined;
+    const keyHashesOnWorker = partitions === 1 && (ingest.keyHashes ?? (config.input.decoder === 'auto' && loadNativeModule()?.hashColumn !== undefined
+      ? 'worker' : 'ingest')) === 'worker';
     const options: PipelineProcessorOptions = {
       ...compileProcessorOptions(config, timeField, partitions, dimShared, callbacks.onEvents ? partitionKeyField(config.input) : null),
       keyHashesOnWorker,

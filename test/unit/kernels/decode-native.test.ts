@@ -348,6 +348,41 @@ describe.skipIf(mod === null)(`native NDJSON block decoder${problem ? ` (SKIPPED
     expect(r.js.length).toBe(stops.length + 2 + 4);
   });
 
+  it('a line it would reject waits for string room as the JS decoder does (same batch boundaries)', () => {
+    // The JS scanner stores every string value up to the longest valid one, failing ones and those
+    // after the failing field included, and check() writes the defaults before the failing field:
+    // without room it publishes the batch and retries the line, so native must not reject it first.
+    const u63 = 'u'.repeat(63);
+    expectSame(runBoth(canonicalConfig, enc.encode([
+      `{"event_id":"e1","ts":1767225600000,"user_id":"${u63}","type":"view"}`,
+      `{"event_id":"e2","ts":1767225600000,"user_id":"${u63}","type":"view"}`,
+      '{"event_id":"e3","ts":"bad","user_id":"uuuuuuuuuu","type":"view"}', // a stored value after the failing field
+      '{"event_id":"e4","ts":1767225600000,"user_id":"u","type":"view"}',
+    ].join('\n') + '\n'), 4));
+    const cfg = parseInputConfig({
+      maxLineBytes: 1000,
+      fields: {
+        event_id: { type: 'string', required: true, maxBytes: 64, partitionKey: true },
+        ts: { type: 'timestamp_ms', required: true, eventTime: true },
+        user_id: { type: 'string', required: true, maxBytes: 64, pattern: '^u[0-9]+$' },
+        label: { type: 'string', maxBytes: 64, default: 'unknown' },
+        code: { type: 'string', pattern: '^[A-Z]{2}$' },
+      },
+    });
+    const u = (n: number): string => `u${'1'.repeat(n - 1)}`;
+    expectSame(runBoth(cfg, enc.encode([
+      `{"event_id":"a","ts":1,"user_id":"${u(47)}"}`,
+      `{"event_id":"b","ts":1,"user_id":"${u(47)}"}`,
+      '{"event_id":"c","ts":1,"user_id":"xyz"}', // the failing value itself is stored (bad_pattern within maxBytes)
+      '{"event_id":"d","ts":1,"user_id":"u1"}',
+    ].join('\n') + '\n'), 3));
+    expectSame(runBoth(cfg, enc.encode([
+      `{"event_id":"a","ts":1,"user_id":"u1","label":"${'l'.repeat(60)}"}`,
+      '{"event_id":"b","ts":1,"user_id":"u1","code":"bad"}', // label's default, before the failing code, has no room
+      '{"event_id":"c","ts":1,"user_id":"u1","label":"ab"}',
+    ].join('\n') + '\n'), 2));
+  });
+
   it('stops at the row limit and at lines over maxLineBytes', () => {
     const cfg = parseInputConfig({ ...canonicalConfig, maxLineBytes: 80 });
     const short = '{"event_id":"e","ts":1767225600000,"user_id":"u","type":"view"}';
