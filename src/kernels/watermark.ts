@@ -114,31 +114,42 @@ export class WatermarkTracker {
    *    recompute() would give, without its loop.
    */
   observeUntilLate(source: number, eventTimesMs: Float64Array, from: number, to: number): number {
-    let w = this.watermark;
-    let registered = false;
+    if (from >= to || this.lateAt(eventTimesMs[from], this.watermark)) return from;
+    // Row `from` is observed: what observe() does first, once per call (nowMs changes only at tick()).
+    if (source >= this.sources || this.active[source] !== 1) this.register(source);
+    this.lastSeenMs[source] = this.nowMs;
+    if (this.sources === 1) {
+      // One source, in locals: after a new maximum the watermark is max(watermark, t - lateness).
+      let current = this.watermark;
+      let maxT = this.maxTs[source];
+      const lateness = this.lateness;
+      let r = from;
+      for (; r < to; r++) {
+        const t = eventTimesMs[r];
+        if (r > from && this.lateAt(t, current)) break;
+        if (t > maxT) {
+          maxT = t;
+          if (t - lateness > current) current = t - lateness;
+        }
+      }
+      this.maxTs[source] = maxT;
+      this.current = current;
+      return r;
+    }
     for (let r = from; r < to; r++) {
       const t = eventTimesMs[r];
-      if (!(t > w && t < EXACT_TIME_LIMIT && t > -EXACT_TIME_LIMIT) && this.assigner.firstWindowEnd(t) <= w) return r;
-      if (!registered) {
-        // What observe() does first, once per call: nowMs changes only at tick().
-        if (source >= this.sources || this.active[source] !== 1) this.register(source);
-        this.lastSeenMs[source] = this.nowMs;
-        registered = true;
-        w = this.watermark;
-      }
+      if (r > from && this.lateAt(t, this.watermark)) return r;
       if (t > this.maxTs[source]) {
         this.maxTs[source] = t;
-        if (this.sources === 1) {
-          const next = t - this.lateness;
-          if (next > this.current) this.current = next;
-          w = this.current;
-        } else {
-          this.dirty = true;
-          w = this.watermark;
-        }
+        this.dirty = true;
       }
     }
     return to;
+  }
+
+  /** isLate against watermark w; t > w (|t| < 2^53, where window arithmetic is exact) cannot be late. */
+  private lateAt(t: number, w: number): boolean {
+    return !(t > w && t < EXACT_TIME_LIMIT && t > -EXACT_TIME_LIMIT) && this.assigner.firstWindowEnd(t) <= w;
   }
 
   /** Highest event time observed from `source` (-Infinity when none): the daemon's offset bookkeeping and restart state. */
