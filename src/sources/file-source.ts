@@ -3,18 +3,15 @@
  * last newline. A file is source partition 0; positions are byte offsets, so a checkpointed
  * position can be passed back as `startPosition` to resume exactly after the last handled line.
  *
- * A regular file is read with blocking positioned reads on the calling thread, anything else (a
- * FIFO such as `<(zcat events.gz)`, a device) through the thread pool from its current position,
- * since it cannot seek and a read may block without end. Why: inside a running pipeline a
- * thread-pool read of 2 MiB from the page cache took 1.7-1.9 ms from request to callback, a blocking
- * read 0.54 ms (6M-event replay: 541-599 ms of waiting vs 172 ms of reading); the pool thread is
- * woken onto a core the kernel worker thread keeps busy while the main thread's core idles. A
- * blocking read holds the event loop for less than decoding the chunk it brings does (~7 ms per
- * 2 MiB), and that decode is synchronous anyway.
+ * A regular file is read one chunk ahead in the thread pool (read-ahead.ts): the copy out of the
+ * page cache then runs beside the decode instead of on its thread. Measured on a 6M-event replay:
+ * a read issued only when its bytes were needed waited 1.7-1.9 ms per 2 MiB (541-599 ms in all);
+ * blocking reads took 172 ms of the main thread's CPU; read ahead, neither. Anything else (a FIFO
+ * such as `<(zcat events.gz)`, a device) is read from its current position when needed, since it
+ * cannot seek.
  */
-import { readSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { ReadAhead } from './read-ahead.js';
 import { SourceError } from '../errors.js';
 import { LineChunker } from './line-chunker.js';
 import { SourceBase } from './source-base.js';
@@ -39,12 +36,14 @@ export class FileSource extends SourceBase implements Source {
   private readonly chunker: LineChunker;
   private readPosition: number;
   private loop: Promise<void> | null = null;
-  /** Regular file: read with readSync (see the file comment). */
-  private blockingReads = false;
+  /** Regular file: read ahead at positions (see the file comment). */
+  private seekable = false;
+  private readonly chunkBytes: number;
 
   constructor(private readonly options: FileSourceOptions) {
     super();
-    this.chunker = new LineChunker(options.chunkBytes ?? DEFAULT_CHUNK_BYTES, options.startPosition ?? 0);
+    this.chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
+    this.chunker = new LineChunker(this.chunkBytes, options.startPosition ?? 0);
     this.readPosition = options.startPosition ?? 0;
   }
 
@@ -56,17 +55,17 @@ export class FileSource extends SourceBase implements Source {
       this.file = await open(this.options.path, 'r');
       const info = await this.file.stat();
       this.totalBytes = info.isFile() ? info.size : -1;
-      this.blockingReads = info.isFile();
+      this.seekable = info.isFile();
     } catch (err) {
       throw new SourceError('file', `cannot open ${this.options.path}: ${(err as Error).message}`, { cause: err });
     }
-    if (!this.blockingReads && this.readPosition > 0) {
+    if (!this.seekable && this.readPosition > 0) {
       await this.file.close();
       this.file = null;
       throw new SourceError('file', `cannot resume ${this.options.path} at byte ${this.readPosition}: it is not a regular file (a pipe cannot seek)`);
     }
     this.hooks.onAssign?.([0]);
-    this.loop = this.readLoop().then(
+    this.loop = (this.seekable ? this.readAheadLoop() : this.readLoop()).then(
       () => this.finish(),
       (err) => this.finish(err instanceof SourceError ? err : new SourceError('file', `reading ${this.options.path} failed`, { cause: err })),
     );
@@ -77,6 +76,28 @@ export class FileSource extends SourceBase implements Source {
     return { bytesRead: this.readPosition - (this.options.startPosition ?? 0), totalBytes: this.totalBytes };
   }
 
+  /** A regular file: chunks of complete lines, each read while the one before it is handled. */
+  private async readAheadLoop(): Promise<void> {
+    const reader = new ReadAhead(this.file!, this.chunkBytes, this.readPosition);
+    try {
+      while (!this.stopping) {
+        const gate = this.waitWhilePaused();
+        if (gate) {
+          await gate;
+          continue;
+        }
+        const chunk = await reader.nextChunk();
+        this.readPosition = reader.bytesRead;
+        if (chunk === null || this.stopping) return;
+        await this.deliverBytes(chunk.bytes, chunk.position);
+      }
+    } finally {
+      // The read in flight must end before the file is closed.
+      await reader.settle();
+    }
+  }
+
+  /** A FIFO or device: it cannot seek (ESPIPE), so it is read from where it is, position null. */
   private async readLoop(): Promise<void> {
     const c = this.chunker;
     const file = this.file!;
@@ -87,13 +108,7 @@ export class FileSource extends SourceBase implements Source {
         continue;
       }
       const space = c.ensureSpace();
-      // A blocking read never returns to the event loop, and a chunk's handler usually settles in
-      // microtasks: one turn per chunk lets timers, signals and worker results in.
-      if (this.blockingReads) await yieldToEventLoop();
-      // A FIFO or device cannot seek (ESPIPE): it is read from where it is, position null.
-      const bytesRead = this.blockingReads
-        ? readSync(file.fd, c.buf, c.filled, space, this.readPosition)
-        : (await file.read(c.buf, c.filled, space, null)).bytesRead;
+      const { bytesRead } = await file.read(c.buf, c.filled, space, null);
       if (bytesRead === 0) {
         // End of file: the last line may have no newline; deliver it as is.
         if (c.filled > 0 && !this.stopping) await this.deliverLines(this.chunker, c.filled);

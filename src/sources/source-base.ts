@@ -52,11 +52,17 @@ export abstract class SourceBase {
 
   /** Byte-stream sources (file, stdin): hand chunker.buf[0, length) over as partition 0, then drop it. */
   protected async deliverLines(c: LineChunker, length: number): Promise<void> {
+    await this.deliverBytes(c.buf.subarray(0, length), c.position);
+    c.consume(length);
+  }
+
+  /** Byte-stream sources: hand `bytes` (complete lines from input offset `position`) over as partition 0. */
+  protected async deliverBytes(bytes: Uint8Array, position: number): Promise<void> {
     const chunk: SourceChunk = {
-      bytes: c.buf.subarray(0, length),
+      bytes,
       sourcePartition: 0,
-      startPosition: c.position,
-      endPosition: c.position + length,
+      startPosition: position,
+      endPosition: position + bytes.length,
       lineCount: -1,
     };
     const result = this.handler!(chunk);
@@ -65,8 +71,7 @@ export abstract class SourceBase {
       await this.handlerInFlight;
       this.handlerInFlight = null;
     }
-    this.countDelivery(0, chunk.endPosition, length);
-    c.consume(length);
+    this.countDelivery(0, chunk.endPosition, bytes.length);
   }
 
   pause(): void {

@@ -122,6 +122,19 @@ describe('FileSource', () => {
     );
   });
 
+  test('property: resuming at any line start reads exactly the rest, positions from there', async () => {
+    const line = fc.stringMatching(/^[a-z"{}: ]{0,50}$/);
+    await fc.assert(
+      fc.asyncProperty(fc.array(line, { minLength: 1, maxLength: 40 }), fc.nat(), fc.integer({ min: 1, max: 64 }), async (lines, pick, chunkBytes) => {
+        const content = Buffer.from(lines.map((l) => `${l}\n`).join(''));
+        const from = lines.slice(0, pick % lines.length).reduce((n, l) => n + Buffer.byteLength(l) + 1, 0);
+        const seen = await collect(new FileSource({ path: writeTemp(content), chunkBytes, startPosition: from }));
+        expectChunkInvariants(seen, content, from);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
   test('pause() holds reading until resume()', async () => {
     const content = Buffer.from(Array.from({ length: 50 }, (_, i) => `{"i":${i}}`).join('\n') + '\n');
     const source = new FileSource({ path: writeTemp(content), chunkBytes: 32 });
