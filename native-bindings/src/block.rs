@@ -1,8 +1,9 @@
 //! A block of NDJSON lines -> consecutive rows of the staging batch, until the first line the native
 //! decoder is not sure of or rejects, the row limit, or the last '\n' of the range.
 //!
-//! Per accepted row line.rs writes the declared columns and the key hashes of hashed string columns
-//! (hash64, as finishRow in decode-ndjson.ts does); this file reports the line's bytes and its
+//! Per accepted row line.rs writes the declared columns and (unless the worker computes them) the key
+//! hashes of hashed string columns (hash64, as RowFinisher in decode-ndjson-row.ts does); this file
+//! reports the line's bytes and its
 //! index among the lines this call consumed. System columns (__line, __late, __raw) and the batch
 //! header (rowCount) are the caller's.
 //!

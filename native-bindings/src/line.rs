@@ -1,4 +1,4 @@
-//! One NDJSON line -> one row of the staging batch, accept-only.
+//! One NDJSON line -> one row of the staging batch: accepted, rejected with a verdict, or declined.
 //!
 //! `decode_line` writes the row and returns the index of the line's '\n' only when the JS decoder
 //! (src/kernels/decode-ndjson.ts: scanner + RowFilter) would accept the line with exactly these
@@ -265,6 +265,11 @@ impl LineDecoder {
           }
         }
         if write {
+          // Never reached with a value longer than store_max_bytes (the plan's pattern and maxBytes
+          // bound both), but a write out of the column's room must be impossible, not unlikely.
+          if v.len() > field.string_bytes - start {
+            return None;
+          }
           slot::copy_string(s, field, start, b, p + 1, v.len());
           slot::put_i32(s, field.offsets_off + 4 * (row + 1), (start + v.len()) as i32);
           if let (Some(hash_off), true) = (field.hash_off, self.hash_keys) {

@@ -1,13 +1,13 @@
 /**
- * The optional native NDJSON decoder (native-bindings/, Rust + Node-API): an accept-only fast path
- * in front of the JS decoder (decode-ndjson.ts). One call decodes a block of lines straight into the
- * batch being filled (a staging batch, or a ring slot) and stops at the first line it is not certain
- * the JS decoder would accept with the same column contents; the JS decoder decides that line, then
- * native continues from the next one.
+ * The optional native NDJSON decoder (native-bindings/, Rust + Node-API): a fast path in front of the
+ * JS decoder (decode-ndjson.ts). One call decodes a block of lines straight into the batch being
+ * filled (a staging batch, or a ring slot) and stops at the first line it is not certain the JS
+ * decoder would accept with the same column contents, or would reject with a verdict native can give
+ * exactly (STOP_REJECT); the JS decoder decides a declined line, then native continues from the next.
  *
  * What native writes per accepted row: every declared column (values, string bytes and offsets,
- * validity bits, defaults of absent/null optional fields) and the key hashes of hashed string columns,
- * byte-identical to the JS decoder. What the caller still does per accepted row k (row rowStart + k),
+ * validity bits, defaults of absent/null optional fields) and, unless setHashKeys(false), the key
+ * hashes of hashed string columns, byte-identical to the JS decoder. What the caller still does per accepted row k (row rowStart + k),
  * in order, as RowFinisher.finishRows does:
  *   1. __line = firstLineNumber + lineIndex[k] (validity set);
  *   2. late gate: __late = gate.isLate(ts); a late row also copies chunk[lineStarts[k],

@@ -12,9 +12,10 @@
  *  - declared fields -> filter.ts rules (first failure in declaration order); other keys are ignored.
  *
  * Tiers: the native block decoder (decode-native.ts, when built and `input.decoder` is "auto") accepts
- * runs of common lines in one call and stops at the first it is not sure of; per line, the decoder
- * compiled for the config (decode-ndjson-compiled.ts) accepts the common shape or declines; the
- * general scanner (+ JSON.parse fallback) and filter decide the rest, and alone reject.
+ * runs of common lines in one call, rejects the lines of that shape that break a rule (with
+ * RowFilter.check's verdict, so the same reason) and stops at the first other line it is not sure of;
+ * per line, the decoder compiled for the config (decode-ndjson-compiled.ts) accepts the common shape
+ * or declines; the general scanner (+ JSON.parse fallback) and filter decide the rest.
  *
  * Chunking: only lines terminated by '\n' inside [start, end) are decoded. The unterminated tail is
  * left for the caller (endOffset points at it) to be passed again with more bytes, unless `final`.
@@ -105,8 +106,8 @@ class Decoder implements NdjsonDecoder {
   private readonly filter: RowFilter;
   /**
    * Two tiers: the decoder compiled for this config (compact lines of plain keys and ASCII values)
-   * accepts what it can and declines the rest; the general scanner + filter decides everything else
-   * and alone rejects. Null: a config with too many fields for the compiled tier.
+   * accepts what it can and declines the rest; the general scanner + filter decides everything else.
+   * Null: a config with too many fields for the compiled tier.
    */
   private readonly compiled: CompiledLineDecoder | null;
   private readonly scratch: RowScratch;

@@ -20,12 +20,14 @@ import { WindowAssigner } from '../kernels/window-assign.js';
 import { rowPlanFor, type OutputRow } from '../kernels/window-partials.js';
 import type { RingflowConfig } from '../daemon/config.js';
 import { createNdjsonDecoder } from '../kernels/decode-ndjson.js';
+import { NativeBlockDecoder } from '../kernels/decode-native.js';
 import { loadNativeModule } from '../kernels/native-module.js';
 import type { EventBatch } from '../sinks/sink.js';
 import type { BatchView } from './batch.js';
 import { DecodePool } from './decode-pool.js';
 import { IngestStream, type DeadLetterEntry, type IngestContext } from './ingest-stream.js';
 import { Runtime, type RuntimeLogger } from './runtime.js';
+import { computeLayout } from './schema.js';
 import { WindowEmitter } from './window-emitter.js';
 import { compiledSiblingUrl } from './worker-path.js';
 
@@ -145,15 +147,17 @@ export class Pipeline implements IngestContext {
       await dimLoader.load();
     }
     const timeField = eventTimeField(config.input);
+    const schema = createNdjsonDecoder(config.input).schema;
     // With one partition no row is routed by its key hash on this thread: the workers compute the key
-    // hashes (key-hashes.ts) and the native decoder leaves them out.
-    const keyHashesOnWorker = partitions === 1 && (ingest.keyHashes ?? (config.input.decoder === 'auto' && loadNativeModule()?.hashColumn !== undefined
-      ? 'worker' : 'ingest')) === 'worker';
+    // hashes (key-hashes.ts) and the native decoder leaves them out. Only when the native tier runs for
+    // this config: the JS tiers hash anyway, and the workers would hash every row a second time.
+    const nativeTier = config.input.decoder === 'auto' && loadNativeModule()?.hashColumn !== undefined &&
+      NativeBlockDecoder.unsupportedReason(config.input, computeLayout(schema, config.runtime.batchRows)) === null;
+    const keyHashesOnWorker = partitions === 1 && (ingest.keyHashes ?? (nativeTier ? 'worker' : 'ingest')) === 'worker';
     const options: PipelineProcessorOptions = {
       ...compileProcessorOptions(config, timeField, partitions, dimShared, callbacks.onEvents ? partitionKeyField(config.input) : null),
       keyHashesOnWorker,
     };
-    const schema = createNdjsonDecoder(config.input).schema;
     let pipeline: Pipeline | null = null;
     const runtime = await Runtime.create<PipelineProcessorOptions, PipelineTaskOutput>({
       config: config.runtime,

@@ -6,7 +6,7 @@
  * A regular file is read one chunk ahead in the thread pool (read-ahead.ts): the copy out of the
  * page cache then runs beside the decode instead of on its thread. Measured on a 6M-event replay:
  * a read issued only when its bytes were needed waited 1.7-1.9 ms per 2 MiB (541-599 ms in all);
- * blocking reads took 172 ms of the main thread's CPU; read ahead, neither. Anything else (a FIFO
+ * blocking reads took ~160-170 ms of the main thread's CPU; read ahead, neither. Anything else (a FIFO
  * such as `<(zcat events.gz)`, a device) is read from its current position when needed, since it
  * cannot seek.
  */
@@ -33,7 +33,6 @@ export interface FileProgress {
 export class FileSource extends SourceBase implements Source {
   readonly kind = 'file' as const;
   private file: FileHandle | null = null;
-  private readonly chunker: LineChunker;
   private readPosition: number;
   private loop: Promise<void> | null = null;
   /** Regular file: read ahead at positions (see the file comment). */
@@ -43,7 +42,6 @@ export class FileSource extends SourceBase implements Source {
   constructor(private readonly options: FileSourceOptions) {
     super();
     this.chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
-    this.chunker = new LineChunker(this.chunkBytes, options.startPosition ?? 0);
     this.readPosition = options.startPosition ?? 0;
   }
 
@@ -99,7 +97,7 @@ export class FileSource extends SourceBase implements Source {
 
   /** A FIFO or device: it cannot seek (ESPIPE), so it is read from where it is, position null. */
   private async readLoop(): Promise<void> {
-    const c = this.chunker;
+    const c = new LineChunker(this.chunkBytes, this.readPosition);
     const file = this.file!;
     while (!this.stopping) {
       const gate = this.waitWhilePaused();
@@ -111,13 +109,13 @@ export class FileSource extends SourceBase implements Source {
       const { bytesRead } = await file.read(c.buf, c.filled, space, null);
       if (bytesRead === 0) {
         // End of file: the last line may have no newline; deliver it as is.
-        if (c.filled > 0 && !this.stopping) await this.deliverLines(this.chunker, c.filled);
+        if (c.filled > 0 && !this.stopping) await this.deliverLines(c, c.filled);
         return;
       }
       this.readPosition += bytesRead;
       c.filled += bytesRead;
       const complete = c.completeBytes();
-      if (complete > 0) await this.deliverLines(this.chunker, complete);
+      if (complete > 0) await this.deliverLines(c, complete);
     }
   }
 

@@ -65,6 +65,10 @@ export interface KafkaGroupState {
   recordBlockDecoder: boolean;
 }
 
+/** kafkajs error types of a group coordinator not ready yet: start() waits for kafkajs's restart. */
+const COORDINATOR_NOT_READY = new Set(['COORDINATOR_LOAD_IN_PROGRESS', 'COORDINATOR_NOT_AVAILABLE', 'NOT_COORDINATOR']);
+const MAX_RESTARTS_WHILE_STARTING = 10;
+
 /** Chunks fetched ahead of the pipeline, besides one per partition in flight: enough to overlap fetch and handling. */
 const CHUNKS_AHEAD = 2;
 
@@ -161,15 +165,16 @@ export class KafkaSource extends SourceBase implements Source {
       revoke: (id) => void this.settleForRejoin().then(() => this.thread?.settled(id, [...this.delivered])),
       startFailed: (err) => this.started?.reject(err),
       crash: (err, restart) => {
-        // A retriable crash (the group coordinator still loading right after a broker starts, seen
-        // in CI) is one kafkajs restarts the consumer from itself, and logs: start() waits for the
-        // join that follows instead of failing.
-        if (restart) {
-          this.restartedCrashes++;
-          return;
-        }
+        if (restart) this.restartedCrashes++;
+        // kafkajs restarts the consumer from a retriable crash itself (and logs it). Once running, it
+        // goes on. While starting, start() waits for the join that follows only when the cause is the
+        // group coordinator not being ready yet (right after a broker starts, seen in CI), a bounded
+        // number of times; any other crash fails start() at once, as before.
+        const type = (err.cause as { type?: unknown } | undefined)?.type;
+        const transientWhileStarting = typeof type === 'string' && COORDINATOR_NOT_READY.has(type) && this.restartedCrashes <= MAX_RESTARTS_WHILE_STARTING;
+        if (restart && (this.joins > 0 || transientWhileStarting)) return;
         this.started?.reject(err);
-        this.fail(err);
+        if (!restart) this.fail(err);
       },
       died: (err) => {
         this.started?.reject(err);

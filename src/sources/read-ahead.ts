@@ -2,7 +2,7 @@
  * Positioned reads of a regular file one chunk ahead, into two buffers taken in turn: while the
  * caller handles the complete lines of one, the thread pool reads the next chunk into the other.
  * The read's copy out of the page cache then runs on another core, not on the thread that decodes
- * (6M-event replay: ~160 ms of main-thread CPU with blocking reads, ~8% of it); and since it is
+ * (6M-event replay: ~160-170 ms of main-thread CPU with blocking reads, ~8% of it); and since it is
  * issued a whole chunk's handling (~5 ms per 2 MiB) before its bytes are needed, the thread pool's
  * wake-up latency (1.7-1.9 ms from request to callback measured inside a running pipeline) is hidden.
  *
@@ -71,8 +71,12 @@ export class ReadAhead {
       if (tail * 2 > this.next.length) this.next = new Uint8Array(Math.max(this.next.length * 2, this.cur.length));
       this.next.set(this.cur.subarray(complete, filled), 0);
       const chunk = { bytes: this.cur.subarray(0, complete), position: this.curPosition };
-      // The read after this chunk, into the other buffer, while the caller handles this one.
-      this.pending = this.readInto(this.next, tail);
+      // The read after this chunk, into the other buffer, while the caller handles this one. Nothing
+      // awaits it until the next call: a failure must not surface as an unhandled rejection meanwhile
+      // (awaiting it later still throws).
+      const ahead = this.readInto(this.next, tail);
+      ahead.catch(() => undefined);
+      this.pending = ahead;
       const handed = this.cur;
       this.cur = this.next;
       this.next = handed;
