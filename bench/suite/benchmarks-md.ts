@@ -77,7 +77,7 @@ function mainThreadLine(r: SuiteResults, replayRate: number | null): string {
   const best = r.runs.find((x) => x.section === 'replay' && x.name.startsWith('ringflow replay') && x.events_per_sec === replayRate);
   const m = best?.main_thread_events_per_cpu_sec;
   if (best === undefined || m === undefined || best.main_thread_cpu_ms === undefined || best.elapsed_ms === undefined) return '';
-  return `\nIn the fastest replay run the main thread (read, decode + filter + late gate + hash, scatter into the rings) used ${(best.main_thread_cpu_ms / 1000).toFixed(2)} CPU-s (process start-up and output included), ${rate(m, 'events/CPU-s')}: the replay rate cannot go past that while one thread does this work.`;
+  return `\nIn the fastest replay run the main thread (decode + filter + late gate straight into the ring slots with one partition; with more, also key hashes and the scatter) used ${(best.main_thread_cpu_ms / 1000).toFixed(2)} CPU-s (process start-up and output included), ${rate(m, 'events/CPU-s')}: the replay rate cannot go past that while one thread does this work.`;
 }
 
 function targets(r: SuiteResults): string {
