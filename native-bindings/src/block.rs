@@ -10,7 +10,8 @@
 //! Blank lines (only ' ', '\t', '\r' before '\n') are consumed and counted, as the JS decoder does
 //! (`linesBlank`), unless longer than maxLineBytes: then the block stops there (`line_too_long`).
 
-use crate::line::{Line, LineDecoder};
+use crate::line::LineDecoder;
+use crate::verdict::Line;
 use crate::scan::{at, skip_ws};
 
 /// Every complete line of the range was consumed; stop_offset = start of the unterminated tail.

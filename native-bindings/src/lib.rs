@@ -18,6 +18,7 @@ mod plan;
 mod scan;
 mod scatter;
 mod slot;
+mod verdict;
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;

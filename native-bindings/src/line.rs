@@ -29,53 +29,11 @@ use crate::plan::{Field, Plan, K_BOOL, K_ENUM, K_INT32, K_STRING};
 use crate::matcher::Matcher;
 use crate::scan::{at, literal, plain_string_end, skip_value, skip_ws, PLAIN};
 use crate::slot;
+use crate::verdict::{FirstFailure, Line, Value, RULES, R_BAD_ENUM, R_BAD_PATTERN, R_BAD_TYPE, R_MISSING, R_NOT_INTEGER, R_OUT_OF_RANGE, R_TOO_LONG, R_TOO_SHORT};
 use std::collections::HashMap;
 
 /// Enums with more values than this are looked up in a hash map.
 const LINEAR_ENUM_VALUES: usize = 16;
-
-/// Rule slots per field and the rules, as in src/kernels/filter.ts (verdict = field * RULES + rule).
-pub const RULES: u32 = 8;
-const R_MISSING: u32 = 0;
-const R_BAD_TYPE: u32 = 1;
-const R_NOT_INTEGER: u32 = 2;
-const R_OUT_OF_RANGE: u32 = 3;
-const R_BAD_ENUM: u32 = 4;
-const R_TOO_SHORT: u32 = 5;
-const R_TOO_LONG: u32 = 6;
-const R_BAD_PATTERN: u32 = 7;
-
-/// What decode_line made of a line.
-pub enum Line {
-  /// Row written; the index of the line's '\n'.
-  Accepted(usize),
-  /// Rejected with the verdict (field * RULES + rule); the index of the line's '\n'.
-  Rejected(usize, u32),
-  /// Not sure: the JS decoder decides the line.
-  Declined,
-}
-
-/// A declared value: its end, or the rule it breaks (and its end), or declined.
-enum Value {
-  Ok(usize),
-  Fails(u32, usize),
-}
-
-/// The first failure in declared field order (RULES.. is none).
-struct FirstFailure {
-  field: usize,
-  rule: u32,
-}
-
-impl FirstFailure {
-  #[inline(always)]
-  fn note(&mut self, field: usize, rule: u32) {
-    if field < self.field {
-      self.field = field;
-      self.rule = rule;
-    }
-  }
-}
 
 pub struct LineDecoder {
   pub plan: Plan,
