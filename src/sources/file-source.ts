@@ -85,7 +85,7 @@ export class FileSource extends SourceBase implements Source {
           continue;
         }
         const chunk = await reader.nextChunk();
-        this.readPosition = reader.bytesRead;
+        this.readPosition = reader.readOffset;
         if (chunk === null || this.stopping) return;
         await this.deliverBytes(chunk.bytes, chunk.position);
       }

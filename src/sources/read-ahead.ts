@@ -40,8 +40,8 @@ export class ReadAhead {
     this.readPosition = startPosition;
   }
 
-  /** Bytes read from the file so far. */
-  get bytesRead(): number { return this.readPosition; }
+  /** File offset the reads have reached (the start position plus every byte read). */
+  get readOffset(): number { return this.readPosition; }
 
   /**
    * The next chunk, or null at the end of the file. Its bytes stay valid until the following call,
