@@ -13,7 +13,7 @@
  * exactly what they would see after decode. The PRNG is xorshift32: a few ns per draw.
  */
 import { setValidRange, type BatchView } from '../../src/runtime/batch.js';
-import { hash64Into } from '../../src/kernels/xxhash32.js';
+import { hash64Into } from '../../src/kernels/shared/xxhash32.js';
 
 export interface ColumnarGeneratorOptions {
   seed?: number;

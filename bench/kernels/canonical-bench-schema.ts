@@ -4,7 +4,7 @@
  * room sized for the generated values), so every kernel bench measures the same rows.
  */
 import { fileURLToPath } from 'node:url';
-import { hash64Into } from '../../src/kernels/xxhash32.js';
+import { hash64Into } from '../../src/kernels/shared/xxhash32.js';
 import { setValid, type BatchView } from '../../src/runtime/batch.js';
 import type { Schema } from '../../src/runtime/schema.js';
 

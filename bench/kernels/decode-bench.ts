@@ -8,8 +8,8 @@
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { Bench } from 'tinybench';
-import { createNdjsonDecoder } from '../../src/kernels/decode-ndjson.js';
-import { parseInputConfig, type InputConfig } from '../../src/kernels/input-config.js';
+import { createNdjsonDecoder } from '../../src/kernels/decode/ndjson.js';
+import { parseInputConfig, type InputConfig } from '../../src/kernels/input/config.js';
 import { BatchView } from '../../src/runtime/batch.js';
 import { computeLayout } from '../../src/runtime/schema.js';
 

@@ -9,10 +9,10 @@
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { Bench } from 'tinybench';
-import { createNdjsonDecoder, type NdjsonDecoder, type RejectHandler } from '../../src/kernels/decode-ndjson.js';
-import { NativeBlockDecoder, STOP_LINE, STOP_REJECT, STOP_ROWS } from '../../src/kernels/decode-native.js';
-import { nativeModuleProblem } from '../../src/kernels/native-module.js';
-import { parseInputConfig } from '../../src/kernels/input-config.js';
+import { createNdjsonDecoder, type NdjsonDecoder, type RejectHandler } from '../../src/kernels/decode/ndjson.js';
+import { NativeBlockDecoder, STOP_LINE, STOP_REJECT, STOP_ROWS } from '../../src/kernels/decode/native.js';
+import { nativeModuleProblem } from '../../src/runtime/native-module.js';
+import { parseInputConfig } from '../../src/kernels/input/config.js';
 import { BatchView } from '../../src/runtime/batch.js';
 import { computeLayout } from '../../src/runtime/schema.js';
 import { CLICKSTREAM_INPUT, makeClickstreamLines } from './decode-bench.js';

@@ -12,12 +12,12 @@
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { Bench } from 'tinybench';
-import { createDimTableShared } from '../../src/kernels/dim-table.js';
-import { DimTableLoader } from '../../src/kernels/dim-table-loader.js';
-import { EnrichKernel } from '../../src/kernels/enrich.js';
-import { EventBuffers } from '../../src/kernels/event-buffers.js';
-import { EventSerializer } from '../../src/kernels/event-serializer.js';
-import { createSharedDictionary, SharedDictionaryWriter } from '../../src/kernels/shared-dictionary.js';
+import { createDimTableShared } from '../../src/kernels/enrich/dim-table.js';
+import { DimTableLoader } from '../../src/kernels/enrich/dim-table-loader.js';
+import { EnrichKernel } from '../../src/kernels/enrich/enrich.js';
+import { EventBuffers } from '../../src/kernels/events/event-buffers.js';
+import { EventSerializer } from '../../src/kernels/events/event-serializer.js';
+import { createSharedDictionary, SharedDictionaryWriter } from '../../src/kernels/enrich/shared-dictionary.js';
 import { BatchView } from '../../src/runtime/batch.js';
 import { computeLayout } from '../../src/runtime/schema.js';
 import { CANONICAL_BENCH_SCHEMA, COUNTRIES, COUNTRIES_CSV, putNumber, putString, TYPES, xorshift } from './canonical-bench-schema.js';

@@ -12,16 +12,16 @@
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { Bench } from 'tinybench';
-import { bloomBytesFor, bloomSizing, GenerationalBloom, type BloomOptions } from '../../src/kernels/bloom.js';
-import { createDimTableShared } from '../../src/kernels/dim-table.js';
-import { DimTableLoader } from '../../src/kernels/dim-table-loader.js';
-import { EnrichKernel } from '../../src/kernels/enrich.js';
-import { hllAdd } from '../../src/kernels/hyperloglog.js';
+import { bloomBytesFor, bloomSizing, GenerationalBloom, type BloomOptions } from '../../src/kernels/dedupe/bloom.js';
+import { createDimTableShared } from '../../src/kernels/enrich/dim-table.js';
+import { DimTableLoader } from '../../src/kernels/enrich/dim-table-loader.js';
+import { EnrichKernel } from '../../src/kernels/enrich/enrich.js';
+import { hllAdd } from '../../src/kernels/window/hyperloglog.js';
 import {
   aggregateConfigSchema, compileProcessorOptions, dedupeConfigSchema, enrichConfigSchema, parseSection,
-} from '../../src/kernels/pipeline-config.js';
-import pipelineModule from '../../src/kernels/pipeline-processor.js';
-import { fmix32 } from '../../src/kernels/xxhash32.js';
+} from '../../src/pipeline/processor-options.js';
+import pipelineModule from '../../src/pipeline/processor.js';
+import { fmix32 } from '../../src/kernels/shared/xxhash32.js';
 import { BatchView } from '../../src/runtime/batch.js';
 import { computeLayout } from '../../src/runtime/schema.js';
 import { CANONICAL_BENCH_SCHEMA, COUNTRIES, COUNTRIES_CSV, putNumber, putString, TYPES, xorshift } from './canonical-bench-schema.js';

@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel, Partitioners, type Admin } from 'kafkajs';
 import { ClickstreamGenerator } from '../../src/sources/generators/clickstream-events.js';
-import { KafkaSource } from '../../src/sources/kafka-source.js';
+import { KafkaSource } from '../../src/sources/kafka/source.js';
 
 export interface KafkaConsumeBenchOptions {
   brokers: string[];

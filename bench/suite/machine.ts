@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, release, totalmem, type } from 'node:os';
-import { loadNativeModule, nativeModuleProblem } from '../../src/kernels/native-module.js';
+import { loadNativeModule, nativeModuleProblem } from '../../src/runtime/native-module.js';
 
 export interface LoadAverage { at: string; one: number; five: number; fifteen: number }
 

@@ -29,7 +29,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { parseRingflowConfig } from '../../src/daemon/config.js';
 import { Daemon } from '../../src/daemon/daemon.js';
 import { createDaemonLogger } from '../../src/daemon/logger.js';
-import type { PipelineStats } from '../../src/runtime/pipeline.js';
+import type { PipelineStats } from '../../src/pipeline/pipeline.js';
 import { startKafka, type KafkaServer } from '../../test/services/index.js';
 import { consumeRaw, fillTopic, type TopicFixture } from '../sources/kafka-consume-bench.js';
 import { REPO_ROOT } from './child.js';

@@ -11,7 +11,7 @@
  *   and one piscina task per partition vs pinned workers. Best of `runtimeRepeats` runs each.
  */
 import { Bench } from 'tinybench';
-import { hash64Into } from '../../src/kernels/xxhash32.js';
+import { hash64Into } from '../../src/kernels/shared/xxhash32.js';
 import { runDecodeBenchmarks } from '../kernels/decode-bench.js';
 import { runStateBenchmarks } from '../kernels/state-bench.js';
 import { scatterRate } from '../runtime/scatter-rate.js';

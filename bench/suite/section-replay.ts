@@ -14,7 +14,7 @@ import { dirname, join, resolve } from 'node:path';
 import { makeClickstreamFile } from '../gen/make-clickstream-file.js';
 import { spawnSync } from 'node:child_process';
 import { compareAggregates, compareSummaries, type AggregateRow, type ReplaySummary } from '../../test/reference/canonical-reference.js';
-import { hllStandardError } from '../../src/kernels/hyperloglog.js';
+import { hllStandardError } from '../../src/kernels/window/hyperloglog.js';
 import { runFlinkPeer } from '../peers/flink-runner.js';
 import { REPO_ROOT, runNodeChild, type ChildRun } from './child.js';
 import type { SuiteOptions } from './options.js';

@@ -18,7 +18,7 @@
  * (partitions x stateBytes): the price, paid every intervalMs.
  */
 import { ShutdownError, SourceError } from '../errors.js';
-import type { Pipeline } from '../runtime/pipeline.js';
+import type { Pipeline } from '../pipeline/pipeline.js';
 import { lastCheckpointNumber, pruneCheckpoints, readCheckpoint, writeCheckpoint, type CheckpointHeader } from './checkpoint-file.js';
 import type { DaemonLogger } from './logger.js';
 import type { PartitionRestartState } from './restart-state.js';

@@ -37,13 +37,13 @@ import { Checkpointer } from './checkpointer.js';
 import { InputDeadLetterFile } from './input-dead-letter.js';
 import { chunkBoundMs, OffsetTracker, WindowAckClock } from './offsets.js';
 import { encodeCommitMetadata, readRestartState, restoredMaxTsMs, type PartitionRestartState } from './restart-state.js';
-import { WindowAssigner } from '../kernels/window-assign.js';
-import { Pipeline, type PipelineStats } from '../runtime/pipeline.js';
+import { WindowAssigner } from '../kernels/window/assign.js';
+import { Pipeline, type PipelineStats } from '../pipeline/pipeline.js';
 import { eventsWanted, withDefaultFileSink } from '../sinks/sink-config.js';
-import { SinkThread } from '../sinks/sink-thread-client.js';
+import { SinkThread } from '../sinks/thread/client.js';
 import { windowShapeFromAggregate, type EventBatch, type WindowRow } from '../sinks/sink.js';
 import { createSource } from '../sources/create-source.js';
-import { KafkaSource, type KafkaGroupState } from '../sources/kafka-source.js';
+import { KafkaSource, type KafkaGroupState } from '../sources/kafka/source.js';
 import type { IngestCounts, Source, SourceChunk } from '../sources/source.js';
 
 export interface DaemonOptions {

@@ -23,7 +23,7 @@
  * emission that settles it comes from a control issued after the chunk was scattered — its rows,
  * late ones included, were processed and dead-lettered before).
  */
-import type { WindowAssigner } from '../kernels/window-assign.js';
+import type { WindowAssigner } from '../kernels/window/assign.js';
 
 /** Smallest window end strictly after `ms` (windows end at k * slide + size). */
 export function windowEndAfter(assigner: Pick<WindowAssigner, 'sizeMs' | 'slideMs'>, ms: number): number {

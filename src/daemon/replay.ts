@@ -7,9 +7,9 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FileSource } from '../sources/file-source.js';
-import { Pipeline, type DeadLetterEntry } from '../runtime/pipeline.js';
-import type { OutputRow } from '../kernels/window-partials.js';
+import { FileSource } from '../sources/file/file-source.js';
+import { Pipeline, type DeadLetterEntry } from '../pipeline/pipeline.js';
+import type { OutputRow } from '../kernels/window/partials.js';
 import type { RingflowConfig } from './config.js';
 import { ProgressLine } from './progress.js';
 

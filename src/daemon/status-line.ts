@@ -6,7 +6,7 @@
  *
  * A plain line per interval (not redrawn in place) so it reads the same in a terminal and in a log.
  */
-import type { PipelineStats } from '../runtime/pipeline.js';
+import type { PipelineStats } from '../pipeline/pipeline.js';
 import { formatRate } from './progress.js';
 
 export interface StatusSample {

@@ -7,12 +7,12 @@ import { ClickstreamGenerator, MAX_GENERATED_LINE_BYTES } from './generators/cli
 import { GeneratorSource } from './generators/generator-source.js';
 import { IotGenerator } from './generators/iot-generator.js';
 import type { LineGenerator, LineWriter } from './generators/line-generator.js';
-import { FileSource } from './file-source.js';
-import { HttpSource } from './http-source.js';
-import { KafkaSource } from './kafka-source.js';
+import { FileSource } from './file/file-source.js';
+import { HttpSource } from './http/source.js';
+import { KafkaSource } from './kafka/source.js';
 import type { GeneratorSourceConfig, SourceConfig } from './source-config.js';
 import type { Source } from './source.js';
-import { StreamSource } from './stream-source.js';
+import { StreamSource } from './file/stream-source.js';
 
 export function createSource(config: SourceConfig): Source {
   switch (config.type) {

@@ -12,10 +12,10 @@ export {
   type GeneratorSourceConfig,
 } from './source-config.js';
 export { createSource, createGeneratorSource } from './create-source.js';
-export { FileSource, type FileSourceOptions, type FileProgress } from './file-source.js';
-export { StreamSource, type StreamSourceOptions } from './stream-source.js';
-export { KafkaSource, type KafkaSourceOptions, type KafkaGroupState } from './kafka-source.js';
-export { HttpSource, countLines, type HttpSourceOptions } from './http-source.js';
+export { FileSource, type FileSourceOptions, type FileProgress } from './file/file-source.js';
+export { StreamSource, type StreamSourceOptions } from './file/stream-source.js';
+export { KafkaSource, type KafkaSourceOptions, type KafkaGroupState } from './kafka/source.js';
+export { HttpSource, countLines, type HttpSourceOptions } from './http/source.js';
 export { GeneratorSource, type GeneratorSourceOptions } from './generators/generator-source.js';
 export { IotGenerator, type IotGeneratorOptions } from './generators/iot-generator.js';
 export { CdcGenerator, type CdcGeneratorOptions } from './generators/cdc-generator.js';

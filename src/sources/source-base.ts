@@ -2,7 +2,7 @@
  * Plumbing shared by the sources: the pause gate, the finished() promise, counters and the
  * "remember the committed position" default for sources without an external commit log.
  */
-import type { LineChunker } from './line-chunker.js';
+import type { LineChunker } from './file/line-chunker.js';
 import { isPromiseLike, type ChunkHandler, type PartitionLag, type SourceChunk, type SourceHooks, type SourceKind, type SourceStats } from './source.js';
 
 export interface Deferred<T> {

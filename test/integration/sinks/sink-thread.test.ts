@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testServices, uniqueName } from '../../helpers/services.js';
 import { eventBatchFromLines } from '../../../src/sinks/event-batch.js';
 import { parseSinksConfig } from '../../../src/sinks/sink-config.js';
-import { SinkThread } from '../../../src/sinks/sink-thread-client.js';
+import { SinkThread } from '../../../src/sinks/thread/client.js';
 import { CANONICAL_WINDOW_SHAPE, type WindowRow } from '../../../src/sinks/sink.js';
 import { startFaultProxy, type FaultProxy } from './fault-proxy.js';
 

@@ -1,7 +1,7 @@
 import { CompressionTypes } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { uniqueName } from '../../helpers/services.js';
-import { KafkaSource, type KafkaSourceOptions } from '../../../src/sources/kafka-source.js';
+import { KafkaSource, type KafkaSourceOptions } from '../../../src/sources/kafka/source.js';
 import type { SourceChunk } from '../../../src/sources/source.js';
 import { createTopic, linesOf, openKafkaKit, produce, sleep, waitFor, type Delivered, type KafkaKit } from './kafka-test-kit.js';
 

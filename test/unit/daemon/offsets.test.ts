@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { WindowAssigner } from '../../../src/kernels/window-assign.js';
+import { WindowAssigner } from '../../../src/kernels/window/assign.js';
 import { chunkBoundMs, OffsetTracker, WindowAckClock, windowEndAfter } from '../../../src/daemon/offsets.js';
 
 const MIN = 60_000;

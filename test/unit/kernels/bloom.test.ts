@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { blockedFalsePositiveRate, bloomBytesFor, bloomSizing, GenerationalBloom, type BloomOptions } from '../../../src/kernels/bloom.js';
-import { bestBlocked } from '../../../src/kernels/bloom-sizing.js';
+import { blockedFalsePositiveRate, bloomBytesFor, bloomSizing, GenerationalBloom, type BloomOptions } from '../../../src/kernels/dedupe/bloom.js';
+import { bestBlocked } from '../../../src/kernels/dedupe/bloom-sizing.js';
 import { KernelError } from '../../../src/errors.js';
-import { loadNativeModule } from '../../../src/kernels/native-module.js';
+import { loadNativeModule } from '../../../src/runtime/native-module.js';
 import { prng } from '../../helpers/prng.js';
 
 

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { parseInputConfig } from '../../../src/kernels/input-config.js';
+import { parseInputConfig } from '../../../src/kernels/input/config.js';
 import { classifyLine, stripTrailingCr } from '../../reference/canonical-validate.js';
 import { canonicalConfig, decodeStream, referenceStream, type Outcome } from './decode-oracle.js';
 

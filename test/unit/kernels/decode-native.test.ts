@@ -8,11 +8,11 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { decodeHybrid, decodeJsOnly } from '../../../bench/kernels/decode-native-bench.js';
-import { createNdjsonDecoder, type LateGate, type RejectHandler } from '../../../src/kernels/decode-ndjson.js';
-import { NativeBlockDecoder, STOP_END, STOP_LINE, STOP_REJECT, STOP_ROWS } from '../../../src/kernels/decode-native.js';
-import { loadNativeModule, nativeModuleProblem } from '../../../src/kernels/native-module.js';
-import { inputSchemaToBatchSchema, parseInputConfig, type InputConfig } from '../../../src/kernels/input-config.js';
-import { hash64Into } from '../../../src/kernels/xxhash32.js';
+import { createNdjsonDecoder, type LateGate, type RejectHandler } from '../../../src/kernels/decode/ndjson.js';
+import { NativeBlockDecoder, STOP_END, STOP_LINE, STOP_REJECT, STOP_ROWS } from '../../../src/kernels/decode/native.js';
+import { loadNativeModule, nativeModuleProblem } from '../../../src/runtime/native-module.js';
+import { inputSchemaToBatchSchema, parseInputConfig, type InputConfig } from '../../../src/kernels/input/config.js';
+import { hash64Into } from '../../../src/kernels/shared/xxhash32.js';
 import { BatchView, isValid } from '../../../src/runtime/batch.js';
 import { computeLayout, type BatchLayout } from '../../../src/runtime/schema.js';
 import { canonicalConfig } from './decode-oracle.js';

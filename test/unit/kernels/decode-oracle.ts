@@ -5,9 +5,9 @@
  */
 import { BatchView, isValid } from '../../../src/runtime/batch.js';
 import { computeLayout } from '../../../src/runtime/schema.js';
-import { createNdjsonDecoder } from '../../../src/kernels/decode-ndjson.js';
-import { parseInputConfig, type InputConfig } from '../../../src/kernels/input-config.js';
-import { hashString } from '../../../src/kernels/xxhash32.js';
+import { createNdjsonDecoder } from '../../../src/kernels/decode/ndjson.js';
+import { parseInputConfig, type InputConfig } from '../../../src/kernels/input/config.js';
+import { hashString } from '../../../src/kernels/shared/xxhash32.js';
 import { readFileSync } from 'node:fs';
 
 export type Outcome =

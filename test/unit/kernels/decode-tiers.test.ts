@@ -8,8 +8,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { createNdjsonDecoder } from '../../../src/kernels/decode-ndjson.js';
-import { parseInputConfig, type InputConfig } from '../../../src/kernels/input-config.js';
+import { createNdjsonDecoder } from '../../../src/kernels/decode/ndjson.js';
+import { parseInputConfig, type InputConfig } from '../../../src/kernels/input/config.js';
 import { BatchView } from '../../../src/runtime/batch.js';
 import { computeLayout } from '../../../src/runtime/schema.js';
 import { canonicalConfig, decodeStream, readRow, referenceStream, type Outcome } from './decode-oracle.js';

@@ -3,8 +3,8 @@
  * against expectations written from the contract, plus the decoder's chunking and batch-full API.
  */
 import { describe, expect, it } from 'vitest';
-import { createNdjsonDecoder, type LateGate } from '../../../src/kernels/decode-ndjson.js';
-import { parseInputConfig, type InputConfig } from '../../../src/kernels/input-config.js';
+import { createNdjsonDecoder, type LateGate } from '../../../src/kernels/decode/ndjson.js';
+import { parseInputConfig, type InputConfig } from '../../../src/kernels/input/config.js';
 import { BatchView } from '../../../src/runtime/batch.js';
 import { computeLayout } from '../../../src/runtime/schema.js';
 import { canonicalConfig, decodeStream, type Outcome } from './decode-oracle.js';

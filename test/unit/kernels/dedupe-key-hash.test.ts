@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { aggregateConfigSchema, compileProcessorOptions, dedupeConfigSchema, parseSection } from '../../../src/kernels/pipeline-config.js';
-import pipelineModule from '../../../src/kernels/pipeline-processor.js';
+import { aggregateConfigSchema, compileProcessorOptions, dedupeConfigSchema, parseSection } from '../../../src/pipeline/processor-options.js';
+import pipelineModule from '../../../src/pipeline/processor.js';
 import { computeLayout, type Schema } from '../../../src/runtime/schema.js';
 import { prng } from '../../helpers/prng.js';
 import { canonicalSchema, forEachBatch, TYPES, type TestEvent } from './pipeline-fixture.js';

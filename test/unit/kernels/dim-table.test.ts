@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createDimTableShared, DimTableReader } from '../../../src/kernels/dim-table.js';
-import { DimTableLoader, parseCsv } from '../../../src/kernels/dim-table-loader.js';
-import { EnrichKernel } from '../../../src/kernels/enrich.js';
-import { hashString } from '../../../src/kernels/xxhash32.js';
+import { createDimTableShared, DimTableReader } from '../../../src/kernels/enrich/dim-table.js';
+import { DimTableLoader, parseCsv } from '../../../src/kernels/enrich/dim-table-loader.js';
+import { EnrichKernel } from '../../../src/kernels/enrich/enrich.js';
+import { hashString } from '../../../src/kernels/shared/xxhash32.js';
 import { fillBatch, layoutFor, type TestEvent } from './pipeline-fixture.js';
 import { BatchView } from '../../../src/runtime/batch.js';
 

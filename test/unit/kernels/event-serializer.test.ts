@@ -5,14 +5,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { createNdjsonDecoder } from '../../../src/kernels/decode-ndjson.js';
-import { EventBuffers } from '../../../src/kernels/event-buffers.js';
-import { EventSerializer } from '../../../src/kernels/event-serializer.js';
-import { parseInputConfig, type InputConfig } from '../../../src/kernels/input-config.js';
-import { writeJsonString, writeNumber, NUMBER_MAX_BYTES } from '../../../src/kernels/json-bytes.js';
+import { createNdjsonDecoder } from '../../../src/kernels/decode/ndjson.js';
+import { EventBuffers } from '../../../src/kernels/events/event-buffers.js';
+import { EventSerializer } from '../../../src/kernels/events/event-serializer.js';
+import { parseInputConfig, type InputConfig } from '../../../src/kernels/input/config.js';
+import { writeJsonString, writeNumber, NUMBER_MAX_BYTES } from '../../../src/kernels/shared/json-bytes.js';
 import {
   createSharedDictionary, SharedDictionaryReader, SharedDictionaryWriter, type SharedDictionaryShared,
-} from '../../../src/kernels/shared-dictionary.js';
+} from '../../../src/kernels/enrich/shared-dictionary.js';
 import { BatchView, setValid } from '../../../src/runtime/batch.js';
 import { computeLayout } from '../../../src/runtime/schema.js';
 import { keyAt, lineAt } from '../../../src/sinks/event-batch.js';

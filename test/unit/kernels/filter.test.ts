@@ -4,9 +4,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { ABSENT, NULL, PRESENT, ROW_NO_ROOM, ROW_OK, RowFilter, RowScratch, UNSTORED_LONG, WRONG_TYPE } from '../../../src/kernels/filter.js';
-import { compileBytePattern } from '../../../src/kernels/filter-pattern.js';
-import { inputSchemaToBatchSchema, parseInputConfig } from '../../../src/kernels/input-config.js';
+import { ABSENT, NULL, PRESENT, ROW_NO_ROOM, ROW_OK, RowFilter, RowScratch, UNSTORED_LONG, WRONG_TYPE } from '../../../src/kernels/filter/row-filter.js';
+import { compileBytePattern } from '../../../src/kernels/filter/pattern.js';
+import { inputSchemaToBatchSchema, parseInputConfig } from '../../../src/kernels/input/config.js';
 import { BatchView, isValid } from '../../../src/runtime/batch.js';
 import { computeLayout } from '../../../src/runtime/schema.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { xxh32 } from '@node-rs/xxhash';
-import { HyperLogLog, hllStandardError, hllBytesFor } from '../../../src/kernels/hyperloglog.js';
+import { HyperLogLog, hllStandardError, hllBytesFor } from '../../../src/kernels/window/hyperloglog.js';
 import { prng } from '../../helpers/prng.js';
 
 

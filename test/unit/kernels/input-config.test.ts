@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../../../src/errors.js';
-import { eventTimeField, inputSchemaToBatchSchema, parseInputConfig, partitionKeyField } from '../../../src/kernels/input-config.js';
+import { eventTimeField, inputSchemaToBatchSchema, parseInputConfig, partitionKeyField } from '../../../src/kernels/input/config.js';
 
 const canonicalRaw = JSON.parse(readFileSync(new URL('../../../examples/clickstream.json', import.meta.url), 'utf8')).input;
 const minimal = (fields: Record<string, unknown>) => ({

@@ -5,10 +5,10 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createNdjsonDecoder } from '../../../src/kernels/decode-ndjson.js';
-import { inputSchemaToBatchSchema, parseInputConfig } from '../../../src/kernels/input-config.js';
-import { KeyHasher } from '../../../src/kernels/key-hashes.js';
-import { loadNativeModule } from '../../../src/kernels/native-module.js';
+import { createNdjsonDecoder } from '../../../src/kernels/decode/ndjson.js';
+import { inputSchemaToBatchSchema, parseInputConfig } from '../../../src/kernels/input/config.js';
+import { KeyHasher } from '../../../src/kernels/shared/key-hashes.js';
+import { loadNativeModule } from '../../../src/runtime/native-module.js';
 import { BatchView } from '../../../src/runtime/batch.js';
 import { computeLayout } from '../../../src/runtime/schema.js';
 

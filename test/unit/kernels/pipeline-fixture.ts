@@ -4,7 +4,7 @@
  */
 import { BatchView, setValid } from '../../../src/runtime/batch.js';
 import { computeLayout, type BatchLayout, type Schema } from '../../../src/runtime/schema.js';
-import { hash64Into } from '../../../src/kernels/xxhash32.js';
+import { hash64Into } from '../../../src/kernels/shared/xxhash32.js';
 
 export const TYPES = ['view', 'click', 'add_to_cart', 'purchase'] as const;
 

@@ -1,16 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { createDimTableShared } from '../../../src/kernels/dim-table.js';
-import { DimTableLoader } from '../../../src/kernels/dim-table-loader.js';
+import { createDimTableShared } from '../../../src/kernels/enrich/dim-table.js';
+import { DimTableLoader } from '../../../src/kernels/enrich/dim-table-loader.js';
 import {
   aggregateConfigSchema, compileProcessorOptions, dedupeConfigSchema, enrichConfigSchema, parseSection,
   type PipelineProcessorOptions,
-} from '../../../src/kernels/pipeline-config.js';
-import pipelineModule, { type PipelineTaskOutput } from '../../../src/kernels/pipeline-processor.js';
-import { cellsToRows, PartialMerger, rowPlanFor, type OutputRow } from '../../../src/kernels/window-partials.js';
-import { hashString } from '../../../src/kernels/xxhash32.js';
-import { WatermarkTracker } from '../../../src/kernels/watermark.js';
-import { WindowAssigner } from '../../../src/kernels/window-assign.js';
+} from '../../../src/pipeline/processor-options.js';
+import pipelineModule, { type PipelineTaskOutput } from '../../../src/pipeline/processor.js';
+import { cellsToRows, PartialMerger, rowPlanFor, type OutputRow } from '../../../src/kernels/window/partials.js';
+import { hashString } from '../../../src/kernels/shared/xxhash32.js';
+import { WatermarkTracker } from '../../../src/kernels/event-time/watermark.js';
+import { WindowAssigner } from '../../../src/kernels/window/assign.js';
 import { exactSum, forEachBatch, layoutFor, canonicalSchema, TYPES, type TestEvent } from './pipeline-fixture.js';
 
 const COUNTRIES_CSV = new URL('../../../examples/dims/countries.csv', import.meta.url).pathname;

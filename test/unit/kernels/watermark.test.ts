@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { WatermarkTracker } from '../../../src/kernels/watermark.js';
-import { WindowAssigner } from '../../../src/kernels/window-assign.js';
+import { WatermarkTracker } from '../../../src/kernels/event-time/watermark.js';
+import { WindowAssigner } from '../../../src/kernels/window/assign.js';
 
 function tracker(lateness = 5000, idle = 1000) {
   let now = 0;

@@ -6,11 +6,11 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { PipelineProcessorOptions } from '../../../src/kernels/pipeline-config.js';
-import { WindowAssigner } from '../../../src/kernels/window-assign.js';
-import { accumulatorLayout, windowTableBytesFor, WindowTable } from '../../../src/kernels/window-table.js';
-import { RowAggregator } from '../../../src/kernels/window-update.js';
-import { hash64Into } from '../../../src/kernels/xxhash32.js';
+import type { PipelineProcessorOptions } from '../../../src/pipeline/processor-options.js';
+import { WindowAssigner } from '../../../src/kernels/window/assign.js';
+import { accumulatorLayout, windowTableBytesFor, WindowTable } from '../../../src/kernels/window/table.js';
+import { RowAggregator } from '../../../src/kernels/window/update.js';
+import { hash64Into } from '../../../src/kernels/shared/xxhash32.js';
 import { BatchView, setValid } from '../../../src/runtime/batch.js';
 import { computeLayout, type Schema } from '../../../src/runtime/schema.js';
 

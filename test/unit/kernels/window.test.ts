@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { WindowAssigner } from '../../../src/kernels/window-assign.js';
-import { aggregateConfigSchema, compileProcessorOptions, parseSection } from '../../../src/kernels/pipeline-config.js';
-import { createProcessor, stateBytes } from '../../../src/kernels/pipeline-processor.js';
-import { cellsToRows, mergePartials, rowPlanFor } from '../../../src/kernels/window-partials.js';
-import type { WindowPartials } from '../../../src/kernels/window-table.js';
+import { WindowAssigner } from '../../../src/kernels/window/assign.js';
+import { aggregateConfigSchema, compileProcessorOptions, parseSection } from '../../../src/pipeline/processor-options.js';
+import { createProcessor, stateBytes } from '../../../src/pipeline/processor.js';
+import { cellsToRows, mergePartials, rowPlanFor } from '../../../src/kernels/window/partials.js';
+import type { WindowPartials } from '../../../src/kernels/window/table.js';
 import { canonicalSchema, exactSum, forEachBatch, layoutFor, TYPES, type TestEvent } from './pipeline-fixture.js';
 
 describe('window assignment', () => {

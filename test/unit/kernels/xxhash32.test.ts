@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { xxh32 as nativeXxh32 } from '@node-rs/xxhash';
-import { HASH64_HI_SEED, hash64Into, hash64View, hashString, murmur3x86_32, xxh32 } from '../../../src/kernels/xxhash32.js';
+import { HASH64_HI_SEED, hash64Into, hash64View, hashString, murmur3x86_32, xxh32 } from '../../../src/kernels/shared/xxhash32.js';
 
 describe('xxh32 (JS) equals @node-rs/xxhash xxh32 bit for bit', () => {
   it('on random bytes of length 0..100 with random seeds', () => {

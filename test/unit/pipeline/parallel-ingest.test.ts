@@ -10,8 +10,8 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadRingflowConfig, type RingflowConfig } from '../../../src/daemon/config.js';
-import type { OutputRow } from '../../../src/kernels/window-partials.js';
-import { Pipeline, type DeadLetterEntry, type IngestOptions, type PipelineStats } from '../../../src/runtime/pipeline.js';
+import type { OutputRow } from '../../../src/kernels/window/partials.js';
+import { Pipeline, type DeadLetterEntry, type IngestOptions, type PipelineStats } from '../../../src/pipeline/pipeline.js';
 import { ClickstreamGenerator } from '../../../src/sources/generators/clickstream-events.js';
 import { compareAggregates, compareDeadLetters, compareSummaries, HLL_BOUND, runReferenceOnText } from '../../reference/canonical-reference.js';
 

@@ -8,12 +8,12 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { KernelError } from '../../../src/errors.js';
-import { loadNativeModule } from '../../../src/kernels/native-module.js';
-import { fmix32 } from '../../../src/kernels/xxhash32.js';
+import { loadNativeModule } from '../../../src/runtime/native-module.js';
+import { fmix32 } from '../../../src/kernels/shared/xxhash32.js';
 import { BatchView, isValid, setValid } from '../../../src/runtime/batch.js';
 import { Partitioner } from '../../../src/runtime/partitioner.js';
 import { Ring } from '../../../src/runtime/ring.js';
-import { NativeSlotCopier } from '../../../src/runtime/scatter-native.js';
+import { NativeSlotCopier } from '../../../src/runtime/scatter/native.js';
 import { computeLayout, type BatchLayout, type Schema } from '../../../src/runtime/schema.js';
 
 const schema: Schema = {

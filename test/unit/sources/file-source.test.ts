@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { afterAll, describe, expect, test } from 'vitest';
-import { FileSource } from '../../../src/sources/file-source.js';
+import { FileSource } from '../../../src/sources/file/file-source.js';
 import type { Source, SourceChunk } from '../../../src/sources/source.js';
-import { StreamSource } from '../../../src/sources/stream-source.js';
+import { StreamSource } from '../../../src/sources/file/stream-source.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ringflow-file-source-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,7 +1,7 @@
 import { request } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, test } from 'vitest';
-import { HttpSource, type HttpSourceOptions } from '../../../src/sources/http-source.js';
+import { HttpSource, type HttpSourceOptions } from '../../../src/sources/http/source.js';
 import type { ChunkHandler, IngestCounts, SourceChunk } from '../../../src/sources/source.js';
 
 /**

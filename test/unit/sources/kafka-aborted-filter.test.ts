@@ -9,8 +9,8 @@ import { createRequire } from 'node:module';
 import fc from 'fast-check';
 import type { KafkaMessage } from 'kafkajs';
 import { describe, expect, test } from 'vitest';
-import { filterAbortedMessages } from '../../../src/sources/kafka-aborted-filter.js';
-import { RECORD_BLOCK, type RecordBlock } from '../../../src/sources/kafka-record-block.js';
+import { filterAbortedMessages } from '../../../src/sources/kafka/aborted-filter.js';
+import { RECORD_BLOCK, type RecordBlock } from '../../../src/sources/kafka/record-block.js';
 import { blockDecode, decodeAll, encodeBatch } from './kafka-wire-kit.js';
 
 type Aborted = { firstOffset: string; producerId: string }[];

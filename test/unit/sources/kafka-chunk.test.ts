@@ -1,6 +1,6 @@
 import type { KafkaMessage } from 'kafkajs';
 import { describe, expect, test } from 'vitest';
-import { KafkaChunkBuilder, type BuiltChunk } from '../../../src/sources/kafka-chunk.js';
+import { KafkaChunkBuilder, type BuiltChunk } from '../../../src/sources/kafka/chunk.js';
 
 /** kafkajs message records as its decoder produces them (plain data; no broker involved). */
 function messages(values: Array<string | null>, firstOffset = 0): KafkaMessage[] {

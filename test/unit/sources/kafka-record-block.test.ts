@@ -8,8 +8,8 @@ import fc from 'fast-check';
 import type { KafkaMessage } from 'kafkajs';
 import { describe, expect, test } from 'vitest';
 import { SourceError } from '../../../src/errors.js';
-import { KafkaChunkBuilder, type BuiltChunk } from '../../../src/sources/kafka-chunk.js';
-import { RECORD_BLOCK } from '../../../src/sources/kafka-record-block.js';
+import { KafkaChunkBuilder, type BuiltChunk } from '../../../src/sources/kafka/chunk.js';
+import { RECORD_BLOCK } from '../../../src/sources/kafka/record-block.js';
 import { blockDecode, decodeAll, encodeBatch, kafkajsDecode, type BatchSpec, type RecordSpec } from './kafka-wire-kit.js';
 
 /** What kafkajs's Batch does with plain messages: drop those below the fetched offset. */

@@ -5,7 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import type { KafkaMessage } from 'kafkajs';
-import { recordBlockDecoder } from '../../../src/sources/kafka-record-block.js';
+import { recordBlockDecoder } from '../../../src/sources/kafka/record-block.js';
 
 const require = createRequire(import.meta.url);
 export type KafkaDecoder = { buffer: Buffer; offset: number };

@@ -6,7 +6,7 @@
  */
 import type { FileHandle } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { ReadAhead } from '../../../src/sources/read-ahead.js';
+import { ReadAhead } from '../../../src/sources/file/read-ahead.js';
 
 describe('ReadAhead', () => {
   it('a read that fails ahead, while the chunk before it is handled, fails the next call', async () => {

@@ -1,0 +1,187 @@
+/**
+ * Event-time watermark at ingest (main thread), per ARCHITECTURE.md "Deterministic semantics":
+ *
+ *   watermark = min over ACTIVE source partitions of (maxTs[source] - allowedLatenessMs)
+ *
+ * A source partition is active until it has been idle (no event observed) for idleTimeoutMs of
+ * processing time; when every source is idle, none holds the others back and the watermark is the
+ * max over all of them. The watermark never goes backwards (a source that wakes up behind it
+ * cannot reopen closed windows). A registered source that has seen no event holds the watermark at
+ * -Infinity until it times out, like an assigned but empty Kafka partition.
+ *
+ * Per row, in input order: `lateThenObserve(source, ts)` first decides the late candidate flag
+ * (firstWindowEnd(ts) <= watermark, before this event counts) and then advances maxTs[source] with
+ * the event, duplicates included. Processing time is read once per batch through `tick()` with an
+ * injectable clock, not per event.
+ */
+import type { WindowAssigner } from '../window/assign.js';
+
+/** 2^53: below it, event times and window bounds are exact integers of ms, so a window containing t ends after t. */
+const EXACT_TIME_LIMIT = 9007199254740992;
+
+export interface WatermarkOptions {
+  allowedLatenessMs: number;
+  idleTimeoutMs: number;
+  /** Processing-time clock in ms; injectable for tests. Default: Date.now. */
+  now?: () => number;
+}
+
+export class WatermarkTracker {
+  private readonly lateness: number;
+  private readonly idleTimeoutMs: number;
+  private readonly now: () => number;
+  private readonly assigner: WindowAssigner;
+  private maxTs: Float64Array = new Float64Array(0);
+  private lastSeenMs: Float64Array = new Float64Array(0);
+  private active: Uint8Array = new Uint8Array(0);
+  private sources = 0;
+  private nowMs: number;
+  private current = -Infinity;
+  private dirty = false;
+
+  constructor(options: WatermarkOptions, assigner: WindowAssigner) {
+    this.lateness = options.allowedLatenessMs;
+    this.idleTimeoutMs = options.idleTimeoutMs;
+    this.now = options.now ?? Date.now;
+    this.assigner = assigner;
+    this.nowMs = this.now();
+  }
+
+  /** Register source partition `source` (a small integer); it holds the watermark until it times out. */
+  register(source: number): void {
+    if (source >= this.maxTs.length) {
+      const grow = (a: Float64Array, fill: number): Float64Array => {
+        const b = new Float64Array(Math.max(8, (source + 1) * 2)).fill(fill);
+        b.set(a);
+        return b;
+      };
+      this.maxTs = grow(this.maxTs, -Infinity);
+      this.lastSeenMs = grow(this.lastSeenMs, 0);
+      const act = new Uint8Array(this.maxTs.length);
+      act.set(this.active);
+      this.active = act;
+    }
+    if (source >= this.sources) this.sources = source + 1;
+    if (this.active[source] !== 1) {
+      this.active[source] = 1;
+      this.lastSeenMs[source] = this.nowMs;
+      this.dirty = true;
+    }
+  }
+
+  /** Forget a source partition (e.g. a Kafka partition revoked): it no longer holds the watermark. */
+  unregister(source: number): void {
+    if (source < this.sources && this.active[source] === 1) {
+      this.active[source] = 2; // 2 = gone: never again holds the watermark back until re-registered
+      this.dirty = true;
+    }
+  }
+
+  /** Read the processing-time clock (once per batch) and retire idle sources. */
+  tick(): void {
+    this.nowMs = this.now();
+    for (let s = 0; s < this.sources; s++) {
+      if (this.active[s] === 1 && this.nowMs - this.lastSeenMs[s] >= this.idleTimeoutMs) {
+        this.active[s] = 0;
+        this.dirty = true;
+      }
+    }
+  }
+
+  /** The late-candidate flag for an event at ts from `source`, then the event advances the watermark. */
+  lateThenObserve(source: number, ts: number): boolean {
+    const late = this.assigner.firstWindowEnd(ts) <= this.watermark;
+    this.observe(source, ts);
+    return late;
+  }
+
+  observe(source: number, ts: number): void {
+    if (source >= this.sources || this.active[source] !== 1) this.register(source);
+    this.lastSeenMs[source] = this.nowMs;
+    if (ts > this.maxTs[source]) {
+      this.maxTs[source] = ts;
+      this.dirty = true;
+    }
+  }
+
+  /**
+   * lateThenObserve for eventTimesMs[from..to) in order, stopping before the first late candidate
+   * (neither observed nor decided here: the caller keeps its line, then observes it): returns its
+   * index, or `to`. The same decisions as per row, with two shortcuts that change none:
+   *  - t > watermark (and |t| < 2^53, where window arithmetic is exact) cannot be late: the first
+   *    window containing t ends after t;
+   *  - with a single source the watermark after a new maximum is max(watermark, t - lateness), what
+   *    recompute() would give, without its loop.
+   */
+  observeUntilLate(source: number, eventTimesMs: Float64Array, from: number, to: number): number {
+    if (from >= to || this.lateAt(eventTimesMs[from], this.watermark)) return from;
+    // Row `from` is observed: what observe() does first, once per call (nowMs changes only at tick()).
+    if (source >= this.sources || this.active[source] !== 1) this.register(source);
+    this.lastSeenMs[source] = this.nowMs;
+    if (this.sources === 1) {
+      // One source, in locals: after a new maximum the watermark is max(watermark, t - lateness).
+      let current = this.watermark;
+      let maxT = this.maxTs[source];
+      const lateness = this.lateness;
+      let r = from;
+      for (; r < to; r++) {
+        const t = eventTimesMs[r];
+        if (r > from && this.lateAt(t, current)) break;
+        if (t > maxT) {
+          maxT = t;
+          if (t - lateness > current) current = t - lateness;
+        }
+      }
+      this.maxTs[source] = maxT;
+      this.current = current;
+      return r;
+    }
+    for (let r = from; r < to; r++) {
+      const t = eventTimesMs[r];
+      if (r > from && this.lateAt(t, this.watermark)) return r;
+      if (t > this.maxTs[source]) {
+        this.maxTs[source] = t;
+        this.dirty = true;
+      }
+    }
+    return to;
+  }
+
+  /** isLate against watermark w; t > w (|t| < 2^53, where window arithmetic is exact) cannot be late. */
+  private lateAt(t: number, w: number): boolean {
+    return !(t > w && t < EXACT_TIME_LIMIT && t > -EXACT_TIME_LIMIT) && this.assigner.firstWindowEnd(t) <= w;
+  }
+
+  /** Highest event time observed from `source` (-Infinity when none): the daemon's offset bookkeeping and restart state. */
+  maxEventTimeOf(source: number): number {
+    return source < this.sources ? this.maxTs[source] : Number.NEGATIVE_INFINITY;
+  }
+
+  /** Late candidate test against the current watermark, without observing. */
+  isLate(ts: number): boolean {
+    return this.assigner.firstWindowEnd(ts) <= this.watermark;
+  }
+
+  get watermark(): number {
+    if (this.dirty) this.recompute();
+    return this.current;
+  }
+
+  private recompute(): void {
+    this.dirty = false;
+    let min = Infinity;
+    let max = -Infinity;
+    let anyActive = false;
+    for (let s = 0; s < this.sources; s++) {
+      if (this.active[s] === 2) continue;
+      const v = this.maxTs[s] - this.lateness;
+      if (v > max) max = v;
+      if (this.active[s] === 1) {
+        anyActive = true;
+        if (v < min) min = v;
+      }
+    }
+    const next = anyActive ? min : max;
+    if (next > this.current) this.current = next;
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * Messages between the main thread and the sink thread. Deliveries are numbered by the main thread
+ * (1, 2, 3, ...); the sink thread answers each with exactly one `ack` or `failed`.
+ */
+import type { SinkCounters, EventBatch, WindowRow, WindowShape } from '../sink.js';
+import type { SinksConfig } from '../sink-config.js';
+
+export interface SinkThreadData {
+  config: SinksConfig;
+  shape: WindowShape;
+  logLevel: string;
+}
+
+export type ToSinkThread =
+  | { t: 'windows'; id: number; rows: WindowRow[] }
+  | { t: 'events'; id: number; batch: EventBatch }
+  | { t: 'flush'; id: number }
+  | { t: 'counters'; id: number }
+  | { t: 'close' };
+
+export interface SerializedError {
+  name: string;
+  message: string;
+  code?: string;
+}
+
+export type FromSinkThread =
+  | { t: 'ready' }
+  | { t: 'startFailed'; error: SerializedError }
+  | { t: 'ack'; id: number }
+  | { t: 'failed'; id: number; error: SerializedError }
+  | { t: 'flushed'; id: number; error?: SerializedError }
+  | { t: 'counters'; id: number; counters: Record<string, SinkCounters>; deadLetterRecords: number }
+  | { t: 'closed'; error?: SerializedError };
+
+export function serializeError(err: unknown): SerializedError {
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    return { name: err.name, message: err.message, code: typeof code === 'string' ? code : undefined };
+  }
+  return { name: 'Error', message: String(err) };
+}
