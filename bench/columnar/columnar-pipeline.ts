@@ -19,11 +19,13 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Command } from 'commander';
 import { loadRingflowConfig, type RingflowConfig } from '../../src/daemon/config.js';
 import { bloomBytesFor } from '../../src/kernels/dedupe/bloom.js';
-import { compileProcessorOptions, dedupeConfigSchema, parseSection } from '../../src/pipeline/processor-options.js';
+import { dedupeConfigSchema, parseSection } from '../../src/kernels/stage-config.js';
+import { compileProcessorOptions } from '../../src/pipeline/processor-options.js';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { parseRuntimeConfig } from '../../src/runtime/runtime-config.js';
 import { assertCanonicalLayout, ColumnarClickstream } from './columnar-generator.js';
 import { intOption } from '../../src/daemon/cli-options.js';
+import { compilePipelinePlan } from '../../src/pipeline/plan.js';
 
 export const CANONICAL_CONFIG_PATH = fileURLToPath(new URL('../../../examples/clickstream.json', import.meta.url));
 
@@ -95,7 +97,7 @@ export async function runColumnarPipeline(o: ColumnarRunOptions): Promise<Column
   let aggregateRows = 0;
   let countInWindows = 0;
   const t0 = performance.now();
-  const pipeline = await Pipeline.create(config, {
+  const pipeline = await Pipeline.create(compilePipelinePlan(config, { emitEvents: false, ingest: { decodeThreads: 0, keyHashes: 'ingest' } }), {
     onWindowRows: (rows) => {
       aggregateRows += rows.length;
       for (const r of rows) countInWindows += r.count as number;
@@ -103,7 +105,7 @@ export async function runColumnarPipeline(o: ColumnarRunOptions): Promise<Column
     onDeadLetter: (e) => { throw new Error(`columnar run: unexpected dead letter ${e.reason} at row ${e.line}`); },
     // Nothing to decode here: no decode pool threads competing for the cores; the generator hashes
     // the keys as it writes them, so the workers need not.
-    }, { decodeThreads: 0, keyHashes: 'ingest' });
+    });
   const startupMs = performance.now() - t0;
   const gen = new ColumnarClickstream({
     seed: o.seed, userKeys: o.userKeys, duplicateRate: o.duplicateRate, eventsPerSecond: o.eventsPerSecond,

@@ -21,14 +21,16 @@ import { pathToFileURL } from 'node:url';
 import { Command } from 'commander';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { aggregateConfigSchema, parseSection } from '../../src/pipeline/processor-options.js';
+import { aggregateConfigSchema, parseSection } from '../../src/kernels/stage-config.js';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { parseSinksConfig } from '../../src/sinks/sink-config.js';
 import { SinkThread } from '../../src/sinks/thread/client.js';
-import { CANONICAL_WINDOW_SHAPE, type WindowRow } from '../../src/sinks/sink.js';
+import { CANONICAL_WINDOW_SHAPE } from '../../src/sinks/sink.js';
 import { assertCanonicalLayout, ColumnarClickstream } from './columnar-generator.js';
 import { columnarConfig } from './columnar-pipeline.js';
 import { intOption } from '../../src/daemon/cli-options.js';
+import type { WindowRow } from '../../src/contracts/index.js';
+import { compilePipelinePlan } from '../../src/pipeline/plan.js';
 
 export interface LatencyRunOptions {
   ratePerSec: number;
@@ -84,7 +86,7 @@ export async function runLatency(o: LatencyRunOptions): Promise<LatencyRunResult
   let measuring = true;
   let lastBefore = 0;
   let warmupUntil = Number.POSITIVE_INFINITY;
-  const pipeline = await Pipeline.create(config, {
+  const pipeline = await Pipeline.create(compilePipelinePlan(config, { emitEvents: false, ingest: { decodeThreads: 0, keyHashes: 'ingest' } }), {
     onWindowRows: (rows) => {
       const now = performance.now();
       const ends = new Set(rows.map((r) => r.window_end as number));
@@ -99,7 +101,7 @@ export async function runLatency(o: LatencyRunOptions): Promise<LatencyRunResult
     onDeadLetter: (e) => { throw new Error(`latency run: unexpected dead letter ${e.reason}`); },
     // Nothing to decode here: no decode pool threads competing for the cores; the generator hashes
     // the keys as it writes them, so the workers need not.
-    }, { decodeThreads: 0, keyHashes: 'ingest' });
+    });
   const gen = new ColumnarClickstream({ seed: 7 });
   try {
     pipeline.openStream(0);

@@ -17,11 +17,10 @@ import { createDimTableShared } from '../../src/kernels/enrich/dim-table.js';
 import { DimTableLoader } from '../../src/kernels/enrich/dim-table-loader.js';
 import { EnrichKernel } from '../../src/kernels/enrich/enrich.js';
 import { hllAdd } from '../../src/kernels/window/hyperloglog.js';
-import {
-  aggregateConfigSchema, compileProcessorOptions, dedupeConfigSchema, enrichConfigSchema, parseSection,
-} from '../../src/pipeline/processor-options.js';
+import { aggregateConfigSchema, dedupeConfigSchema, enrichConfigSchema, parseSection } from '../../src/kernels/stage-config.js';
+import { compileProcessorOptions } from '../../src/pipeline/processor-options.js';
 import pipelineModule from '../../src/pipeline/processor.js';
-import { fmix32 } from '../../src/kernels/shared/xxhash32.js';
+import { fmix32 } from '../../src/runtime/fmix32.js';
 import { BatchView } from '../../src/runtime/batch.js';
 import { computeLayout } from '../../src/runtime/schema.js';
 import { CANONICAL_BENCH_SCHEMA, COUNTRIES, COUNTRIES_CSV, putNumber, putString, TYPES, xorshift } from './canonical-bench-schema.js';

@@ -12,6 +12,7 @@ import { Ring } from '../../src/runtime/ring.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { computeLayout, type BatchLayout } from '../../src/runtime/schema.js';
 import { keyedSchema, result, type BenchResult } from './bench-schema.js';
+import { parseRuntimeConfig } from '../../src/runtime/runtime-config.js';
 
 export interface CompareOptions { partitions: number; threads: number; batchRows: number; ringSlots: number; rows: number }
 
@@ -46,7 +47,7 @@ function totalRows(states: SharedArrayBuffer[]): number {
 
 export async function piscinaPerPartition(o: CompareOptions): Promise<BenchResult> {
   const rt = await Runtime.create({
-    config: { threads: o.threads, partitions: o.partitions, ringSlots: o.ringSlots, batchRows: o.batchRows },
+    config: parseRuntimeConfig({ threads: o.threads, partitions: o.partitions, ringSlots: o.ringSlots, batchRows: o.batchRows }),
     schema: keyedSchema, keyColumn: 'k', processorModuleUrl: new URL('./sum-processor.js', import.meta.url),
     processorOptions: {}, onResult: () => {}, onBatchFailed: (p, s, e) => { throw e; },
   });

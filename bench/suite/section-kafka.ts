@@ -28,6 +28,7 @@ import { join, resolve } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { parseRingflowConfig } from '../../src/daemon/config.js';
 import { Daemon } from '../../src/daemon/daemon.js';
+import { compileRunPlan } from '../../src/daemon/plan.js';
 import { createDaemonLogger } from '../../src/daemon/logger.js';
 import type { PipelineStats } from '../../src/pipeline/pipeline.js';
 import { startKafka, type KafkaServer } from '../../test/services/index.js';
@@ -103,7 +104,7 @@ async function runRingflow(brokers: string[], fixture: TopicFixture, round: numb
   const dir = mkdtempSync(join(tmpdir(), 'ringflow-bench-kafka-'));
   const groupId = `bench_ringflow_${round}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2)}`;
   try {
-    const daemon = await Daemon.start({ config: daemonConfig(brokers, fixture.topic, groupId, dir), logger: createDaemonLogger('ringflow-bench', 'warn') });
+    const daemon = await Daemon.start({ plan: compileRunPlan(daemonConfig(brokers, fixture.topic, groupId, dir)), logger: createDaemonLogger('ringflow-bench', 'warn') });
     // Daemon.start resolves once the consumer joined its group: the instant the raw consumer's clock starts.
     const startedAt = performance.now();
     const cpuAtStart = cpuMark();
@@ -122,7 +123,7 @@ async function runRingflow(brokers: string[], fixture: TopicFixture, round: numb
     }
     const seconds = (performance.now() - startedAt) / 1000;
     const cpu = cpuParams(cpuAtStart, cpuMark(), events);
-    const recordBlockDecoder = daemon.status().kafka?.recordBlockDecoder ?? false;
+    const recordBlockDecoder = daemon.status().group?.recordBlockDecoder ?? false;
     const finishStarted = performance.now();
     const summary = await daemon.shutdown('finish');
     const finishMs = performance.now() - finishStarted;

@@ -207,7 +207,7 @@ impl LineDecoder {
         let v = &b[p + 1..e];
         // Room first, as the JS scanner stores every value up to store_max_bytes before the rules run
         // (a rejected line too): without room it publishes the batch and retries the line in the next.
-        let start = slot::string_start(s, field, row)?;
+        let start = field.string_start(s, row)?;
         if v.len() <= field.store_max_bytes && v.len() > field.string_bytes - start {
           return None;
         }
@@ -228,7 +228,7 @@ impl LineDecoder {
           if v.len() > field.string_bytes - start {
             return None;
           }
-          slot::copy_string(s, field, start, b, p + 1, v.len());
+          field.copy_string(s, start, b, p + 1, v.len());
           slot::put_i32(s, field.offsets_off + 4 * (row + 1), (start + v.len()) as i32);
           if let (Some(hash_off), true) = (field.hash_off, self.hash_keys) {
             // Hashed while the bytes are at hand: the same bytes the column now holds.
@@ -334,7 +334,7 @@ impl LineDecoder {
       if valued & (1u64 << f) != 0 || !field.has_default || field.kind != K_STRING {
         continue;
       }
-      match slot::string_start(s, field, row) {
+      match field.string_start(s, row) {
         Some(start) if field.default_bytes.len() <= field.string_bytes - start => {}
         _ => return false,
       }
@@ -355,7 +355,7 @@ impl LineDecoder {
       if !field.has_default {
         // Only the validity bit (and an empty string span); the value slot is left as it is, as in JS.
         if field.kind == K_STRING {
-          let start = slot::string_start(s, field, row)?;
+          let start = field.string_start(s, row)?;
           slot::put_i32(s, field.offsets_off + 4 * (row + 1), start as i32);
           if let (Some(hash_off), true) = (field.hash_off, self.hash_keys) {
             slot::put_hash(s, hash_off, row, (0, 0)); // as finishRow: a null key hashes to 0
@@ -366,7 +366,7 @@ impl LineDecoder {
       }
       match field.kind {
         K_STRING => {
-          let start = slot::string_start(s, field, row)?;
+          let start = field.string_start(s, row)?;
           let d = &field.default_bytes;
           if d.len() > field.string_bytes - start {
             return None;

@@ -58,6 +58,25 @@ pub struct Field {
   pub default_number: f64,
 }
 
+impl Field {
+  /// offsets[row] of a string column, or None when it is not inside the column's bytes (a corrupt
+  /// staging batch: the JS decoder deals with it).
+  #[inline(always)]
+  pub fn string_start(&self, s: &[u8], row: usize) -> Option<usize> {
+    let at = crate::slot::get_i32(s, self.offsets_off + 4 * row);
+    if at < 0 || at as usize > self.string_bytes {
+      return None;
+    }
+    Some(at as usize)
+  }
+
+  /// Copies src[from..from + len] to the string column's bytes at `start` (see copy_short).
+  #[inline(always)]
+  pub fn copy_string(&self, s: &mut [u8], start: usize, src: &[u8], from: usize, len: usize) {
+    crate::slot::copy_short(s, self.values_off + start, self.string_bytes.saturating_sub(start), src, from, src.len().saturating_sub(from), len);
+  }
+}
+
 pub struct Plan {
   pub fields: Vec<Field>,
   pub max_line_bytes: usize,

@@ -2,7 +2,6 @@
 //! Int32Array / Float64Array / Uint16Array over the same memory see). The plan checked every region
 //! against the slot's size for rowCapacity rows, so indexing here never panics for row < rowCapacity.
 
-use crate::plan::Field;
 
 /// The N bytes at off: one bounds check for both ends (`s[off..off + N]` also checks off + N for
 /// overflow, a third branch per access).
@@ -49,16 +48,6 @@ pub fn clear_valid(s: &mut [u8], validity_off: usize, row: usize) {
   s[validity_off + (row >> 3)] &= !(1u8 << (row & 7));
 }
 
-/// offsets[row] of a string column, or None when it is not inside the column's bytes (a corrupt
-/// staging batch: the JS decoder deals with it).
-#[inline(always)]
-pub fn string_start(s: &[u8], field: &Field, row: usize) -> Option<usize> {
-  let at = get_i32(s, field.offsets_off + 4 * row);
-  if at < 0 || at as usize > field.string_bytes {
-    return None;
-  }
-  Some(at as usize)
-}
 
 /// Checks that the region [off, off + len) lies inside a slot of `slot` bytes.
 pub fn region_fits(who: &str, off: usize, len: usize, slot: usize, what: &str) -> Result<(), String> {
@@ -94,8 +83,3 @@ pub fn copy_short(dst: &mut [u8], to: usize, dst_room: usize, src: &[u8], from: 
   }
 }
 
-/// Copies src[from..from + len] to the string column's bytes at `start` (see copy_short).
-#[inline(always)]
-pub fn copy_string(s: &mut [u8], field: &Field, start: usize, src: &[u8], from: usize, len: usize) {
-  copy_short(s, field.values_off + start, field.string_bytes.saturating_sub(start), src, from, src.len().saturating_sub(from), len);
-}

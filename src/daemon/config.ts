@@ -21,7 +21,7 @@ import { z } from 'zod';
 import { configErrorFromZod } from '../config-error.js';
 import { ConfigError } from '../errors.js';
 import { inputConfigSchema } from '../kernels/input/config.js';
-import { aggregateConfigSchema, dedupeConfigSchema, enrichConfigSchema } from '../pipeline/processor-options.js';
+import { aggregateConfigSchema, dedupeConfigSchema, enrichConfigSchema } from '../kernels/stage-config.js';
 import { daemonConfigSchema } from './daemon-config.js';
 import { runtimeConfigSchema } from '../runtime/runtime-config.js';
 import { sinksConfigSchema } from '../sinks/sink-config.js';

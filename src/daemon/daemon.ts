@@ -31,26 +31,22 @@
  * Re-emitted windows overwrite the stored ones (ReplacingMergeTree + FINAL, Redis HSET/ZADD); dead
  * letters and alerts of the re-read range are written again (at-least-once; alert_id is stable).
  */
-import type { RingflowConfig } from './config.js';
 import type { DaemonLogger } from './logger.js';
+import type { RunPlan } from './plan.js';
 import { Checkpointer } from './checkpointer.js';
 import { InputDeadLetterFile } from './input-dead-letter.js';
 import { chunkBoundMs, OffsetTracker, WindowAckClock } from './offsets.js';
-import { encodeCommitMetadata, readRestartState, restoredMaxTsMs, type PartitionRestartState } from './restart-state.js';
+import { encodeCommitMetadata, restartStateFrom, restoredMaxTsMs } from './restart-state.js';
 import { WindowAssigner } from '../kernels/window/assign.js';
 import { Pipeline, type PipelineStats } from '../pipeline/pipeline.js';
-import { eventsWanted, withDefaultFileSink } from '../sinks/sink-config.js';
 import { SinkThread } from '../sinks/thread/client.js';
-import { windowShapeFromAggregate, type EventBatch, type WindowRow } from '../sinks/sink.js';
 import { createSource } from '../sources/create-source.js';
-import { KafkaSource, type KafkaGroupState } from '../sources/kafka/source.js';
-import type { IngestCounts, Source, SourceChunk } from '../sources/source.js';
+import type { Source, SourceChunk, SourceGroupState } from '../sources/source.js';
+import type { EventBatch, IngestCounts, WindowRow } from '../contracts/index.js';
 
 export interface DaemonOptions {
-  config: RingflowConfig;
+  plan: RunPlan;
   logger: DaemonLogger;
-  /** Stop after this many input lines: a generator ends there (finish); other sources stop. */
-  maxEvents?: number;
   /** Log level of the sink thread. Default: the logger's level. */
   sinkLogLevel?: string;
 }
@@ -91,18 +87,17 @@ export class Daemon {
   private readonly stopListeners: (() => void)[] = [];
 
   private constructor(
-    readonly config: RingflowConfig,
+    readonly plan: RunPlan,
     private readonly logger: DaemonLogger,
     readonly pipeline: Pipeline,
     private readonly sinks: SinkThread,
     private readonly deadLetters: InputDeadLetterFile,
     readonly source: Source,
-    private readonly maxEvents: number,
   ) {
-    this.assigner = new WindowAssigner(config.aggregate.window);
-    this.commitTimer = setInterval(() => void this.commitSettled(), config.daemon.commitIntervalMs);
+    this.assigner = new WindowAssigner(plan.pipeline.aggregate.window);
+    this.commitTimer = setInterval(() => void this.commitSettled(), plan.daemon.commitIntervalMs);
     this.commitTimer.unref();
-    const cp = config.daemon.checkpoint;
+    const cp = plan.daemon.checkpoint;
     if (cp.dir !== null) {
       this.checkpointer = new Checkpointer(cp.dir, pipeline, {
         queuedPositions: () => new Map(this.queuedEnd),
@@ -119,39 +114,38 @@ export class Daemon {
   }
 
   static async start(opts: DaemonOptions): Promise<Daemon> {
-    const cfg = opts.config;
+    const plan = opts.plan;
     const log = opts.logger;
-    const maxEvents = opts.maxEvents ?? -1;
-    if (maxEvents > 0 && cfg.source.type === 'generator') cfg.source.generator.totalEvents = maxEvents;
-    // Read before the consumer joins: the restored watermark must be in place before the first chunk.
-    const restart: PartitionRestartState[] = cfg.source.type === 'kafka' ? await readRestartState(cfg.source.kafka) : [];
-    const deadLetters = new InputDeadLetterFile(cfg.daemon.deadLetterPath);
+    const source = createSource(plan.source);
+    // Read before the source starts: the restored watermark must be in place before the first chunk.
+    const restart = restartStateFrom(await source.committedPositions());
+    const deadLetters = new InputDeadLetterFile(plan.daemon.deadLetterPath);
     const sinks = await SinkThread.start({
-      config: withDefaultFileSink(cfg.sinks),
-      shape: windowShapeFromAggregate(cfg.aggregate),
+      config: plan.sinks,
+      shape: plan.windowShape,
       logLevel: opts.sinkLogLevel ?? log.level,
     });
     let daemon: Daemon | undefined;
     let pipeline: Pipeline;
     try {
-      pipeline = await Pipeline.create(cfg, {
-        onWindowRows: (rows) => daemon!.sendWindows(rows as WindowRow[]),
-        onEvents: eventsWanted(withDefaultFileSink(cfg.sinks)) ? (batch) => daemon!.sendEvents(batch) : undefined,
+      pipeline = await Pipeline.create(plan.pipeline, {
+        onWindowRows: (rows) => daemon!.sendWindows(rows),
+        onEvents: plan.pipeline.processor.events ? (batch) => daemon!.sendEvents(batch) : undefined,
         onDeadLetter: (entry) => deadLetters.add(entry),
         logger: log,
       });
     } catch (err) {
       await sinks.close().catch(() => undefined);
       await deadLetters.close().catch(() => undefined);
+      await source.close().catch(() => undefined);
       throw err;
     }
-    const source = createSource(cfg.source);
-    daemon = new Daemon(cfg, log, pipeline, sinks, deadLetters, source, maxEvents);
+    daemon = new Daemon(plan, log, pipeline, sinks, deadLetters, source);
     try {
       // Before the source starts: no task has run, so the state buffers can still be loaded.
       const fromCheckpoint = daemon.checkpointer ? await daemon.checkpointer.restore(restart) : null;
       if (fromCheckpoint === null && restart.length > 0) {
-        for (const s of restart) pipeline.watermark.observe(s.sourcePartition, restoredMaxTsMs(s, cfg.aggregate.allowedLatenessMs));
+        for (const s of restart) pipeline.watermark.observe(s.sourcePartition, restoredMaxTsMs(s, plan.allowedLatenessMs));
         log.info({ partitions: restart, watermarkMs: pipeline.watermark.watermark }, 'restored the watermark from the committed offsets');
       }
       await source.start((chunk) => daemon!.onChunk(chunk), {
@@ -161,7 +155,7 @@ export class Daemon {
       await daemon.closeAll();
       throw err;
     }
-    log.info({ source: cfg.source.type, sinks: Object.keys(withDefaultFileSink(cfg.sinks)).filter((k) => ['clickhouse', 'redis', 'kafka', 'files'].includes(k)) }, 'ringflow running');
+    log.info({ source: plan.source.type, sinks: plan.sinkNames }, 'ringflow running');
     return daemon;
   }
 
@@ -184,7 +178,7 @@ export class Daemon {
   private async onChunk(chunk: SourceChunk): Promise<IngestCounts> {
     // Workers produce events faster than a sink may take them: hold ingest (and so the source) while the
     // queue in front of the sink thread holds more than its own in-flight bound.
-    while (this.queuedEventBytes > this.config.sinks.maxInFlightBytes && !this.fatal) {
+    while (this.queuedEventBytes > this.plan.sinks.maxInFlightBytes && !this.fatal) {
       await new Promise<void>((resolve) => this.eventRoomWaiters.push(resolve));
     }
     const p = chunk.sourcePartition;
@@ -193,7 +187,8 @@ export class Daemon {
     const wm = this.pipeline.watermark;
     const maxTs = wm.maxEventTimeOf(p);
     this.offsets.pushed(p, { endPosition: chunk.endPosition, boundMs: chunkBoundMs(this.assigner, maxTs, wm.watermark), maxTsMs: maxTs });
-    if (this.maxEvents > 0 && !this.stopRequested && this.pipeline.stats().input >= this.maxEvents && this.config.source.type !== 'generator') {
+    const maxEvents = this.plan.maxEvents;
+    if (maxEvents > 0 && !this.stopRequested && this.pipeline.stats().input >= maxEvents && this.plan.source.type !== 'generator') {
       this.stopRequested = true;
       for (const l of this.stopListeners) l();
     }
@@ -291,9 +286,7 @@ export class Daemon {
   private async commitPositions(positions: { sourcePartition: number; position: number; maxTsMs: number }[], floorMs: number, checkpoint: number | null): Promise<void> {
     await this.deadLetters.flush();
     const source = this.source;
-    await Promise.all(positions.map((s) => (source instanceof KafkaSource
-      ? source.commit(s.sourcePartition, s.position, encodeCommitMetadata(s.maxTsMs, floorMs, checkpoint))
-      : source.commit(s.sourcePartition, s.position))));
+    await Promise.all(positions.map((s) => source.commit(s.sourcePartition, s.position, encodeCommitMetadata(s.maxTsMs, floorMs, checkpoint))));
     for (const s of positions) this.committed.set(s.sourcePartition, s.position);
   }
 
@@ -313,13 +306,13 @@ export class Daemon {
     }
   }
 
-  status(): { stats: PipelineStats; unsettledChunks: number; committed: Record<number, number>; outstandingWindowDeliveries: number; kafka: KafkaGroupState | null } {
+  status(): { stats: PipelineStats; unsettledChunks: number; committed: Record<number, number>; outstandingWindowDeliveries: number; group: SourceGroupState | null } {
     return {
       stats: this.pipeline.stats(),
       unsettledChunks: this.offsets.unsettledChunks,
       committed: Object.fromEntries(this.committed),
       outstandingWindowDeliveries: this.clock.outstanding,
-      kafka: this.source instanceof KafkaSource ? this.source.groupState() : null,
+      group: this.source.groupState(),
     };
   }
 

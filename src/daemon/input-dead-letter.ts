@@ -7,7 +7,7 @@
  */
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { DeadLetterEntry } from '../pipeline/pipeline.js';
+import type { DeadLetterEntry } from '../contracts/index.js';
 
 export class InputDeadLetterFile {
   private handle: FileHandle | undefined;

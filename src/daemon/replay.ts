@@ -8,10 +8,11 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FileSource } from '../sources/file/file-source.js';
-import { Pipeline, type DeadLetterEntry } from '../pipeline/pipeline.js';
-import type { OutputRow } from '../kernels/window/partials.js';
+import { Pipeline } from '../pipeline/pipeline.js';
+import { compilePipelinePlan } from '../pipeline/plan.js';
 import type { RingflowConfig } from './config.js';
 import { ProgressLine } from './progress.js';
+import type { DeadLetterEntry, WindowRow } from '../contracts/index.js';
 
 export interface ReplayOptions {
   inputPath: string;
@@ -37,7 +38,7 @@ export interface ReplaySummary {
   partitions: number;
 }
 
-const compareRows = (groupFields: readonly string[]) => (a: OutputRow, b: OutputRow): number => {
+const compareRows = (groupFields: readonly string[]) => (a: WindowRow, b: WindowRow): number => {
   const d = (a.window_start as number) - (b.window_start as number);
   if (d !== 0) return d;
   for (const f of groupFields) {
@@ -50,9 +51,9 @@ const compareRows = (groupFields: readonly string[]) => (a: OutputRow, b: Output
 
 export async function replay(opts: ReplayOptions): Promise<ReplaySummary> {
   const started = process.hrtime.bigint();
-  const rows: OutputRow[] = [];
+  const rows: WindowRow[] = [];
   const deadLetter: DeadLetterEntry[] = [];
-  const pipeline = await Pipeline.create(opts.config, {
+  const pipeline = await Pipeline.create(compilePipelinePlan(opts.config, { emitEvents: false }), {
     onWindowRows: (r) => { for (const row of r) rows.push(row); },
     onDeadLetter: (e) => { deadLetter.push(e); },
   });

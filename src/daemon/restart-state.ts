@@ -1,6 +1,6 @@
 /**
- * Watermark state that travels with each committed Kafka offset (the OffsetCommit `metadata` string)
- * so a restart — after SIGKILL too — resumes with the event-time progress the commit was made at.
+ * Watermark state that travels with each committed source position (Kafka: the OffsetCommit
+ * `metadata` string beside the committed offset), so a restart — after SIGKILL too — resumes with the event-time progress the commit was made at.
  *
  * Why: a restart re-reads events after the committed offset P. Windows that were emitted and acked
  * before the crash may hold some of those events; without the old watermark they would be re-opened
@@ -15,9 +15,7 @@
  * On start, each partition's max event time is restored as max(maxTs, floor + allowedLatenessMs),
  * which puts the watermark at or above every floor (the watermark never goes backwards).
  */
-import { Kafka, logLevel } from 'kafkajs';
-import { SourceError } from '../errors.js';
-import type { KafkaSourceConfig } from '../sources/source-config.js';
+import type { CommittedPosition } from '../sources/source.js';
 
 export interface PartitionRestartState {
   sourcePartition: number;
@@ -52,49 +50,14 @@ export function decodeCommitMetadata(metadata: string | null | undefined): { max
   return { maxTsMs: num(o.maxTs), floorMs: num(o.floor), checkpoint };
 }
 
-/** A fresh broker may not have elected the group coordinator yet; the consumer itself would wait too. */
-const RESTORE_DEADLINE_MS = 30_000;
-
-type Admin = ReturnType<Kafka['admin']>;
-
-async function fetchOffsetsWithRetry(admin: Admin, groupId: string, topic: string, deadlineMs: number) {
-  const end = Date.now() + deadlineMs;
-  for (let delayMs = 100; ; delayMs = Math.min(2_000, delayMs * 2)) {
-    try {
-      return await admin.fetchOffsets({ groupId, topics: [topic] });
-    } catch (err) {
-      if ((err as { retriable?: unknown }).retriable !== true || Date.now() + delayMs > end) throw err;
-      await new Promise((r) => setTimeout(r, delayMs));
-    }
+/** The restart state of every committed position whose metadata ringflow wrote. */
+export function restartStateFrom(committed: readonly CommittedPosition[]): PartitionRestartState[] {
+  const out: PartitionRestartState[] = [];
+  for (const c of committed) {
+    const meta = decodeCommitMetadata(c.metadata);
+    if (meta) out.push({ sourcePartition: c.sourcePartition, offset: c.position, ...meta });
   }
-}
-
-/** The group's committed offsets with ringflow metadata, read before the consumer joins. */
-export async function readRestartState(cfg: KafkaSourceConfig): Promise<PartitionRestartState[]> {
-  const kafka = new Kafka({
-    clientId: `${cfg.clientId}-restore`,
-    brokers: cfg.brokers,
-    connectionTimeout: cfg.connectionTimeoutMs,
-    requestTimeout: cfg.requestTimeoutMs,
-    logLevel: logLevel.NOTHING,
-  });
-  const admin = kafka.admin();
-  try {
-    await admin.connect();
-    const topics = await fetchOffsetsWithRetry(admin, cfg.groupId, cfg.topic, RESTORE_DEADLINE_MS);
-    const out: PartitionRestartState[] = [];
-    for (const t of topics) {
-      for (const p of t.partitions) {
-        const meta = decodeCommitMetadata(p.metadata);
-        if (meta && Number(p.offset) >= 0) out.push({ sourcePartition: p.partition, offset: Number(p.offset), ...meta });
-      }
-    }
-    return out.sort((a, b) => a.sourcePartition - b.sourcePartition);
-  } catch (err) {
-    throw new SourceError('kafka', `cannot read committed offsets of group ${cfg.groupId}: ${(err as Error).message}`, { cause: err, retriable: true });
-  } finally {
-    await admin.disconnect().catch(() => undefined);
-  }
+  return out.sort((a, b) => a.sourcePartition - b.sourcePartition);
 }
 
 /** The max event time to restore for one partition (see the header). */

@@ -8,6 +8,7 @@
 import type { RingflowConfig } from './config.js';
 import { Daemon, type DaemonSummary, type EndMode } from './daemon.js';
 import type { DaemonLogger } from './logger.js';
+import { compileRunPlan } from './plan.js';
 import { StatusLine } from './status-line.js';
 
 export interface RunOptions {
@@ -25,8 +26,9 @@ type EndReason = { kind: 'signal'; signal: string } | { kind: 'duration' } | { k
 
 export async function runDaemon(opts: RunOptions): Promise<{ exitCode: number; summary?: DaemonSummary }> {
   const log = opts.logger;
-  const daemon = await Daemon.start({ config: opts.config, logger: log, maxEvents: opts.maxEvents });
-  const status = new StatusLine(opts.config.daemon.statusIntervalMs, () => daemon.status());
+  const plan = compileRunPlan(opts.config, { maxEvents: opts.maxEvents });
+  const daemon = await Daemon.start({ plan, logger: log });
+  const status = new StatusLine(plan.daemon.statusIntervalMs, () => daemon.status());
   const signals = opts.signals ?? ['SIGTERM', 'SIGINT'];
   let resolveEnd!: (r: EndReason) => void;
   const ended = new Promise<EndReason>((resolve) => (resolveEnd = resolve));
@@ -53,14 +55,14 @@ export async function runDaemon(opts: RunOptions): Promise<{ exitCode: number; s
   const mode: EndMode = reason.kind === 'input-ended' ? 'finish' : 'stop';
   log.info({ reason: reason.kind === 'failed' ? `failed: ${reason.err.message}` : reason.kind, mode }, 'shutting down');
   const deadline = setTimeout(() => {
-    log.error({ shutdownTimeoutMs: opts.config.daemon.shutdownTimeoutMs }, 'shutdown took too long; exiting');
+    log.error({ shutdownTimeoutMs: plan.daemon.shutdownTimeoutMs }, 'shutdown took too long; exiting');
     process.exit(1);
-  }, opts.config.daemon.shutdownTimeoutMs);
+  }, plan.daemon.shutdownTimeoutMs);
   deadline.unref();
   try {
     const summary = await daemon.shutdown(mode);
     status.stop();
-    if (opts.config.daemon.statusIntervalMs > 0) process.stderr.write(`ringflow: stopped (${mode}); committed ${JSON.stringify(summary.committed)}; `
+    if (plan.daemon.statusIntervalMs > 0) process.stderr.write(`ringflow: stopped (${mode}); committed ${JSON.stringify(summary.committed)}; `
       + `input ${summary.stats.input} = accepted ${summary.stats.accepted} + invalid ${summary.stats.invalid} + dups ${summary.stats.duplicates} + late ${summary.stats.late};`
       + ` ${summary.stats.windowsEmitted} windows emitted\n`);
     log.info({ ...summary, stats: { ...summary.stats } }, 'ringflow stopped');

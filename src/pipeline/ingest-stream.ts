@@ -25,22 +25,13 @@
  */
 import { rawCutEnd, REASON_LINE_TOO_LONG, type LateGate, type NdjsonDecoder, type RejectHandler } from '../kernels/decode/ndjson.js';
 import type { WatermarkTracker } from '../kernels/event-time/watermark.js';
-import type { IngestCounts } from '../sources/source.js';
 import type { BatchView } from '../runtime/batch.js';
 import type { DecodePool, DecodeSlot } from './decode-pool.js';
 import type { DecodeTaskResult } from './decode-worker.js';
 import { PieceGate } from './piece-gate.js';
+import type { DeadLetterEntry, IngestCounts } from '../contracts/index.js';
 
 /** One line that ends as invalid or late: the dead letter. `raw` is the line cut to 4 KiB. */
-export interface DeadLetterEntry {
-  reason: string;
-  /** 1-based physical line number in its source partition. */
-  line: number;
-  raw: string;
-  /** Source partition (omitted for single-partition sources). */
-  source?: number;
-}
-
 const FIRST_REASONS = 5;
 
 export interface IngestContext {

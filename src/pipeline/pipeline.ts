@@ -8,33 +8,27 @@
  * single-producer and the watermark is decided in input order. A push resolves once its rows are in
  * the rings (not processed): that await is the backpressure a source feels.
  */
-import { availableParallelism } from 'node:os';
 import { KernelError } from '../errors.js';
 import { createDimTableShared, type DimTableShared } from '../kernels/enrich/dim-table.js';
 import { DimTableLoader } from '../kernels/enrich/dim-table-loader.js';
-import { eventTimeField, partitionKeyField } from '../kernels/input/config.js';
-import { compileProcessorOptions, type PipelineProcessorOptions } from './processor-options.js';
+import { withDimTable, type PipelineProcessorOptions } from './processor-options.js';
+import type { PipelinePlan } from './plan.js';
 import type { PipelineTaskOutput } from './processor.js';
 import { WatermarkTracker } from '../kernels/event-time/watermark.js';
 import { WindowAssigner } from '../kernels/window/assign.js';
-import { rowPlanFor, type OutputRow } from '../kernels/window/partials.js';
-import type { RingflowConfig } from '../daemon/config.js';
+import { rowPlanFor } from '../kernels/window/partials.js';
 import { createNdjsonDecoder } from '../kernels/decode/ndjson.js';
-import { NativeBlockDecoder } from '../kernels/decode/native.js';
-import { loadNativeModule } from '../runtime/native-module.js';
-import type { EventBatch } from '../sinks/sink.js';
 import type { BatchView } from '../runtime/batch.js';
 import { DecodePool } from './decode-pool.js';
-import { IngestStream, type DeadLetterEntry, type IngestContext } from './ingest-stream.js';
+import { IngestStream, type IngestContext } from './ingest-stream.js';
 import { Runtime, type RuntimeLogger } from '../runtime/runtime.js';
-import { computeLayout } from '../runtime/schema.js';
 import { WindowEmitter } from './window-emitter.js';
 import { compiledSiblingUrl } from '../runtime/worker-path.js';
+import type { DeadLetterEntry, EventBatch, WindowRow } from '../contracts/index.js';
 
-export type { DeadLetterEntry } from './ingest-stream.js';
 
 export interface PipelineCallbacks {
-  onWindowRows(rows: OutputRow[]): void;
+  onWindowRows(rows: WindowRow[]): void;
   /**
    * Processed events (accepted rows, enriched) of one task, in each partition's input order; set it only
    * when a sink wants them (it switches the serializer on). Called before that task's windows can be
@@ -60,41 +54,6 @@ export interface PipelineStats {
   watermarkMs: number;
 }
 
-/** Sizing of the parallel decode (decode-pool.ts); the defaults suit ~100-byte events. */
-export interface IngestOptions {
-  /** Decode pool threads; 0 = decode on the main thread only. Default: see defaultDecodeThreads. */
-  decodeThreads?: number;
-  /** Input bytes per decode piece. Default: 256 KiB. */
-  pieceBytes?: number;
-  /** Pieces in flight. Default: decode threads + 2. */
-  decodeSlots?: number;
-  /** Rows per decode slot batch. Default: 8192. */
-  rowsPerSlot?: number;
-  /** Pushes with fewer bytes of complete lines are decoded on the main thread. Default: 64 KiB. */
-  minParallelBytes?: number;
-  /**
-   * Who writes the key hashes with a single partition: 'worker' (the native decoder leaves them out,
-   * key-hashes.ts) or 'ingest' (whatever fills the batches, e.g. a columnar generator that hashes as it
-   * writes). Default: 'worker' when the native module is built and the decoder may use it.
-   */
-  keyHashes?: 'worker' | 'ingest';
-}
-
-/**
- * Parallel decode moves decode off the main thread but adds CPU (task round trips, two more isolates,
- * decoded batches crossing cores): on the 2-core box, 2M clickstream events took 5.0-5.4 CPU-s with it
- * and 4.2-4.7 CPU-s without, so with every core busy it is a loss, and at best a tie (the main thread
- * alone needs ~2.6 s, the total over 2 cores ~2.6 s too). With more cores the main thread is the
- * bound and the pool pays. Hence: on only when there are more than 2 cores.
- */
-export function defaultDecodeThreads(runtimeThreads: number): number {
-  return availableParallelism() > 2 ? runtimeThreads : 0;
-}
-
-const DEFAULT_PIECE_BYTES = 256 * 1024;
-const DEFAULT_ROWS_PER_SLOT = 8192;
-const DEFAULT_MIN_PARALLEL_BYTES = 64 * 1024;
-
 export class Pipeline implements IngestContext {
   readonly runtime: Runtime<PipelineProcessorOptions, PipelineTaskOutput>;
   readonly watermark: WatermarkTracker;
@@ -116,78 +75,63 @@ export class Pipeline implements IngestContext {
   private readonly counts = { input: 0, accepted: 0, invalid: 0, duplicates: 0, late: 0, failed: 0, blankLines: 0 };
 
   private constructor(
-    readonly config: RingflowConfig,
+    readonly plan: PipelinePlan,
     readonly callbacks: PipelineCallbacks,
     runtime: Runtime<PipelineProcessorOptions, PipelineTaskOutput>,
     dimLoader: DimTableLoader | null,
     emitter: WindowEmitter,
     decodePool: DecodePool | null,
-    minParallelBytes: number,
-    /** The workers compute the key hashes: the stream decoders' native tier leaves them out. */
-    private readonly keyHashesOnWorker: boolean,
   ) {
     this.decodePool = decodePool;
-    this.minParallelBytes = minParallelBytes;
+    this.minParallelBytes = plan.ingest.minParallelBytes;
     this.runtime = runtime;
     this.dimLoader = dimLoader;
     this.staging = runtime.partitions === 1 ? null : runtime.newStagingBatch();
-    this.assigner = new WindowAssigner(config.aggregate.window);
-    this.watermark = new WatermarkTracker(config.aggregate, this.assigner);
+    this.assigner = new WindowAssigner(plan.aggregate.window);
+    this.watermark = new WatermarkTracker(plan.aggregate, this.assigner);
     this.emitter = emitter;
   }
 
-  static async create(config: RingflowConfig, callbacks: PipelineCallbacks, ingest: IngestOptions = {}): Promise<Pipeline> {
-    const partitions = config.runtime.partitions;
+  /** Loads the dim table, starts the workers and the decode pool: everything the plan describes. */
+  static async create(plan: PipelinePlan, callbacks: PipelineCallbacks): Promise<Pipeline> {
+    const partitions = plan.runtime.partitions;
     let dimShared: DimTableShared | null = null;
     let dimLoader: DimTableLoader | null = null;
-    if (config.enrich) {
-      const e = config.enrich;
+    const e = plan.enrich;
+    if (e) {
       dimShared = createDimTableShared(e.maxRows, e.maxValues, partitions);
       dimLoader = new DimTableLoader(dimShared, { path: e.table, keyColumn: e.keyColumn, valueColumn: e.valueColumn, defaultValue: e.default });
       await dimLoader.load();
     }
-    const timeField = eventTimeField(config.input);
-    const schema = createNdjsonDecoder(config.input).schema;
-    // With one partition no row is routed by its key hash on this thread: the workers compute the key
-    // hashes (key-hashes.ts) and the native decoder leaves them out. Only when the native tier runs for
-    // this config: the JS tiers hash anyway, and the workers would hash every row a second time.
-    const nativeTier = config.input.decoder === 'auto' && loadNativeModule()?.hashColumn !== undefined &&
-      NativeBlockDecoder.unsupportedReason(config.input, computeLayout(schema, config.runtime.batchRows)) === null;
-    const keyHashesOnWorker = partitions === 1 && (ingest.keyHashes ?? (nativeTier ? 'worker' : 'ingest')) === 'worker';
-    const options: PipelineProcessorOptions = {
-      ...compileProcessorOptions(config, timeField, partitions, dimShared, callbacks.onEvents ? partitionKeyField(config.input) : null),
-      keyHashesOnWorker,
-    };
     let pipeline: Pipeline | null = null;
     const runtime = await Runtime.create<PipelineProcessorOptions, PipelineTaskOutput>({
-      config: config.runtime,
-      schema,
-      keyColumn: partitionKeyField(config.input),
+      config: plan.runtime,
+      schema: plan.schema,
+      keyColumn: plan.partitionKeyField,
       processorModuleUrl: compiledSiblingUrl(import.meta.url, './processor'),
-      processorOptions: options,
+      processorOptions: withDimTable(plan.processor, dimShared),
       onResult: (p, _seq, out) => pipeline!.onTaskOutput(p, out),
       onBatchFailed: (p, seq, err, rows) => pipeline!.onBatchFailed(p, seq, err, rows),
       logger: callbacks.logger,
     });
-    const plan = rowPlanFor(options.aggregate, schema.columns);
+    const rowPlan = rowPlanFor(plan.processor.aggregate, plan.schema.columns);
     const dictionaries = new Map<string, readonly string[]>();
-    if (config.enrich && dimLoader) dictionaries.set(config.enrich.as, dimLoader.dictionary);
-    const emitter = new WindowEmitter(runtime.partitions, plan, dictionaries, (rows) => callbacks.onWindowRows(rows));
-    const decodeThreads = ingest.decodeThreads ?? defaultDecodeThreads(runtime.config.threads);
-    const decodePool = decodeThreads > 0
-      ? new DecodePool(config.input, schema, {
-        threads: decodeThreads,
-        slots: ingest.decodeSlots ?? decodeThreads + 2,
-        pieceBytes: ingest.pieceBytes ?? DEFAULT_PIECE_BYTES,
-        rowsPerSlot: ingest.rowsPerSlot ?? DEFAULT_ROWS_PER_SLOT,
+    if (e && dimLoader) dictionaries.set(e.as, dimLoader.dictionary);
+    const emitter = new WindowEmitter(runtime.partitions, rowPlan, dictionaries, (rows) => callbacks.onWindowRows(rows));
+    const ingest = plan.ingest;
+    const decodePool = ingest.decodeThreads > 0
+      ? new DecodePool(plan.input, plan.schema, {
+        threads: ingest.decodeThreads,
+        slots: ingest.decodeSlots,
+        pieceBytes: ingest.pieceBytes,
+        rowsPerSlot: ingest.rowsPerSlot,
       })
       : null;
-    pipeline = new Pipeline(config, callbacks, runtime, dimLoader, emitter, decodePool, ingest.minParallelBytes ?? DEFAULT_MIN_PARALLEL_BYTES,
-      keyHashesOnWorker);
-    if (dimLoader && config.enrich) {
-      dimLoader.watch(config.enrich.reloadIntervalMs,
-        (version) => callbacks.logger?.info({ table: config.enrich!.table, version }, 'dimension table reloaded'),
-        (err) => callbacks.logger?.warn({ table: config.enrich!.table, err: String(err) }, 'dimension table reload failed; keeping the previous one'));
+    pipeline = new Pipeline(plan, callbacks, runtime, dimLoader, emitter, decodePool);
+    if (dimLoader && e) {
+      dimLoader.watch(e.reloadIntervalMs,
+        (version) => callbacks.logger?.info({ table: e.table, version }, 'dimension table reloaded'),
+        (err) => callbacks.logger?.warn({ table: e.table, err: String(err) }, 'dimension table reload failed; keeping the previous one'));
     }
     return pipeline;
   }
@@ -196,10 +140,9 @@ export class Pipeline implements IngestContext {
   openStream(sourcePartition: number, firstLineNumber = 1): IngestStream {
     let s = this.streams.get(sourcePartition);
     if (!s) {
-      const decoder = createNdjsonDecoder(this.config.input);
-      decoder.setNativeKeyHashes(!this.keyHashesOnWorker);
-      s = new IngestStream(this, decoder, sourcePartition, firstLineNumber,
-        this.config.input.maxLineBytes, eventTimeField(this.config.input));
+      const decoder = createNdjsonDecoder(this.plan.input);
+      decoder.setNativeKeyHashes(this.plan.keyHashOwner !== 'worker');
+      s = new IngestStream(this, decoder, sourcePartition, firstLineNumber, this.plan.input.maxLineBytes, this.plan.timeField);
       this.streams.set(sourcePartition, s);
       this.watermark.register(sourcePartition);
     }

@@ -23,7 +23,6 @@ import type { PartitionInit, PartitionProcessor, ProcessorModule, TaskControl } 
 import type { BatchLayout } from '../runtime/schema.js';
 import { bloomBytesFor, GenerationalBloom } from '../kernels/dedupe/bloom.js';
 import { KeyHasher } from '../kernels/shared/key-hashes.js';
-import type { EventBatch } from '../sinks/sink.js';
 import { EnrichKernel } from '../kernels/enrich/enrich.js';
 import { EventSerializer } from '../kernels/events/event-serializer.js';
 import type { PipelineProcessorOptions } from './processor-options.js';
@@ -31,6 +30,7 @@ import { RowAggregator } from '../kernels/window/update.js';
 import { WindowAssigner } from '../kernels/window/assign.js';
 import { accumulatorLayout, windowTableBytesFor, WindowTable, type WindowPartials } from '../kernels/window/table.js';
 import { hash64Into } from '../kernels/shared/xxhash32.js';
+import type { EventBatch } from '../contracts/index.js';
 
 export interface PipelineCounters {
   /** Rows processed (each is exactly one of duplicate, late, accepted). */
@@ -107,7 +107,7 @@ export class PipelineProcessor implements PartitionProcessor<PipelineTaskOutput>
     const assigner = new WindowAssigner(a.window);
     this.table = new WindowTable(state, bloomBytes(o), a.maxOpenCells, accumulatorLayout(a.metrics, a.hllPrecision),
       assigner.sizeMs, assigner.slideMs);
-    this.aggregator = new RowAggregator(o, init.layout, this.table, assigner, this.lookupIds);
+    this.aggregator = new RowAggregator(o.aggregate, init.layout, this.table, assigner, this.lookupIds);
     this.events = o.events
       ? new EventSerializer(init.layout, {
         keyField: o.events.keyField,

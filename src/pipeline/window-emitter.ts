@@ -5,7 +5,8 @@
  * different partitions are merged first (PartialMerger), so an emitted row covers all partitions.
  */
 import type { PipelineTaskOutput } from './processor.js';
-import { cellsToRows, PartialMerger, type OutputRow, type RowPlan } from '../kernels/window/partials.js';
+import { cellsToRows, PartialMerger, type RowPlan } from '../kernels/window/partials.js';
+import type { WindowRow } from '../contracts/index.js';
 
 export class WindowEmitter {
   private readonly closedThroughMs: Float64Array;
@@ -18,7 +19,7 @@ export class WindowEmitter {
     partitions: number,
     private readonly plan: RowPlan,
     private readonly dictionaries: ReadonlyMap<string, readonly string[]>,
-    private readonly emit: (rows: OutputRow[]) => void,
+    private readonly emit: (rows: WindowRow[]) => void,
   ) {
     this.closedThroughMs = new Float64Array(partitions).fill(Number.NEGATIVE_INFINITY);
     this.merger = new PartialMerger(plan.layout);

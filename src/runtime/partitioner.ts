@@ -16,11 +16,12 @@
  */
 import { clearValidRange, type BatchView } from './batch.js';
 import type { Ring } from './ring.js';
-import { columnKinds, copySegment, type NativeCopy, type SegmentScratch, type SlotArrays } from './scatter/copy.js';
+import { columnKinds } from './scatter/column-kinds.js';
+import { copySegment, type NativeCopy, type SegmentScratch, type SlotArrays } from './scatter/copy.js';
 import { NativeSlotCopier } from './scatter/native.js';
 import type { BatchLayout } from './schema.js';
 import { ConfigError, RingflowError } from '../errors.js';
-import { fmix32 } from '../kernels/shared/xxhash32.js';
+import { fmix32 } from './fmix32.js';
 
 const GOLDEN = 0x9e3779b1 | 0;
 const TWO_POW_32 = 4294967296;

@@ -27,7 +27,7 @@ import { BatchView } from './batch.js';
 import { Partitioner } from './partitioner.js';
 import type { ProcessorModule, TaskControl } from './processor.js';
 import { CONSUMER_WAITING, PRODUCER_WAITING, Ring } from './ring.js';
-import { parseRuntimeConfig, type RuntimeConfig } from './runtime-config.js';
+import type { RuntimeConfig } from './runtime-config.js';
 import { computeLayout, type BatchLayout, type Schema } from './schema.js';
 import { compiledModuleUrl, fixedThreadPool } from './worker-path.js';
 import { WORKER_LOAD_FAILURE, type PartitionTask, type PartitionTaskResult, type WorkerSetup } from './worker-entry.js';
@@ -52,8 +52,8 @@ export interface RuntimeLogger {
 }
 
 export interface RuntimeOptions<Options = unknown, Output = unknown> {
-  /** The `runtime` config section (validated here; defaults applied). */
-  config?: unknown;
+  /** The validated `runtime` config section (parseRuntimeConfig). */
+  config: RuntimeConfig;
   schema: Schema;
   /** Partition key: a hashed string column, or an int32 / int64 / timestamp_ms / float64 column. */
   keyColumn: string;
@@ -125,10 +125,11 @@ export class Runtime<Options = unknown, Output = unknown> {
   /** Why a worker last ended itself over its module (its task fails with only "worker exited"). */
   private workerLoadFailure: string | null = null;
 
-  private constructor(opts: RuntimeOptions<Options, Output>, config: RuntimeConfig, stateBytes: number) {
+  private constructor(opts: RuntimeOptions<Options, Output>, layout: BatchLayout, stateBytes: number) {
     this.opts = opts;
+    const config = opts.config;
     this.config = config;
-    this.layout = computeLayout(opts.schema, config.batchRows);
+    this.layout = layout;
     this.partitions = config.partitions;
     this.rings = [];
     this.states = [];
@@ -181,14 +182,13 @@ export class Runtime<Options = unknown, Output = unknown> {
     );
   }
 
-  /** Validate config, size partition state from the processor module, start the worker pool. */
+  /** Size partition state from the processor module, start the worker pool. */
   static async create<O, Out>(opts: RuntimeOptions<O, Out>): Promise<Runtime<O, Out>> {
-    const config = parseRuntimeConfig(opts.config ?? {});
-    const layout = computeLayout(opts.schema, config.batchRows);
+    const layout = computeLayout(opts.schema, opts.config.batchRows);
     const imported = (await import(compiledModuleUrl(opts.processorModuleUrl).href)) as ProcessorModule & { default?: ProcessorModule };
     const mod = typeof imported.stateBytes === 'function' ? imported : imported.default!;
     const stateBytes = mod.stateBytes(opts.processorOptions, layout);
-    return new Runtime<O, Out>(opts, config, Math.max(8, Math.ceil(stateBytes / 8) * 8));
+    return new Runtime<O, Out>(opts, layout, Math.max(8, Math.ceil(stateBytes / 8) * 8));
   }
 
   /** A staging batch with the ring slots' layout, for the decode stage to fill. */

@@ -1,5 +1,5 @@
+import type { EventBatch } from '../contracts/index.js';
 /** Helpers over EventBatch (see sink.ts for the layout). Off the hot path: dead letters and tests. */
-import type { EventBatch } from './sink.js';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

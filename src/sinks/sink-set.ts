@@ -18,7 +18,8 @@ import { createFileSinks } from './files/sink.js';
 import { createKafkaSinks } from './kafka/sink.js';
 import { createRedisSink } from './redis/sink.js';
 import type { SinksConfig } from './sink-config.js';
-import type { DeliveryLatch, EventBatch, Sink, SinkCounters, WindowRow, WindowShape } from './sink.js';
+import type { DeliveryLatch, Sink, SinkCounters } from './sink.js';
+import type { EventBatch, WindowRow, WindowShape } from '../contracts/index.js';
 
 export class SinkSet {
   private constructor(

@@ -1,5 +1,6 @@
 /** The source layer's public surface: the contract, the config section and the implementations. */
-export type { ChunkHandler, IngestCounts, PartitionLag, Source, SourceChunk, SourceHooks, SourceKind, SourceStats } from './source.js';
+export type { IngestCounts } from '../contracts/index.js';
+export type { ChunkHandler, PartitionLag, Source, SourceChunk, SourceHooks, SourceKind, SourceStats } from './source.js';
 export { DEFAULT_CHUNK_BYTES } from './source.js';
 export {
   sourceConfigSchema,

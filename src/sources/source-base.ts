@@ -3,7 +3,7 @@
  * "remember the committed position" default for sources without an external commit log.
  */
 import type { LineChunker } from './file/line-chunker.js';
-import { isPromiseLike, type ChunkHandler, type PartitionLag, type SourceChunk, type SourceHooks, type SourceKind, type SourceStats } from './source.js';
+import { isPromiseLike, type ChunkHandler, type CommittedPosition, type PartitionLag, type SourceChunk, type SourceGroupState, type SourceHooks, type SourceKind, type SourceStats } from './source.js';
 
 export interface Deferred<T> {
   promise: Promise<T>;
@@ -98,10 +98,15 @@ export abstract class SourceBase {
     return { chunks: this.chunkCount, bytes: this.byteCount, totalBytes: this.totalBytes, paused: this.paused };
   }
 
-  async commit(sourcePartition: number, position: number): Promise<void> {
+  async commit(sourcePartition: number, position: number, _metadata?: string): Promise<void> {
     const previous = this.committed.get(sourcePartition) ?? -1;
     if (position > previous) this.committed.set(sourcePartition, position);
   }
+
+  /** Local sources keep no commit log: every run starts from the beginning (or the configured position). */
+  async committedPositions(): Promise<CommittedPosition[]> { return []; }
+
+  groupState(): SourceGroupState | null { return null; }
 
   /** Default lag for single-partition local sources: end = total bytes when known. */
   async lag(): Promise<PartitionLag[]> {

@@ -20,6 +20,7 @@
  *   2. pause()/resume(): the pipeline's ring backpressure switch. A paused source stops reading
  *      (Kafka pauses fetching, HTTP answers 429) until resumed.
  */
+import type { IngestCounts } from '../contracts/index.js';
 
 /** One delivery from a source: complete NDJSON lines from one source partition. */
 export interface SourceChunk {
@@ -36,14 +37,6 @@ export interface SourceChunk {
   endPosition: number;
   /** Number of lines when the source knows it without scanning (generators), else -1. */
   lineCount: number;
-}
-
-/** What the pipeline reports for one chunk. HTTP ingest turns it into its response body. */
-export interface IngestCounts {
-  acceptedLines: number;
-  invalidLines: number;
-  /** The first few invalid lines' reasons, in input order (e.g. `line 3: bad_type:ts`). */
-  firstReasons: string[];
 }
 
 /**
@@ -89,6 +82,29 @@ export interface SourceStats {
 
 export type SourceKind = 'file' | 'stdin' | 'kafka' | 'http' | 'generator';
 
+/** A position committed by an earlier run, with the metadata stored beside it (see commit()). */
+export interface CommittedPosition {
+  sourcePartition: number;
+  position: number;
+  /** What commit() was given with it; null when none was stored. */
+  metadata: string | null;
+}
+
+/** Membership of a consumer group, for sources that share partitions with other processes (Kafka). */
+export interface SourceGroupState {
+  memberId: string;
+  assigned: number[];
+  /** Group joins seen (1 after a clean start; each rebalance adds one). */
+  joins: number;
+  rebalances: number;
+  /** commit() calls ignored because the partition had moved to another member. */
+  droppedCommits: number;
+  /** Consumer crashes the client restarted from (retriable errors). */
+  restartedCrashes: number;
+  /** Connector-specific detail (Kafka: whether record batches are read undecoded). */
+  recordBlockDecoder: boolean;
+}
+
 export interface Source {
   readonly kind: SourceKind;
   /**
@@ -108,9 +124,18 @@ export interface Source {
   /**
    * Record that everything of `sourcePartition` before `position` is handled (sinks acked).
    * Kafka commits the group offset; other sources remember it for lag() and checkpoints.
-   * Monotonic: a position at or below the last committed one is ignored.
+   * Monotonic: a position at or below the last committed one is ignored. `metadata` is stored beside
+   * the position where the source has a commit log (Kafka's OffsetCommit metadata) and comes back from
+   * committedPositions() after a restart; other sources ignore it.
    */
-  commit(sourcePartition: number, position: number): Promise<void>;
+  commit(sourcePartition: number, position: number, metadata?: string): Promise<void>;
+  /**
+   * What an earlier run committed, read before start() (Kafka: the group's offsets and their metadata);
+   * [] for a source that starts from its beginning every time.
+   */
+  committedPositions(): Promise<CommittedPosition[]>;
+  /** Consumer-group membership, or null for a source that is not shared with other processes. */
+  groupState(): SourceGroupState | null;
   lag(): Promise<PartitionLag[]>;
   stats(): SourceStats;
   /**

@@ -56,21 +56,9 @@ export interface DecodeResult {
  */
 export type RejectHandler = (lineNumber: number, reason: string, chunk: Uint8Array, lineStart: number, lineEnd: number) => void;
 
-/**
- * The watermark gate of ingest, consulted for every accepted row in input order (ARCHITECTURE.md,
- * "Deterministic semantics" 2): `__late` = isLate(ts) decided *before* observe(ts) counts the row.
- */
-export interface LateGate {
-  /** True when the row is a late candidate: its window already ended at or before the watermark. */
-  isLate(eventTimeMs: number): boolean;
-  /** Advances the source partition's max event time with this valid row. */
-  observe(eventTimeMs: number): void;
-  /**
-   * Optional batch form: observe() for eventTimesMs[from..to) in order, stopping before the first row
-   * isLate() would flag (not observed); returns that row, or `to`. Same decisions as per row.
-   */
-  observeUntilLate?(eventTimesMs: Float64Array, from: number, to: number): number;
-}
+import type { LateGate } from './row-finisher.js';
+
+export type { LateGate };
 
 export interface NdjsonDecoder {
   /** Batch layout the decoder writes (any rowCapacity of this schema works). */

@@ -7,7 +7,6 @@
  */
 import { clearValidRange, type BatchView, type ColumnView } from '../../runtime/batch.js';
 import type { BatchLayout } from '../../runtime/schema.js';
-import type { LateGate } from './ndjson.js';
 import { MAX_RAW_BYTES } from '../input/columns.js';
 import { hash64Into } from '../shared/xxhash32.js';
 
@@ -18,6 +17,22 @@ export function rawCutEnd(b: Uint8Array, ls: number, le: number): number {
   // 0b10xxxxxx is a continuation byte: the character it belongs to started earlier.
   while (cut > ls && (b[cut] & 0xc0) === 0x80) cut--;
   return cut;
+}
+
+/**
+ * The watermark gate of ingest, consulted for every accepted row in input order (ARCHITECTURE.md,
+ * "Deterministic semantics" 2): `__late` = isLate(ts) decided *before* observe(ts) counts the row.
+ */
+export interface LateGate {
+  /** True when the row is a late candidate: its window already ended at or before the watermark. */
+  isLate(eventTimeMs: number): boolean;
+  /** Advances the source partition's max event time with this valid row. */
+  observe(eventTimeMs: number): void;
+  /**
+   * Optional batch form: observe() for eventTimesMs[from..to) in order, stopping before the first row
+   * isLate() would flag (not observed); returns that row, or `to`. Same decisions as per row.
+   */
+  observeUntilLate?(eventTimesMs: Float64Array, from: number, to: number): number;
 }
 
 /** LateGate.observeUntilLate for a gate without it: isLate, then observe, per row. */

@@ -47,7 +47,7 @@
 import { BLOCK_WORDS, BLOOM_HEADER_BYTES, bloomSizing, type BloomOptions, type BloomSizing } from './bloom-sizing.js';
 import { KernelError } from '../../errors.js';
 import { loadNativeModule, type NativeBloomHandle } from '../../runtime/native-module.js';
-import { fmix32 } from '../shared/xxhash32.js';
+import { fmix32 } from '../../runtime/fmix32.js';
 
 export { blockedFalsePositiveRate, bloomBytesFor, bloomSizing, type BloomOptions, type BloomSizing } from './bloom-sizing.js';
 

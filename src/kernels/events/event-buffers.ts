@@ -1,3 +1,4 @@
+import type { EventBatch } from '../../contracts/index.js';
 /**
  * Growable byte buffers that processed events are serialized into during one task, in the EventBatch
  * layout the sink thread takes (src/sinks/sink.ts):
@@ -17,7 +18,6 @@
  * the serializer that wrote the rows held now: a task that threw half-way leaves its rows behind, and
  * the next serializer to use the buffers must drop them rather than emit them as its own.
  */
-import type { EventBatch } from '../../sinks/sink.js';
 
 const INITIAL_LINE_BYTES = 1 << 16;
 const INITIAL_KEY_BYTES = 1 << 14;

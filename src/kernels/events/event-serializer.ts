@@ -19,7 +19,6 @@
  */
 import type { BatchView, ColumnView } from '../../runtime/batch.js';
 import type { BatchLayout } from '../../runtime/schema.js';
-import type { EventBatch } from '../../sinks/sink.js';
 import { ConfigError } from '../../errors.js';
 import { EventBuffers, threadEventBuffers } from './event-buffers.js';
 import { SYSTEM_COLUMNS } from '../input/columns.js';
@@ -27,6 +26,7 @@ import {
   copyBytes, jsonLiteralBytes, jsonStringMaxBytes, NUMBER_MAX_BYTES, writeInt32, writeJsonString, writeNumber,
 } from '../shared/json-bytes.js';
 import { SharedDictionaryReader, type SharedDictionaryShared } from '../enrich/shared-dictionary.js';
+import type { EventBatch } from '../../contracts/index.js';
 
 export interface EventSerializerOptions {
   /** The partition key: a string column; its bytes become each event's key. */

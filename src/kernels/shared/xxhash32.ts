@@ -11,6 +11,7 @@
  */
 
 import { dataViewOf } from '../../runtime/batch.js';
+import { fmix32 } from '../../runtime/fmix32.js';
 
 const P1 = 0x9e3779b1 | 0;
 const P2 = 0x85ebca77 | 0;
@@ -203,16 +204,6 @@ export function murmur3x86_32(bytes: Uint8Array, start: number, end: number, see
     h ^= Math.imul(rotl(Math.imul(k, M1), 15), M2);
   }
   return fmix32(h ^ (end - start));
-}
-
-/** murmur3's finalizer fmix32: every output bit depends on every input bit. Shared by the partitioner, Bloom and HLL inputs. */
-export function fmix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
 }
 
 const encoder = new TextEncoder();

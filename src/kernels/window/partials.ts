@@ -14,6 +14,7 @@ import { hllEstimate, hllMerge } from './hyperloglog.js';
 import type { ColumnSpec } from '../../runtime/schema.js';
 import { buildGroupPlan, decodeGroupKey, type GroupPlan } from './groups.js';
 import { accumulatorLayout, addExact, type AccumulatorLayout, type WindowPartials } from './table.js';
+import type { WindowRow } from '../../contracts/index.js';
 
 export interface MergedCell {
   windowStartMs: number;
@@ -23,7 +24,6 @@ export interface MergedCell {
   hll: Uint8Array;
 }
 
-export type OutputRow = Record<string, string | number | boolean | null>;
 
 /** Accumulates partials by (window, group) until their windows are taken for emission. */
 export class PartialMerger {
@@ -109,8 +109,8 @@ export interface RowPlan {
   layout: AccumulatorLayout;
 }
 
-export function cellToRow(cell: MergedCell, plan: RowPlan, dictionaries: ReadonlyMap<string, readonly string[]>): OutputRow {
-  const row: OutputRow = { window_start: cell.windowStartMs, window_end: cell.windowStartMs + plan.windowSizeMs };
+export function cellToRow(cell: MergedCell, plan: RowPlan, dictionaries: ReadonlyMap<string, readonly string[]>): WindowRow {
+  const row: WindowRow = { window_start: cell.windowStartMs, window_end: cell.windowStartMs + plan.windowSizeMs };
   Object.assign(row, decodeGroupKey(plan.groups, cell.groupKey, dictionaries));
   const layout = plan.layout;
   const blockBytes = layout.hllBlocks > 0 ? cell.hll.length / layout.hllBlocks : 0;
@@ -130,7 +130,7 @@ export function cellToRow(cell: MergedCell, plan: RowPlan, dictionaries: Readonl
 }
 
 export function cellsToRows(cells: readonly MergedCell[], plan: RowPlan,
-  dictionaries: ReadonlyMap<string, readonly string[]>): OutputRow[] {
+  dictionaries: ReadonlyMap<string, readonly string[]>): WindowRow[] {
   return cells.map((c) => cellToRow(c, plan, dictionaries));
 }
 

@@ -15,7 +15,8 @@ import type { BatchView } from '../../runtime/batch.js';
 import { hllAdd } from './hyperloglog.js';
 import type { WindowTable } from './table.js';
 import { addExact } from './table.js';
-import { fmix32, hash64Into } from '../shared/xxhash32.js';
+import { fmix32 } from '../../runtime/fmix32.js';
+import { hash64Into } from '../shared/xxhash32.js';
 
 /** One group-by field: how its code is read, and its place in the dense key. */
 export interface CompiledGroupField {

@@ -1,3 +1,14 @@
+/** The window aggregate's options, compiled from the `aggregate` config section (structured-cloneable). */
+export interface AggregateOptions {
+  window: { type: 'tumbling' | 'hopping'; sizeMs: number; slideMs: number };
+  groupBy: string[];
+  /** Enriched fields and their number of value ids (the group cardinality). */
+  lookupFields: [string, number][];
+  metrics: { name: string; op: MetricOp; field?: string }[];
+  maxOpenCells: number;
+  hllPrecision: number;
+}
+
 /**
  * The per-row step of the window aggregate: compute the row's dense group key, find the cell of each
  * window containing its event time, and update the cell's count and metric accumulators.
@@ -11,13 +22,13 @@ import type { BatchView, ColumnValues } from '../../runtime/batch.js';
 import type { BatchLayout } from '../../runtime/schema.js';
 import { KernelError } from '../../errors.js';
 import { hllAdd } from './hyperloglog.js';
-import type { PipelineProcessorOptions } from '../../pipeline/processor-options.js';
+import type { MetricOp } from './table.js';
 import type { WindowAssigner } from './assign.js';
 import { buildGroupPlan } from './groups.js';
 import { compileAdd, type CompiledAdd } from './update-compiled.js';
 import { addExact, type WindowTable } from './table.js';
 import { hash64Into } from '../shared/xxhash32.js';
-import { fmix32 } from '../shared/xxhash32.js';
+import { fmix32 } from '../../runtime/fmix32.js';
 
 const OP_COUNT = 0;
 const OP_SUM = 1;
@@ -68,9 +79,8 @@ export class RowAggregator {
   private readonly compiled: CompiledAdd | null;
 
   /** `compiled: false` keeps the generic loop (addReference), which the compiled form is tested against. */
-  constructor(o: PipelineProcessorOptions, layout: BatchLayout, table: WindowTable, assigner: WindowAssigner, lookupIds: Int32Array,
+  constructor(a: AggregateOptions, layout: BatchLayout, table: WindowTable, assigner: WindowAssigner, lookupIds: Int32Array,
     opts: { compiled?: boolean } = {}) {
-    const a = o.aggregate;
     this.table = table;
     this.assigner = assigner;
     this.lookupIds = lookupIds;

@@ -19,25 +19,8 @@
  */
 import { allValid, dataViewOf, setValidRange, type BatchView } from '../batch.js';
 import type { BatchLayout } from '../schema.js';
+import { KIND_F64, KIND_I32, KIND_U16, KIND_U8 } from './column-kinds.js';
 import type { NativeSlotCopier } from './native.js';
-
-export const KIND_F64 = 0;
-export const KIND_I32 = 1;
-export const KIND_U8 = 2;
-export const KIND_U16 = 3;
-export const KIND_STRING = 4;
-
-export function columnKinds(layout: BatchLayout): Uint8Array {
-  return Uint8Array.from(layout.columns, (c) => {
-    switch (c.spec.type) {
-      case 'int32': return KIND_I32;
-      case 'bool': return KIND_U8;
-      case 'enum': return KIND_U16;
-      case 'string': return KIND_STRING;
-      default: return KIND_F64;
-    }
-  });
-}
 
 /** Per column c, per partition p: the open slot's arrays (null entries for absent parts). */
 export interface SlotArrays {

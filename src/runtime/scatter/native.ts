@@ -12,7 +12,7 @@ import { KernelError } from '../../errors.js';
 import { loadNativeModule, type NativeSlotScatterHandle } from '../native-module.js';
 import type { BatchView } from '../batch.js';
 import type { BatchLayout } from '../schema.js';
-import { columnKinds } from './copy.js';
+import { columnKinds } from './column-kinds.js';
 
 const COLUMN_INTS = 6;
 

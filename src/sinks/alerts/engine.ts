@@ -5,9 +5,10 @@
  * a consumer can still dedupe replays older than that (or from before a restart).
  */
 import { ConfigError } from '../../errors.js';
-import { groupKeyOf, type WindowRow, type WindowShape } from '../sink.js';
+import { groupKeyOf } from '../sink.js';
 import type { Alert } from './alert.js';
 import type { AlertRule, AlertsConfig } from './config.js';
+import type { WindowRow, WindowShape } from '../../contracts/index.js';
 
 interface SeenWindow {
   windowStart: number;

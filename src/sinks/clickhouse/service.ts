@@ -5,9 +5,9 @@
  */
 import { Readable } from 'node:stream';
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
-import type { EventBatch, WindowShape, WindowRow } from '../sink.js';
 import type { ClickHouseSinkConfig } from './config.js';
 import { createDatabaseSql, createEventsTableSql, createWindowTableSql, qualifiedTable } from './sql.js';
+import type { EventBatch, WindowRow, WindowShape } from '../../contracts/index.js';
 
 export class ClickHouseService {
   readonly client: ClickHouseClient;

@@ -8,11 +8,12 @@ import type { DeadLetterFile } from '../dead-letter-file.js';
 import { rowFragment } from '../dead-letter-file.js';
 import { eventDeadLetterFragments } from '../event-batch.js';
 import { networkErrorCode } from '../retry.js';
-import type { EventBatch, Sink, WindowRow, WindowShape } from '../sink.js';
+import type { Sink } from '../sink.js';
 import type { ClickHouseSinkConfig } from './config.js';
 import { classifyClickHouseError } from './errors.js';
 import { ClickHouseService } from './service.js';
 import { VERSION_COLUMN } from './sql.js';
+import type { EventBatch, WindowRow, WindowShape } from '../../contracts/index.js';
 
 /**
  * Versions are emit times in ms, bumped to stay strictly increasing within the process, so the last

@@ -1,3 +1,4 @@
+import type { WindowShape } from '../../contracts/index.js';
 /**
  * SQL text built by the ClickHouse sink. ClickHouse 18.16 has no query parameters, so identifiers and
  * literals are quoted here; names are also validated as plain identifiers by the config schema, and
@@ -11,7 +12,6 @@
  *    into one row under FINAL, the highest `version` winning; `version` is the emit time (ms), kept
  *    strictly increasing per process.
  */
-import type { WindowShape } from '../sink.js';
 
 export const IDENTIFIER_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 

@@ -12,7 +12,8 @@ import { BufferedSink, type SinkDriver, type SinkEvents } from '../buffered-sink
 import { rowFragment, type DeadLetterFile } from '../dead-letter-file.js';
 import { eventDeadLetterFragments } from '../event-batch.js';
 import { DEFAULT_RETRY_POLICY, errorMessage, type ErrorVerdict } from '../retry.js';
-import type { EventBatch, Sink, WindowRow } from '../sink.js';
+import type { Sink } from '../sink.js';
+import type { EventBatch, WindowRow } from '../../contracts/index.js';
 
 export const filesSinkConfigSchema = z
   .object({

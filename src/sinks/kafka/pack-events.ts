@@ -10,7 +10,7 @@
  * carries no key (it holds many). ringflow's Kafka source reads many NDJSON lines per message.
  */
 import type { Message, PartitionMetadata } from 'kafkajs';
-import type { EventBatch } from '../sink.js';
+import type { EventBatch } from '../../contracts/index.js';
 
 /**
  * MurmurHash2 as the Java client's Utils.murmur2 computes it (seed 0x9747b28c), over key bytes in

@@ -12,9 +12,10 @@ import { BufferedSink, type SinkDriver, type SinkEvents } from '../buffered-sink
 import { rowFragment, type DeadLetterFile } from '../dead-letter-file.js';
 import { eventDeadLetterFragments } from '../event-batch.js';
 import { errorMessage, networkErrorCode, type ErrorVerdict } from '../retry.js';
-import type { EventBatch, Sink } from '../sink.js';
+import type { Sink } from '../sink.js';
 import type { KafkaSinkConfig } from './config.js';
 import { oneEventPerMessage, packEventsByPartition } from './pack-events.js';
+import type { EventBatch } from '../../contracts/index.js';
 
 const TRANSIENT_NAMES = new Set([
   'KafkaJSConnectionError', 'KafkaJSConnectionClosedError', 'KafkaJSRequestTimeoutError', 'KafkaJSBrokerNotFound',

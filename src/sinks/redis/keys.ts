@@ -9,8 +9,8 @@
  * the same state. `latest` only moves forward: replaying an older window does not overwrite it.
  */
 import { ConfigError } from '../../errors.js';
-import type { WindowRow, WindowShape } from '../sink.js';
 import type { LeaderboardConfig } from './config.js';
+import type { WindowRow, WindowShape } from '../../contracts/index.js';
 
 /** Escapes the separators so distinct group tuples never map to the same key. */
 export function escapeKeyPart(value: string): string {

@@ -6,9 +6,10 @@ import { Redis } from 'ioredis';
 import { BufferedSink, type SinkDriver, type SinkEvents } from '../buffered-sink.js';
 import { rowFragment, type DeadLetterFile } from '../dead-letter-file.js';
 import { errorMessage, networkErrorCode, type ErrorVerdict } from '../retry.js';
-import type { Sink, WindowRow, WindowShape } from '../sink.js';
+import type { Sink } from '../sink.js';
 import type { RedisSinkConfig } from './config.js';
 import { latestKey, leaderboardKey, leaderboardMember, resolveLeaderboards, windowKey, type ResolvedLeaderboard } from './keys.js';
+import type { WindowRow, WindowShape } from '../../contracts/index.js';
 
 /**
  * Moves `latest` forward only: a replayed or late-arriving older window must not replace a newer one.

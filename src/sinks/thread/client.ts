@@ -18,9 +18,10 @@
 import { Worker } from 'node:worker_threads';
 import { compiledSiblingUrl } from '../../runtime/worker-path.js';
 import { SinkError } from '../../errors.js';
-import type { EventBatch, SinkCounters, WindowRow, WindowShape } from '../sink.js';
+import type { SinkCounters } from '../sink.js';
 import type { SinksConfig } from '../sink-config.js';
 import type { FromSinkThread, SerializedError, SinkThreadData, ToSinkThread } from './protocol.js';
+import type { EventBatch, WindowRow, WindowShape } from '../../contracts/index.js';
 
 export interface Delivery {
   id: number;

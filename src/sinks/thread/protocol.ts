@@ -2,8 +2,9 @@
  * Messages between the main thread and the sink thread. Deliveries are numbered by the main thread
  * (1, 2, 3, ...); the sink thread answers each with exactly one `ack` or `failed`.
  */
-import type { SinkCounters, EventBatch, WindowRow, WindowShape } from '../sink.js';
+import type { SinkCounters } from '../sink.js';
 import type { SinksConfig } from '../sink-config.js';
+import type { EventBatch, WindowRow, WindowShape } from '../../contracts/index.js';
 
 export interface SinkThreadData {
   config: SinksConfig;

@@ -20,7 +20,8 @@ import type { AddressInfo } from 'node:net';
 import { SourceError } from '../../errors.js';
 import { readBody } from './body.js';
 import { SourceBase } from '../source-base.js';
-import { isPromiseLike, type ChunkHandler, type IngestCounts, type Source, type SourceHooks } from '../source.js';
+import { isPromiseLike, type ChunkHandler, type Source, type SourceHooks } from '../source.js';
+import type { IngestCounts } from '../../contracts/index.js';
 
 export interface HttpSourceOptions {
   host?: string;

@@ -24,46 +24,16 @@
  */
 import { RingflowError, SourceError } from '../../errors.js';
 import { KafkaConsumerClient, type ConsumerThreadListener } from './consumer-client.js';
-import type { ChunkMessage, CommitOffset, ResolvedKafkaSourceOptions } from './thread-protocol.js';
+import { readCommittedOffsets } from './committed-offsets.js';
+import type { ChunkMessage, CommitOffset, KafkaSourceOptions, ResolvedKafkaSourceOptions } from './thread-protocol.js';
 import { SourceBase, deferred, type Deferred } from '../source-base.js';
-import { isPromiseLike, type ChunkHandler, type PartitionLag, type Source, type SourceChunk, type SourceHooks } from '../source.js';
+import { isPromiseLike, type ChunkHandler, type CommittedPosition, type PartitionLag, type Source, type SourceChunk, type SourceGroupState, type SourceHooks } from '../source.js';
 
-export interface KafkaSourceOptions {
-  brokers: string[];
-  topic: string;
-  groupId: string;
-  clientId?: string;
-  /** Where a group without committed offsets starts. */
-  fromBeginning?: boolean;
-  sessionTimeoutMs?: number;
-  heartbeatIntervalMs?: number;
-  rebalanceTimeoutMs?: number;
-  /** Fetch response size limit (all partitions). */
-  maxBytes?: number;
-  maxBytesPerPartition?: number;
-  minBytes?: number;
-  maxWaitTimeMs?: number;
-  partitionsConsumedConcurrently?: number;
-  connectionTimeoutMs?: number;
-  requestTimeoutMs?: number;
-  logLevel?: 'nothing' | 'error' | 'warn' | 'info' | 'debug';
-}
+export type { KafkaSourceOptions } from './thread-protocol.js';
+
 
 /** Group membership counters, for tests and metrics. */
-export interface KafkaGroupState {
-  memberId: string;
-  assigned: number[];
-  /** GROUP_JOIN events seen (1 after a clean start; each rebalance adds one). */
-  joins: number;
-  /** REBALANCING events seen. */
-  rebalances: number;
-  /** commit() calls ignored because the partition had moved to another member. */
-  droppedCommits: number;
-  /** Consumer crashes kafkajs restarted from (retriable errors, e.g. a group coordinator still loading). */
-  restartedCrashes: number;
-  /** The consumer thread reads plain record batches without kafkajs's per-record decoding (kafka-record-block.ts). */
-  recordBlockDecoder: boolean;
-}
+export type KafkaGroupState = SourceGroupState;
 
 /** kafkajs error types of a group coordinator not ready yet: start() waits for kafkajs's restart. */
 const COORDINATOR_NOT_READY = new Set(['COORDINATOR_LOAD_IN_PROGRESS', 'COORDINATOR_NOT_AVAILABLE', 'NOT_COORDINATOR']);
@@ -137,7 +107,12 @@ export class KafkaSource extends SourceBase implements Source {
     }
   }
 
-  groupState(): KafkaGroupState {
+  /** The group's committed offsets with their metadata (an admin request; call before start()). */
+  override committedPositions(): Promise<CommittedPosition[]> {
+    return readCommittedOffsets(this.opts);
+  }
+
+  override groupState(): KafkaGroupState {
     return {
       memberId: this.memberId,
       assigned: [...this.assigned],

@@ -14,7 +14,27 @@
  *   reply {id, error?, lag?} ---------------------->
  */
 import { SourceError } from '../../errors.js';
-import type { KafkaSourceOptions } from './source.js';
+
+export interface KafkaSourceOptions {
+  brokers: string[];
+  topic: string;
+  groupId: string;
+  clientId?: string;
+  /** Where a group without committed offsets starts. */
+  fromBeginning?: boolean;
+  sessionTimeoutMs?: number;
+  heartbeatIntervalMs?: number;
+  rebalanceTimeoutMs?: number;
+  /** Fetch response size limit (all partitions). */
+  maxBytes?: number;
+  maxBytesPerPartition?: number;
+  minBytes?: number;
+  maxWaitTimeMs?: number;
+  partitionsConsumedConcurrently?: number;
+  connectionTimeoutMs?: number;
+  requestTimeoutMs?: number;
+  logLevel?: 'nothing' | 'error' | 'warn' | 'info' | 'debug';
+}
 
 /** Options with every default applied; what the consumer thread is started with. */
 export type ResolvedKafkaSourceOptions = Required<Omit<KafkaSourceOptions, 'clientId'>> & { clientId: string };

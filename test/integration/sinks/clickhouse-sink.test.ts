@@ -9,9 +9,10 @@ import { createClickHouseSinks, type ClickHouseSinks } from '../../../src/sinks/
 import { quoteString } from '../../../src/sinks/clickhouse/sql.js';
 import { DeadLetterFile } from '../../../src/sinks/dead-letter-file.js';
 import { eventBatchFromLines } from '../../../src/sinks/event-batch.js';
-import { CANONICAL_WINDOW_SHAPE, windowShapeFromAggregate, type WindowRow } from '../../../src/sinks/sink.js';
+import { CANONICAL_WINDOW_SHAPE } from '../../../src/sinks/sink.js';
 import { startFaultProxy, type FaultProxy } from './fault-proxy.js';
 import { startClickHouse } from '../../services/index.js';
+import { type WindowRow, windowShapeFromAggregate } from '../../../src/contracts/index.js';
 
 const MIN = 60_000;
 const T0 = 1_764_000_000_000;

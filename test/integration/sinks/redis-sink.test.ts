@@ -7,8 +7,9 @@ import { testServices, uniqueName } from '../../helpers/services.js';
 import { DeadLetterFile } from '../../../src/sinks/dead-letter-file.js';
 import { redisSinkConfigSchema } from '../../../src/sinks/redis/config.js';
 import { createRedisSink } from '../../../src/sinks/redis/sink.js';
-import { CANONICAL_WINDOW_SHAPE, type Sink, type WindowRow } from '../../../src/sinks/sink.js';
+import { CANONICAL_WINDOW_SHAPE, type Sink } from '../../../src/sinks/sink.js';
 import { startFaultProxy, type FaultProxy } from './fault-proxy.js';
+import type { WindowRow } from '../../../src/contracts/index.js';
 
 const MIN = 60_000;
 const T0 = 1_764_000_000_000;

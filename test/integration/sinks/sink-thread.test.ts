@@ -14,8 +14,9 @@ import { testServices, uniqueName } from '../../helpers/services.js';
 import { eventBatchFromLines } from '../../../src/sinks/event-batch.js';
 import { parseSinksConfig } from '../../../src/sinks/sink-config.js';
 import { SinkThread } from '../../../src/sinks/thread/client.js';
-import { CANONICAL_WINDOW_SHAPE, type WindowRow } from '../../../src/sinks/sink.js';
+import { CANONICAL_WINDOW_SHAPE } from '../../../src/sinks/sink.js';
 import { startFaultProxy, type FaultProxy } from './fault-proxy.js';
+import type { WindowRow } from '../../../src/contracts/index.js';
 
 const MIN = 60_000;
 const T0 = 1_764_000_000_000;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { aggregateConfigSchema, compileProcessorOptions, dedupeConfigSchema, parseSection } from '../../../src/pipeline/processor-options.js';
+import { aggregateConfigSchema, dedupeConfigSchema, parseSection } from '../../../src/kernels/stage-config.js';
+import { compileProcessorOptions } from '../../../src/pipeline/processor-options.js';
 import pipelineModule from '../../../src/pipeline/processor.js';
 import { computeLayout, type Schema } from '../../../src/runtime/schema.js';
 import { prng } from '../../helpers/prng.js';

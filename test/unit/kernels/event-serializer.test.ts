@@ -16,7 +16,7 @@ import {
 import { BatchView, setValid } from '../../../src/runtime/batch.js';
 import { computeLayout } from '../../../src/runtime/schema.js';
 import { keyAt, lineAt } from '../../../src/sinks/event-batch.js';
-import type { EventBatch } from '../../../src/sinks/sink.js';
+import type { EventBatch } from '../../../src/contracts/index.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();

@@ -2,16 +2,15 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { createDimTableShared } from '../../../src/kernels/enrich/dim-table.js';
 import { DimTableLoader } from '../../../src/kernels/enrich/dim-table-loader.js';
-import {
-  aggregateConfigSchema, compileProcessorOptions, dedupeConfigSchema, enrichConfigSchema, parseSection,
-  type PipelineProcessorOptions,
-} from '../../../src/pipeline/processor-options.js';
+import { aggregateConfigSchema, dedupeConfigSchema, enrichConfigSchema, parseSection } from '../../../src/kernels/stage-config.js';
+import { compileProcessorOptions, type PipelineProcessorOptions } from '../../../src/pipeline/processor-options.js';
 import pipelineModule, { type PipelineTaskOutput } from '../../../src/pipeline/processor.js';
-import { cellsToRows, PartialMerger, rowPlanFor, type OutputRow } from '../../../src/kernels/window/partials.js';
+import { cellsToRows, PartialMerger, rowPlanFor } from '../../../src/kernels/window/partials.js';
 import { hashString } from '../../../src/kernels/shared/xxhash32.js';
 import { WatermarkTracker } from '../../../src/kernels/event-time/watermark.js';
 import { WindowAssigner } from '../../../src/kernels/window/assign.js';
 import { exactSum, forEachBatch, layoutFor, canonicalSchema, TYPES, type TestEvent } from './pipeline-fixture.js';
+import type { WindowRow } from '../../../src/contracts/index.js';
 
 const COUNTRIES_CSV = new URL('../../../examples/dims/countries.csv', import.meta.url).pathname;
 const BASE_TS = 1_700_000_000_000 - (1_700_000_000_000 % 60_000);
@@ -45,7 +44,7 @@ const REGION: Record<string, string> = {
 /** Plain object reference of dedupe -> late -> aggregate for valid events in input order. */
 function reference(events: readonly TestEvent[]) {
   const seen = new Set<string>();
-  const groups = new Map<string, { row: OutputRow; amounts: number[]; users: Set<string> }>();
+  const groups = new Map<string, { row: WindowRow; amounts: number[]; users: Set<string> }>();
   let duplicates = 0;
   const late: number[] = [];
   let maxTs = -Infinity;
@@ -73,7 +72,7 @@ function reference(events: readonly TestEvent[]) {
   return { duplicates, late, rows };
 }
 
-const byKey = (r: OutputRow): string => `${r.window_start}|${r.type}|${r.region}`;
+const byKey = (r: WindowRow): string => `${r.window_start}|${r.type}|${r.region}`;
 
 /** Run events through `partitions` processors (split by the event_id hash), closing windows every `taskRows` rows. */
 async function runPipeline(events: readonly TestEvent[], partitions: number, taskRows: number, batchRows = 32) {
@@ -110,7 +109,7 @@ async function runPipeline(events: readonly TestEvent[], partitions: number, tas
   };
 }
 
-function compare(got: OutputRow[], want: OutputRow[]): void {
+function compare(got: WindowRow[], want: WindowRow[]): void {
   expect(got.map(byKey).sort()).toEqual(want.map(byKey).sort());
   const wantByKey = new Map(want.map((r) => [byKey(r), r]));
   for (const r of got) {

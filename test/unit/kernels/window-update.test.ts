@@ -98,7 +98,7 @@ describe('compiled row aggregator', () => {
         const make = (compiled: boolean) => {
           const state = new ArrayBuffer(windowTableBytesFor(4096, acc));
           const table = new WindowTable(state, 0, 4096, acc, assigner.sizeMs, assigner.slideMs);
-          return { state, agg: new RowAggregator(o, layout, table, assigner, lookupIds, { compiled }) };
+          return { state, agg: new RowAggregator(o.aggregate, layout, table, assigner, lookupIds, { compiled }) };
         };
         const compiled = make(true);
         const generic = make(false);

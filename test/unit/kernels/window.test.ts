@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { WindowAssigner } from '../../../src/kernels/window/assign.js';
-import { aggregateConfigSchema, compileProcessorOptions, parseSection } from '../../../src/pipeline/processor-options.js';
+import { aggregateConfigSchema, parseSection } from '../../../src/kernels/stage-config.js';
+import { compileProcessorOptions } from '../../../src/pipeline/processor-options.js';
 import { createProcessor, stateBytes } from '../../../src/pipeline/processor.js';
 import { cellsToRows, mergePartials, rowPlanFor } from '../../../src/kernels/window/partials.js';
 import type { WindowPartials } from '../../../src/kernels/window/table.js';

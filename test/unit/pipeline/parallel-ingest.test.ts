@@ -10,16 +10,17 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadRingflowConfig, type RingflowConfig } from '../../../src/daemon/config.js';
-import type { OutputRow } from '../../../src/kernels/window/partials.js';
-import { Pipeline, type DeadLetterEntry, type IngestOptions, type PipelineStats } from '../../../src/pipeline/pipeline.js';
+import { Pipeline, type PipelineStats } from '../../../src/pipeline/pipeline.js';
 import { ClickstreamGenerator } from '../../../src/sources/generators/clickstream-events.js';
 import { compareAggregates, compareDeadLetters, compareSummaries, HLL_BOUND, runReferenceOnText } from '../../reference/canonical-reference.js';
+import type { DeadLetterEntry, WindowRow } from '../../../src/contracts/index.js';
+import { compilePipelinePlan, type IngestOptions } from '../../../src/pipeline/plan.js';
 
 const exampleConfig = join(import.meta.dirname, '../../../examples/clickstream.json');
 const T0 = 1767225600000;
 
 interface RunOutput {
-  rows: OutputRow[];
+  rows: WindowRow[];
   deadLetter: DeadLetterEntry[];
   stats: PipelineStats;
   pushCounts: { accepted: number; invalid: number };
@@ -27,12 +28,12 @@ interface RunOutput {
 
 /** Push `bytes` in pieces cut at `cuts` (byte offsets), finish, and collect everything, sorted like replay. */
 async function run(config: RingflowConfig, ingest: IngestOptions, bytes: Uint8Array, cuts: number[]): Promise<RunOutput> {
-  const rows: OutputRow[] = [];
+  const rows: WindowRow[] = [];
   const deadLetter: DeadLetterEntry[] = [];
-  const pipeline = await Pipeline.create(config, {
+  const pipeline = await Pipeline.create(compilePipelinePlan(config, { emitEvents: false, ingest }), {
     onWindowRows: (r) => { rows.push(...r); },
     onDeadLetter: (e) => { deadLetter.push(e); },
-  }, ingest);
+  });
   const pushCounts = { accepted: 0, invalid: 0 };
   try {
     const stream = pipeline.openStream(0);
@@ -47,7 +48,7 @@ async function run(config: RingflowConfig, ingest: IngestOptions, bytes: Uint8Ar
       at = cut;
     }
     const stats = await pipeline.finish();
-    const key = (r: OutputRow): string => `${String(r.window_start).padStart(15, '0')}|${String(r.type)}|${String(r.region)}`;
+    const key = (r: WindowRow): string => `${String(r.window_start).padStart(15, '0')}|${String(r.type)}|${String(r.region)}`;
     rows.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
     deadLetter.sort((a, b) => a.line - b.line);
     return { rows, deadLetter, stats, pushCounts };

@@ -3,7 +3,7 @@ import { describe, expect, test } from 'vitest';
 import { BatchView, isValid, setValid } from '../../../src/runtime/batch.js';
 import { createNdjsonDecoder } from '../../../src/kernels/decode/ndjson.js';
 import { inputSchemaToBatchSchema, parseInputConfig } from '../../../src/kernels/input/config.js';
-import { fmix32 } from '../../../src/kernels/shared/xxhash32.js';
+import { fmix32 } from '../../../src/runtime/fmix32.js';
 import { Partitioner, partitionOfFloat64, partitionOfHash, partitionOfInt32 } from '../../../src/runtime/partitioner.js';
 import { Ring } from '../../../src/runtime/ring.js';
 import { computeLayout, type Schema } from '../../../src/runtime/schema.js';

@@ -4,12 +4,13 @@ import { setValid } from '../../../src/runtime/batch.js';
 import { Runtime } from '../../../src/runtime/runtime.js';
 import { readSummary } from '../../../src/runtime/testing/sequence-check-processor.js';
 import { feed, seqOptions, seqProcessorUrl, seqSchema } from './feed.js';
+import { parseRuntimeConfig } from '../../../src/runtime/runtime-config.js';
 
 const slowOptions = { ...seqOptions, delayMsPerBatch: 20 };
 
 test('a full ring pauses the producer until the worker frees a slot, and nothing is lost', async () => {
   const rt = await Runtime.create({
-    config: { threads: 1, partitions: 1, ringSlots: 2, batchRows: 4 },
+    config: parseRuntimeConfig({ threads: 1, partitions: 1, ringSlots: 2, batchRows: 4 }),
     schema: seqSchema, keyColumn: 'k', processorModuleUrl: seqProcessorUrl, processorOptions: slowOptions,
     onResult: () => {}, onBatchFailed: (p, s, e) => { throw e; },
   });
@@ -55,7 +56,7 @@ test('a full ring pauses the producer until the worker frees a slot, and nothing
 
 test('backpressure with many partitions: early returns happen and every row still arrives', async () => {
   const rt = await Runtime.create({
-    config: { threads: 2, partitions: 4, ringSlots: 2, batchRows: 8 },
+    config: parseRuntimeConfig({ threads: 2, partitions: 4, ringSlots: 2, batchRows: 8 }),
     schema: seqSchema, keyColumn: 'k', processorModuleUrl: seqProcessorUrl, processorOptions: { ...seqOptions, delayMsPerBatch: 1 },
     onResult: () => {}, onBatchFailed: (p, s, e) => { throw e; },
   });

@@ -3,11 +3,12 @@ import { expect, test } from 'vitest';
 import { Runtime } from '../../../src/runtime/runtime.js';
 import type { SequenceCheckSummary } from '../../../src/runtime/testing/sequence-check-processor.js';
 import { feed, seqOptions, seqProcessorUrl, seqSchema } from './feed.js';
+import { parseRuntimeConfig } from '../../../src/runtime/runtime-config.js';
 
 test('every partition, even one that never got a row, runs a task that sees the new control', async () => {
   const seen: { p: number; consumedSeq: number; out: SequenceCheckSummary }[] = [];
   const rt = await Runtime.create<typeof seqOptions, SequenceCheckSummary>({
-    config: { threads: 2, partitions: 4, ringSlots: 4, batchRows: 32 },
+    config: parseRuntimeConfig({ threads: 2, partitions: 4, ringSlots: 4, batchRows: 32 }),
     schema: seqSchema, keyColumn: 'k', processorModuleUrl: seqProcessorUrl, processorOptions: seqOptions,
     onResult: (p, consumedSeq, out) => seen.push({ p, consumedSeq, out }),
     onBatchFailed: (p, s, e) => { throw e; },

@@ -3,13 +3,14 @@ import { expect, test } from 'vitest';
 import { Runtime } from '../../../src/runtime/runtime.js';
 import { firstWrongRow, readSummary, type SequenceCheckSummary } from '../../../src/runtime/testing/sequence-check-processor.js';
 import { feed, seqOptions, seqProcessorUrl, seqSchema } from './feed.js';
+import { parseRuntimeConfig } from '../../../src/runtime/runtime-config.js';
 
 test('10M rows, 8 partitions, 2 threads: every row exactly once, in order per partition', async () => {
   const TOTAL = 10_000_000;
   const last: (SequenceCheckSummary | null)[] = new Array(8).fill(null);
   const consumed = new Array<number>(8).fill(0);
   const rt = await Runtime.create<typeof seqOptions, SequenceCheckSummary>({
-    config: { threads: 2, partitions: 8, ringSlots: 8, batchRows: 4096 },
+    config: parseRuntimeConfig({ threads: 2, partitions: 8, ringSlots: 8, batchRows: 4096 }),
     schema: seqSchema, keyColumn: 'k', processorModuleUrl: seqProcessorUrl, processorOptions: seqOptions,
     onResult: (p, consumedSeq, out) => { last[p] = out; consumed[p] = consumedSeq; },
     onBatchFailed: (p, seq, e) => { throw e; },

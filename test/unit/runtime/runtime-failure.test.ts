@@ -7,6 +7,7 @@ import { KernelError } from '../../../src/errors.js';
 import { Runtime } from '../../../src/runtime/runtime.js';
 import { readSummary, type SequenceCheckOptions } from '../../../src/runtime/testing/sequence-check-processor.js';
 import { feed, seqOptions, seqProcessorUrl, seqSchema } from './feed.js';
+import { parseRuntimeConfig } from '../../../src/runtime/runtime-config.js';
 
 const P = 4;
 const BATCH_ROWS = 16;
@@ -15,7 +16,7 @@ async function runWith(fail: SequenceCheckOptions['fail']) {
   const retries: [number, number, KernelError][] = [];
   const failed: [number, number, KernelError][] = [];
   const rt = await Runtime.create({
-    config: { threads: 2, partitions: P, ringSlots: 4, batchRows: BATCH_ROWS },
+    config: parseRuntimeConfig({ threads: 2, partitions: P, ringSlots: 4, batchRows: BATCH_ROWS }),
     schema: seqSchema, keyColumn: 'k', processorModuleUrl: seqProcessorUrl,
     processorOptions: { ...seqOptions, fail },
     onResult: () => {},

@@ -8,6 +8,7 @@ import { expect, test } from 'vitest';
 import { KernelError } from '../../../src/errors.js';
 import { Runtime } from '../../../src/runtime/runtime.js';
 import { feed, seqSchema } from './feed.js';
+import { parseRuntimeConfig } from '../../../src/runtime/runtime-config.js';
 
 const failingUrl = new URL('../../../src/runtime/testing/worker-load-failure-processor.ts', import.meta.url);
 
@@ -21,7 +22,7 @@ function orStuck<T>(p: Promise<T>, what: string, ms = 20_000): Promise<T> {
 test('a processor module that cannot load on the workers: drain() rejects with a KernelError naming the failure', async () => {
   const failed: [number, number][] = [];
   const rt = await Runtime.create({
-    config: { threads: 2, partitions: 3, ringSlots: 2, batchRows: 8 },
+    config: parseRuntimeConfig({ threads: 2, partitions: 3, ringSlots: 2, batchRows: 8 }),
     schema: seqSchema, keyColumn: 'k', processorModuleUrl: failingUrl, processorOptions: {},
     onResult: () => {},
     onBatchFailed: (p, seq) => failed.push([p, seq]),

@@ -8,6 +8,7 @@ import { expect, test } from 'vitest';
 import { Runtime } from '../../../src/runtime/runtime.js';
 import { readSummary } from '../../../src/runtime/testing/sequence-check-processor.js';
 import { feed, paddedOptions, paddedSchema, seqOptions, seqProcessorUrl, seqSchema } from './feed.js';
+import { parseRuntimeConfig } from '../../../src/runtime/runtime-config.js';
 
 test('no loss, no duplicate, no reordering within a partition across wrap-around', async () => {
   await fc.assert(
@@ -29,7 +30,7 @@ test('no loss, no duplicate, no reordering within a partition across wrap-around
         const outputs: number[] = new Array(partitions).fill(-1);
         const failures: unknown[] = [];
         const rt = await Runtime.create({
-          config: { threads: c.threads, partitions, ringSlots: 1 << c.ringSlotsLog2, batchRows },
+          config: parseRuntimeConfig({ threads: c.threads, partitions, ringSlots: 1 << c.ringSlotsLog2, batchRows }),
           schema: c.withStrings ? paddedSchema : seqSchema,
           keyColumn: 'k',
           processorModuleUrl: seqProcessorUrl,

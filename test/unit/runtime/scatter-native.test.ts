@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { KernelError } from '../../../src/errors.js';
 import { loadNativeModule } from '../../../src/runtime/native-module.js';
-import { fmix32 } from '../../../src/kernels/shared/xxhash32.js';
+import { fmix32 } from '../../../src/runtime/fmix32.js';
 import { BatchView, isValid, setValid } from '../../../src/runtime/batch.js';
 import { Partitioner } from '../../../src/runtime/partitioner.js';
 import { Ring } from '../../../src/runtime/ring.js';

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { alertsConfigSchema } from '../../../src/sinks/alerts/config.js';
 import { AlertEngine } from '../../../src/sinks/alerts/engine.js';
-import { CANONICAL_WINDOW_SHAPE, type WindowRow } from '../../../src/sinks/sink.js';
+import { CANONICAL_WINDOW_SHAPE } from '../../../src/sinks/sink.js';
 import { ConfigError } from '../../../src/errors.js';
+import type { WindowRow } from '../../../src/contracts/index.js';
 
 const MIN = 60_000;
 const row = (startMin: number, type: string, region: string, count: number, amountSum = 0): WindowRow => ({

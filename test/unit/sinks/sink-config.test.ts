@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../src/errors.js';
 import { parseSinksConfig, withDefaultFileSink } from '../../../src/sinks/sink-config.js';
 import { resolveLeaderboards, escapeKeyPart, latestKey, leaderboardKey, leaderboardMember, windowKey } from '../../../src/sinks/redis/keys.js';
-import { CANONICAL_WINDOW_SHAPE, windowShapeFromAggregate } from '../../../src/sinks/sink.js';
+import { CANONICAL_WINDOW_SHAPE } from '../../../src/sinks/sink.js';
 import { createWindowTableSql, quoteIdentifier, quoteString } from '../../../src/sinks/clickhouse/sql.js';
+import { windowShapeFromAggregate } from '../../../src/contracts/index.js';
 
 function configError(input: unknown): ConfigError {
   try {

@@ -2,7 +2,8 @@ import { request } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, test } from 'vitest';
 import { HttpSource, type HttpSourceOptions } from '../../../src/sources/http/source.js';
-import type { ChunkHandler, IngestCounts, SourceChunk } from '../../../src/sources/source.js';
+import type { ChunkHandler, SourceChunk } from '../../../src/sources/source.js';
+import type { IngestCounts } from '../../../src/contracts/index.js';
 
 /**
  * The tests' stand-in for the pipeline's ingest: a line is valid when it parses as a JSON object
