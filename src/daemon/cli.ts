@@ -72,11 +72,12 @@ export function buildProgram(): Command {
     .option('-c, --config <file>', 'pipeline config file (JSON); validated before anything starts (default: examples/clickstream.json of the package, generator source, local files)')
     .option('--max-events <n>', 'stop after this many input lines (a generator ends there and every window is closed)', intOption('--max-events'))
     .option('--duration-ms <ms>', 'stop after this many milliseconds, like SIGTERM', intOption('--duration-ms'))
-    .action(async (o: { config?: string; maxEvents?: number; durationMs?: number }) => {
+    .option('--until-caught-up', 'a backfill: once every assigned partition has been read to its end offset, close every window, flush the sinks, commit and exit 0')
+    .action(async (o: { config?: string; maxEvents?: number; durationMs?: number; untilCaughtUp?: boolean }) => {
       // Validation first: a bad setting exits 2 before any thread, socket or file exists.
       const config = o.config ? await loadRingflowConfig(o.config) : await loadDefaultConfig();
       const logger = createDaemonLogger(config.name);
-      const { exitCode } = await runDaemon({ config, logger, maxEvents: o.maxEvents, durationMs: o.durationMs });
+      const { exitCode } = await runDaemon({ config, logger, maxEvents: o.maxEvents, durationMs: o.durationMs, untilCaughtUp: o.untilCaughtUp });
       process.exitCode = exitCode;
     });
 

@@ -29,6 +29,10 @@ export const daemonConfigSchema = z
       .strict()
       .prefault({})
       .describe('Checkpoints, so a restart after a crash keeps dedupe state and open windows. Default: {dir: null}.'),
+    caughtUpPollMs: int(50, 600_000).default(1_000)
+      .describe('How often the source\'s end positions (Kafka: end offsets) are read to know which partitions are caught up: only those can go idle (aggregate.idleTimeoutMs), and --until-caught-up ends when all are (50-600000 ms). Default: 1000.'),
+    idleCloseMs: int(100, 86_400_000).nullable().default(null)
+      .describe('Once every partition is caught up and no event arrived for this long, close every window holding events (events for those windows arriving later are late); null = windows close only when later events move the watermark (100-86400000 ms or null). Default: null.'),
     shutdownTimeoutMs: int(1_000, 3_600_000).default(60_000)
       .describe('Longest a graceful shutdown (drain, flush sinks, commit) may take before the process exits 1 (1000-3600000 ms). Default: 60000.'),
   })

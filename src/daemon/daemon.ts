@@ -33,6 +33,7 @@
  */
 import type { DaemonLogger } from './logger.js';
 import type { RunPlan } from './plan.js';
+import { CaughtUpWatch } from './caught-up.js';
 import { Checkpointer } from './checkpointer.js';
 import { InputDeadLetterFile } from './input-dead-letter.js';
 import { chunkBoundMs, OffsetTracker, WindowAckClock } from './offsets.js';
@@ -81,6 +82,7 @@ export class Daemon {
   /** Per source partition (at most one chunk of a partition is in flight): chunk + '\n' when it lacks one. */
   private readonly terminators = new Map<number, Uint8Array>();
   private readonly checkpointer: Checkpointer | null = null;
+  private readonly caughtUp: CaughtUpWatch;
   private fatal: Error | undefined;
   private readonly fatalListeners: ((err: Error) => void)[] = [];
   private stopRequested = false;
@@ -97,6 +99,11 @@ export class Daemon {
     this.assigner = new WindowAssigner(plan.pipeline.aggregate.window);
     this.commitTimer = setInterval(() => void this.commitSettled(), plan.daemon.commitIntervalMs);
     this.commitTimer.unref();
+    this.caughtUp = new CaughtUpWatch(source, pipeline, {
+      pollIntervalMs: plan.daemon.caughtUpPollMs,
+      idleCloseMs: plan.daemon.idleCloseMs,
+      onError: (err) => logger.warn({ err: err.message }, 'cannot read the source\'s end positions; partitions stay not caught up'),
+    });
     const cp = plan.daemon.checkpoint;
     if (cp.dir !== null) {
       this.checkpointer = new Checkpointer(cp.dir, pipeline, {
@@ -150,6 +157,7 @@ export class Daemon {
       }
       await source.start((chunk) => daemon!.onChunk(chunk), {
         onRevoke: (parts) => daemon!.onRevoke(parts),
+        onAssign: (parts) => daemon!.onAssign(parts),
       });
     } catch (err) {
       await daemon.closeAll();
@@ -168,6 +176,11 @@ export class Daemon {
   onFatal(listener: (err: Error) => void): void {
     this.fatalListeners.push(listener);
     if (this.fatal) listener(this.fatal);
+  }
+
+  /** Every assigned source partition has read to its end (polled; see caught-up.ts). */
+  onAllCaughtUp(listener: () => void): void {
+    this.caughtUp.onAllCaughtUp(listener);
   }
 
   /** --max-events reached on a source that does not end by itself. */
@@ -306,6 +319,15 @@ export class Daemon {
     }
   }
 
+  /**
+   * Partitions assigned to this member (the full set after each join): each holds the watermark back
+   * from now on, as not caught up until the next poll of the end offsets says otherwise.
+   */
+  private onAssign(parts: readonly number[]): void {
+    for (const p of parts) this.pipeline.assignStream(p, false);
+    void this.caughtUp.poll();
+  }
+
   status(): { stats: PipelineStats; unsettledChunks: number; committed: Record<number, number>; outstandingWindowDeliveries: number; group: SourceGroupState | null } {
     return {
       stats: this.pipeline.stats(),
@@ -319,6 +341,7 @@ export class Daemon {
   /** Ends the daemon (see the header for the two modes); closes everything. */
   async shutdown(mode: EndMode): Promise<DaemonSummary> {
     try {
+      await this.caughtUp.stop();
       await this.source.stop();
       if (mode === 'finish') await this.pipeline.finish();
       else await this.pipeline.serialize(() => this.pipeline.runtime.drain());
@@ -347,6 +370,7 @@ export class Daemon {
   private async closeAll(): Promise<void> {
     clearInterval(this.commitTimer);
     if (this.checkpointTimer) clearInterval(this.checkpointTimer);
+    await this.caughtUp.stop();
     const results = await Promise.allSettled([
       this.source.close(),
       this.sinks.close(),

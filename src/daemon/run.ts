@@ -1,6 +1,7 @@
 /**
  * `ringflow run`: start the daemon, print status, and end it on SIGTERM / SIGINT, --duration-ms,
- * --max-events or the end of a finite input. Returns the process exit code:
+ * --max-events, the end of a finite input or, with --until-caught-up, once every assigned partition is
+ * read to its end (then like a finite input: every window closed). Returns the process exit code:
  *   0  ended cleanly (drained, sinks flushed, offsets committed)
  *   1  a runtime failure (a source or sink failed for good, or shutdown exceeded daemon.shutdownTimeoutMs)
  * Configuration errors never get here: the caller validates first and exits 2.
@@ -18,11 +19,13 @@ export interface RunOptions {
   maxEvents?: number;
   /** Stop after this long, like SIGTERM. */
   durationMs?: number;
+  /** End like a finite input (every window closed) once every assigned partition is read to its end. */
+  untilCaughtUp?: boolean;
   /** Signals that stop the daemon. Default: SIGTERM and SIGINT. */
   signals?: NodeJS.Signals[];
 }
 
-type EndReason = { kind: 'signal'; signal: string } | { kind: 'duration' } | { kind: 'max-events' } | { kind: 'input-ended' } | { kind: 'failed'; err: Error };
+type EndReason = { kind: 'signal'; signal: string } | { kind: 'duration' } | { kind: 'max-events' } | { kind: 'input-ended' } | { kind: 'caught-up' } | { kind: 'failed'; err: Error };
 
 export async function runDaemon(opts: RunOptions): Promise<{ exitCode: number; summary?: DaemonSummary }> {
   const log = opts.logger;
@@ -41,6 +44,7 @@ export async function runDaemon(opts: RunOptions): Promise<{ exitCode: number; s
   );
   daemon.onFatal((err) => resolveEnd({ kind: 'failed', err }));
   daemon.onStopRequested(() => resolveEnd({ kind: 'max-events' }));
+  if (opts.untilCaughtUp) daemon.onAllCaughtUp(() => resolveEnd({ kind: 'caught-up' }));
 
   const reason = await ended;
   if (timer) clearTimeout(timer);
@@ -52,7 +56,7 @@ export async function runDaemon(opts: RunOptions): Promise<{ exitCode: number; s
       process.exit(1);
     });
   }
-  const mode: EndMode = reason.kind === 'input-ended' ? 'finish' : 'stop';
+  const mode: EndMode = reason.kind === 'input-ended' || reason.kind === 'caught-up' ? 'finish' : 'stop';
   log.info({ reason: reason.kind === 'failed' ? `failed: ${reason.err.message}` : reason.kind, mode }, 'shutting down');
   const deadline = setTimeout(() => {
     log.error({ shutdownTimeoutMs: plan.daemon.shutdownTimeoutMs }, 'shutdown took too long; exiting');

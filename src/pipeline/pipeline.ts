@@ -149,6 +149,37 @@ export class Pipeline implements IngestContext {
     return s;
   }
 
+  /**
+   * A source partition was assigned: it holds the watermark back from now on, before its first record
+   * arrives, and while `caughtUp` is false it never counts as idle.
+   */
+  assignStream(sourcePartition: number, caughtUp: boolean): void {
+    this.openStream(sourcePartition);
+    this.watermark.setCaughtUp(sourcePartition, caughtUp);
+  }
+
+  /** Whether a source partition has read all of its input known so far (see WatermarkTracker.setCaughtUp). */
+  setCaughtUp(sourcePartition: number, caughtUp: boolean): void {
+    this.watermark.setCaughtUp(sourcePartition, caughtUp);
+  }
+
+  /**
+   * Processing time moved on without input: idle partitions stop holding the watermark, and windows it
+   * passed are closed. `closeThroughMs` (optional) also moves the watermark there, for closing the
+   * windows of a stream that paused (events in them arriving later are late).
+   */
+  advanceWithoutInput(closeThroughMs = Number.NEGATIVE_INFINITY): Promise<void> {
+    return this.serialize(async () => {
+      this.watermark.advanceTo(closeThroughMs);
+      this.afterScatter();
+    });
+  }
+
+  /** The end of the last window that contains `ts` (-Infinity for -Infinity). */
+  windowEndAfter(ts: number): number {
+    return Number.isFinite(ts) ? this.assigner.lastWindowStart(ts) + this.assigner.sizeMs : ts;
+  }
+
   /** A source partition went away (revoked): it stops holding the watermark back. */
   closeStream(sourcePartition: number): void {
     this.streams.delete(sourcePartition);

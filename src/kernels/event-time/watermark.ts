@@ -4,8 +4,11 @@
  *   watermark = min over ACTIVE source partitions of (maxTs[source] - allowedLatenessMs)
  *
  * A source partition is active until it has been idle (no event observed) for idleTimeoutMs of
- * processing time; when every source is idle, none holds the others back and the watermark is the
- * max over all of them. The watermark never goes backwards (a source that wakes up behind it
+ * processing time while caught up with its input; when every source is idle, none holds the others
+ * back and the watermark is the max over all of them. A partition with a backlog (a Kafka partition
+ * whose position is below its end offset, setCaughtUp(s, false)) never counts as idle, however long
+ * its records take to arrive: otherwise a partition fetched later than the others would find its
+ * windows already closed. The watermark never goes backwards (a source that wakes up behind it
  * cannot reopen closed windows). A registered source that has seen no event holds the watermark at
  * -Infinity until it times out, like an assigned but empty Kafka partition.
  *
@@ -34,6 +37,8 @@ export class WatermarkTracker {
   private maxTs: Float64Array = new Float64Array(0);
   private lastSeenMs: Float64Array = new Float64Array(0);
   private active: Uint8Array = new Uint8Array(0);
+  /** 1 when the source has read all of its input known so far (or cannot tell): only then may it go idle. */
+  private caughtUp: Uint8Array = new Uint8Array(0);
   private sources = 0;
   private nowMs: number;
   private current = -Infinity;
@@ -49,6 +54,26 @@ export class WatermarkTracker {
 
   /** Register source partition `source` (a small integer); it holds the watermark until it times out. */
   register(source: number): void {
+    this.grow(source);
+    if (this.active[source] !== 1) {
+      this.active[source] = 1;
+      this.lastSeenMs[source] = this.nowMs;
+      this.dirty = true;
+    }
+  }
+
+  /**
+   * Whether `source` has read everything its input holds so far. A source that is not caught up holds
+   * the watermark however long it is quiet (and is registered again if it had gone idle); sources that
+   * never call this count as caught up.
+   */
+  setCaughtUp(source: number, caughtUp: boolean): void {
+    this.grow(source);
+    this.caughtUp[source] = caughtUp ? 1 : 0;
+    if (!caughtUp && this.active[source] === 0) this.register(source);
+  }
+
+  private grow(source: number): void {
     if (source >= this.maxTs.length) {
       const grow = (a: Float64Array, fill: number): Float64Array => {
         const b = new Float64Array(Math.max(8, (source + 1) * 2)).fill(fill);
@@ -60,13 +85,11 @@ export class WatermarkTracker {
       const act = new Uint8Array(this.maxTs.length);
       act.set(this.active);
       this.active = act;
+      const up = new Uint8Array(this.maxTs.length).fill(1);
+      up.set(this.caughtUp);
+      this.caughtUp = up;
     }
     if (source >= this.sources) this.sources = source + 1;
-    if (this.active[source] !== 1) {
-      this.active[source] = 1;
-      this.lastSeenMs[source] = this.nowMs;
-      this.dirty = true;
-    }
   }
 
   /** Forget a source partition (e.g. a Kafka partition revoked): it no longer holds the watermark. */
@@ -81,7 +104,7 @@ export class WatermarkTracker {
   tick(): void {
     this.nowMs = this.now();
     for (let s = 0; s < this.sources; s++) {
-      if (this.active[s] === 1 && this.nowMs - this.lastSeenMs[s] >= this.idleTimeoutMs) {
+      if (this.active[s] === 1 && this.caughtUp[s] === 1 && this.nowMs - this.lastSeenMs[s] >= this.idleTimeoutMs) {
         this.active[s] = 0;
         this.dirty = true;
       }
@@ -155,6 +178,19 @@ export class WatermarkTracker {
   /** Highest event time observed from `source` (-Infinity when none): the daemon's offset bookkeeping and restart state. */
   maxEventTimeOf(source: number): number {
     return source < this.sources ? this.maxTs[source] : Number.NEGATIVE_INFINITY;
+  }
+
+  /** Moves the watermark to at least `ms` (never backwards), whatever the sources hold. */
+  advanceTo(ms: number): void {
+    if (this.dirty) this.recompute();
+    if (ms > this.current) this.current = ms;
+  }
+
+  /** Highest event time observed over every source (-Infinity when none). */
+  maxEventTime(): number {
+    let max = Number.NEGATIVE_INFINITY;
+    for (let s = 0; s < this.sources; s++) if (this.maxTs[s] > max) max = this.maxTs[s];
+    return max;
   }
 
   /** Late candidate test against the current watermark, without observing. */

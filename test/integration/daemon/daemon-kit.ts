@@ -107,8 +107,8 @@ export class DaemonProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   status: DaemonStatus = { input: 0, accepted: 0, late: 0, windows: 0 };
 
-  constructor(configPath: string, cwd: string) {
-    this.child = spawn(process.execPath, [BIN, 'run', '--config', configPath], {
+  constructor(configPath: string, cwd: string, extraArgs: readonly string[] = []) {
+    this.child = spawn(process.execPath, [BIN, 'run', '--config', configPath, ...extraArgs], {
       cwd, env: { ...process.env, RINGFLOW_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child.stdout!.on('data', (d: Buffer) => { this.stdout += d.toString(); });
@@ -120,6 +120,9 @@ export class DaemonProcess {
         const num = (re: RegExp): number => Number((re.exec(last)?.[1] ?? '0').replace(/,/g, ''));
         this.status = { input: num(/input ([\d,]+)/), accepted: num(/accepted ([\d,]+)/), late: num(/late ([\d,]+)/), windows: num(/windows ([\d,]+)/) };
       }
+      // The line printed once stopped has the final counts (a status line may be up to an interval old).
+      const stopped = /ringflow: stopped .*input (\d+) = accepted (\d+) \+ invalid \d+ \+ dups \d+ \+ late (\d+); (\d+) windows emitted/.exec(this.stderr);
+      if (stopped) this.status = { input: Number(stopped[1]), accepted: Number(stopped[2]), late: Number(stopped[3]), windows: Number(stopped[4]) };
     });
     this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));
   }

@@ -31,6 +31,38 @@ describe('watermark', () => {
     expect(wm.isLate(60_000)).toBe(true);
   });
 
+  it('a source that is not caught up never goes idle; caught up and quiet, it does; a new backlog holds it again', () => {
+    const { wm, clock } = tracker(0, 1000);
+    wm.register(0);
+    wm.register(1);
+    wm.setCaughtUp(1, false);
+    wm.observe(0, 10_000);
+    clock.advance(60_000);
+    wm.tick();
+    expect(wm.watermark).toBe(-Infinity); // source 1 has a backlog: however long it is quiet, it holds
+    wm.setCaughtUp(1, true);
+    wm.tick();
+    expect(wm.watermark).toBe(10_000); // caught up and quiet for longer than the idle timeout
+    wm.observe(0, 20_000);
+    wm.setCaughtUp(1, false); // records arrived after it went idle: it holds again from here
+    wm.observe(0, 30_000);
+    expect(wm.watermark).toBe(10_000); // held where it was: source 1 has delivered nothing yet
+    wm.observe(1, 25_000);
+    expect(wm.watermark).toBe(25_000);
+  });
+
+  it('advanceTo moves the watermark forward only', () => {
+    const { wm } = tracker(0, 1000);
+    wm.observe(0, 10_000);
+    wm.advanceTo(5_000);
+    expect(wm.watermark).toBe(10_000);
+    wm.advanceTo(120_000);
+    expect(wm.watermark).toBe(120_000);
+    wm.observe(0, 50_000);
+    expect(wm.watermark).toBe(120_000);
+    expect(wm.maxEventTime()).toBe(50_000);
+  });
+
   it('takes the minimum over active sources; an idle source stops holding it back', () => {
     const { wm, clock } = tracker(0, 1000);
     wm.register(0);
