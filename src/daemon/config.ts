@@ -5,10 +5,10 @@
  *
  *   {
  *     "name":      pipeline name (logs, metrics)
- *     "input":     declared event fields and validation rules      (kernels/input-config.ts)
- *     "enrich":    lookup join on a CSV dimension table            (kernels/pipeline-config.ts)
- *     "dedupe":    Bloom-filter dedupe by key                      (kernels/pipeline-config.ts)
- *     "aggregate": event-time windows, watermarks, metrics         (kernels/pipeline-config.ts)
+ *     "input":     declared event fields and validation rules      (kernels/input/config.ts)
+ *     "enrich":    lookup join on a CSV dimension table            (kernels/stage-config.ts)
+ *     "dedupe":    Bloom-filter dedupe by key                      (kernels/stage-config.ts)
+ *     "aggregate": event-time windows, watermarks, metrics         (kernels/stage-config.ts)
  *     "runtime":   threads, partitions, ring slots, batch rows     (runtime/runtime-config.ts)
  *     "source":    file / stdin / kafka / http / generator         (sources/source-config.ts)
  *     "sinks":     clickhouse / redis / kafka / alerts / files      (sinks/sink-config.ts)

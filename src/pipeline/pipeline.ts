@@ -61,7 +61,7 @@ export class Pipeline implements IngestContext {
   /**
    * The batch decoders fill before the scatter, or null with a single partition: rows are then
    * decoded straight into its ring's open slot (openStaging), which saves the scatter's copy of every
-   * row (6M-event replay, main thread: ~23% of its CPU).
+   * row, a large share of the main thread's CPU (ARCHITECTURE.md, Measurements).
    */
   private readonly staging: BatchView | null;
   private readonly assigner: WindowAssigner;

@@ -13,7 +13,7 @@
  *
  * Partition state, one zero-filled SharedArrayBuffer from the runtime (stateBytes):
  *   +---------------------------+-------------------------------------+
- *   | Bloom filter (bloom.ts)   | window table (window-table.ts)      |
+ *   | Bloom (dedupe/bloom.ts)   | window table (window/table.ts)      |
  *   +---------------------------+-------------------------------------+
  * The dim table is NOT in the partition state: its SharedArrayBuffers travel inside `options.enrich`
  * (shared, not copied, by structured clone) and are common to all partitions.

@@ -1,8 +1,8 @@
 /**
  * Loading of the optional native module (native-bindings/, Rust + Node-API), for every thread that
- * uses it: the main thread's NDJSON decoder (decode-native.ts) and scatter copy
- * (runtime/scatter-native.ts) and the workers' Bloom kernel (bloom.ts). Its own module so a worker
- * thread loads the binary without the decoder's plan builder and config code.
+ * uses it: the main thread's NDJSON decoder (kernels/decode/native.ts) and scatter copy
+ * (runtime/scatter/native.ts) and the workers' Bloom kernel (kernels/dedupe/bloom.ts). Its own module
+ * so a worker thread loads the binary without the decoder's plan builder and config code.
  *
  * Each part of the module is optional to its caller: a build from an older checkout may lack a newer
  * export, and every caller falls back to its JS twin (same results, more CPU) when its part is missing.
@@ -12,8 +12,9 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 /**
- * The decoder plan format and result protocol this code speaks (decode-native-plan.ts, STOP_REJECT in
- * decode-native.ts); a build speaking another is not used. 2: rejects with a verdict; 3: storeMaxBytes.
+ * The decoder plan format and result protocol this code speaks (kernels/decode/native-plan.ts,
+ * STOP_REJECT in kernels/decode/native.ts); a build speaking another is not used. 2: rejects with a
+ * verdict; 3: storeMaxBytes.
  */
 export const PLAN_VERSION = 3;
 
@@ -47,7 +48,7 @@ export interface NativeModule {
 let loaded: NativeModule | null | undefined;
 let loadProblem: string | null = null;
 
-/** Where the build script puts the module, from src/kernels/ (tests) or dist/src/kernels/ (compiled). */
+/** Where the build script puts the module, from src/runtime/ (tests) or dist/src/runtime/ (compiled). */
 const CANDIDATES = ['../../native-bindings/ringflow_native.node', '../../../native-bindings/ringflow_native.node'];
 
 /**

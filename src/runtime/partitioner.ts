@@ -77,7 +77,7 @@ export class Partitioner {
    */
   private readonly fitRows: Int32Array;
   private readonly slotArrays: SlotArrays;
-  /** Segment scratch (see scatter-copy.ts). */
+  /** Segment scratch (see scatter/copy.ts). */
   private readonly segment: SegmentScratch;
   /** Partition of each staging row, computed for the whole call in one tight loop. */
   private rowPart = new Uint16Array(0);
@@ -216,7 +216,7 @@ export class Partitioner {
     }
     this.partitionRows(staging, fromRow, n);
     // rowsThatFit is called for every partition, open slot or not: a call site that the first
-    // scatter() calls skipped (no slot open yet) deoptimized this function ~20 times per run.
+    // scatter() calls skipped (no slot open yet) deoptimized this function again and again.
     for (let p = 0; p < partitions; p++) fit[p] = this.rowsThatFit(p);
     let r = fromRow;
     while (r < n) {

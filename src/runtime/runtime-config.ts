@@ -18,14 +18,12 @@ function intInRange(min: number, max: number, pow2 = false) {
 }
 
 /**
- * Defaults from the threads x partitions x ringSlots runs on a 2-core box (6M-event replay of the
- * canonical pipeline, ARCHITECTURE.md "Runtime defaults"): the main thread decodes and scatters, about
- * half of all CPU, so it gets a core of its own and the kernels the rest (2 workers on 2 cores:
- * 2.0-2.2M events/s; 1 worker: 2.4-2.5M). With several workers, two partitions per worker beat more
- * (1 worker: 2.4M with 2, 2.0M with 4, 1.85M with 8), and 16 ring slots beat 8 by ~5% (more batches
- * in flight between the main thread and the workers before either waits). A single worker gets a
- * single partition: the decoder then writes straight into the ring slots, with no scatter copy
- * (pipeline.ts, directSlots), 3.1-3.3M events/s against 2.5-2.6M with 2 partitions.
+ * Defaults from the threads x partitions x ringSlots runs (ARCHITECTURE.md, "Measurements: runtime
+ * defaults"): the main thread decodes and scatters every event, so it gets a core of its own and the
+ * kernels the rest. With several workers, two partitions per worker beat more, and 16 ring slots beat 8
+ * (more batches in flight between the main thread and the workers before either waits). A single
+ * worker gets a single partition: the decoder then writes straight into the ring slots, with no
+ * scatter copy (pipeline/pipeline.ts, directSlots).
  */
 const DEFAULT_THREADS = Math.max(1, Math.min(256, availableParallelism() - 1));
 const PARTITIONS_PER_THREAD = 2;

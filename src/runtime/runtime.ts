@@ -37,9 +37,8 @@ const PAGE_BYTES = 4096;
 
 /**
  * Writes a zero into every page of a fresh (all-zero) buffer, so the kernel backs it now, in address
- * order. Left to the kernels, the Bloom generations' pages are first touched in random order by the
- * worker's first batches, and each such fault measured ~7 µs here (the first 35 batches of a replay
- * took 190 ms in checkAndAddBatch instead of 21), against ~1.5 µs per page in order (89 MiB: 34 ms).
+ * order: left to the kernels, the Bloom generations' pages are first touched in random order by the
+ * worker's first batches, and a random first touch faults far slower than one in address order.
  */
 function faultInPages(buffer: SharedArrayBuffer): void {
   const bytes = new Uint8Array(buffer);
@@ -158,7 +157,7 @@ export class Runtime<Options = unknown, Output = unknown> {
       maxBatchesPerTask: opts.maxBatchesPerTask ?? 2 * config.ringSlots,
     };
     this.pool = fixedThreadPool(import.meta.url, './worker-entry', config.threads, setup);
-    // While the worker threads start (their module loading takes ~70 ms), and before any task can touch
+    // While the worker threads start (loading their modules), and before any task can touch
     // state: no task runs before a batch is published or a control is set.
     for (const state of this.states) faultInPages(state);
     // A worker that dies outside a task (e.g. while loading its module) is an 'error' event; without a

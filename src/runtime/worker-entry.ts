@@ -60,8 +60,8 @@ const entries = new Map<number, PartitionEntry>();
 
 /**
  * The processor module's import starts as soon as the thread does, not at its first task: at start-up
- * the main thread publishes its first batches ~20 ms after the pool exists, and the import (the kernel
- * modules, the native module) took ~40 ms more. A failure is only looked at in the first task.
+ * the main thread publishes its first batches before the import (the kernel modules, the native module)
+ * would be done. A failure is only looked at in the first task.
  */
 const moduleImport: Promise<{ m: unknown } | { err: unknown }> | null = setup === undefined || setup === null
   ? null // imported on the main thread for its types and constants

@@ -3,9 +3,8 @@
  * compact JSON, plain keys (any order; declared ones in declaration order are just the common case),
  * ASCII string values without escapes. Column indexes, key bytes, numeric bounds and kinds are
  * constants in the generated source, so V8 compiles straight-line code per field with no table loads
- * or kind dispatch. Measured on the canonical clickstream lines (2-core EPYC, Node 20): ~290 ns per
- * line for this tier vs ~580 for the general scanner + filter (decode-ndjson-scan.ts, filter.ts).
- * A table-driven generic variant of the same idea measured ~520 ns and was dropped.
+ * or kind dispatch: much faster than the general scanner + filter (scan.ts, filter/row-filter.ts); a
+ * table-driven generic variant of the same idea was not, and was dropped.
  *
  * It only ever accepts: it returns the index of the line's '\n' when the row is valid and complete
  * (declared columns, string offsets, optional fields' validity bits, key hashes of hashed fields,
@@ -244,7 +243,7 @@ export function compileLineDecoder(
 ): CompiledLineDecoder | null {
   if (names.length > COMPILED_MAX_FIELDS) return null;
   for (const name of names) {
-    // Names come validated from input-config.ts; checked again because they shape generated code.
+    // Names come validated from input/config.ts; checked again because they shape generated code.
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`decode: field name ${JSON.stringify(name)} is not an identifier`);
   }
   const flags = names.map((_, i) => `s${i} = 0`).join(', ');

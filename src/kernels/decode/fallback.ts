@@ -2,7 +2,7 @@
  * The exact slow path for one line: UTF-8 decode (ill-formed bytes become U+FFFD, a BOM is kept),
  * JSON.parse, then the same per-field recording as the byte scanner. (Blank lines — only ' ', '\t',
  * '\r' — never get here: the caller's whitespace skip finds them; a BOM or U+00A0 is malformed_json.) This *is* the reference semantics; the scanner hands every line it is not sure about here.
- * Costs a string, a parsed object and its values per line — fine for the ~2% of odd lines.
+ * Costs a string, a parsed object and its values per line — fine for the few odd lines.
  *
  * Declared fields are read only when they are own properties (Object.hasOwn), so a missing
  * `constructor` field is not found on Object.prototype; JSON.parse defines `__proto__` as a plain own
@@ -33,7 +33,7 @@ export class LineFallback {
   decodeLine(b: Uint8Array, start: number, end: number, out: BatchView, row: number, scratch: RowScratch): number {
     const text = utf8Decoder.decode(b.subarray(start, end));
     let doc: unknown;
-    // Most lines that get here are malformed, and a SyntaxError's stack trace costs ~10 us to capture.
+    // Most lines that get here are malformed, and a SyntaxError's stack trace is costly to capture.
     const stackTraceLimit = Error.stackTraceLimit;
     Error.stackTraceLimit = 0;
     try {

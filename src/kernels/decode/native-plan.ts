@@ -1,5 +1,5 @@
 /**
- * The native decoder's plan: an input config's rules (as filter.ts compiles them) and the staging
+ * The native decoder's plan: an input config's rules (as filter/row-filter.ts compiles them) and the staging
  * batch layout's offsets, flattened once into three typed arrays that native-bindings/src/plan.rs
  * reads when a decoder is created. Nothing of it crosses the boundary again per call.
  *
@@ -38,7 +38,7 @@ export interface NativePlan {
 interface Atom { set: Uint8Array; min: number; max: number }
 
 /**
- * The atoms of a compiled byte pattern. filter-pattern.ts keeps them in private typed arrays
+ * The atoms of a compiled byte pattern. filter/pattern.ts keeps them in private typed arrays
  * (count, sets, mins, maxs); they are read here with a shape check, so a change there turns the
  * native decoder off for such configs (create() returns null) instead of matching differently.
  */

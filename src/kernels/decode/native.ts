@@ -1,6 +1,6 @@
 /**
  * The optional native NDJSON decoder (native-bindings/, Rust + Node-API): a fast path in front of the
- * JS decoder (decode-ndjson.ts). One call decodes a block of lines straight into the batch being
+ * JS decoder (ndjson.ts). One call decodes a block of lines straight into the batch being
  * filled (a staging batch, or a ring slot) and stops at the first line it is not certain the JS
  * decoder would accept with the same column contents, or would reject with a verdict native can give
  * exactly (STOP_REJECT); the JS decoder decides a declined line, then native continues from the next.
@@ -56,7 +56,7 @@ export class NativeBlockDecoder {
   readonly layout: BatchLayout;
   private readonly handle: NativeDecoderHandle;
   private readonly out: Int32Array;
-  /** Reason of each verdict id native may report (filter.ts reasonCodes). */
+  /** Reason of each verdict id native may report (filter/row-filter.ts reasonCodes). */
   private readonly reasons: readonly string[];
   /** Layouts found equal to `layout` (a staging batch's bytes view is cached by BatchView itself). */
   private readonly checkedLayouts = new WeakSet<BatchLayout>();

@@ -9,12 +9,12 @@
  *  - a line of only JSON whitespace (' ', '\t', '\r') is skipped and is not an input event; other
  *    spaces (U+00A0, a BOM) make it `malformed_json`, as JSON.parse does;
  *  - JSON.parse fails -> `malformed_json` (trailing garbage included); not a plain object -> `not_object`;
- *  - declared fields -> filter.ts rules (first failure in declaration order); other keys are ignored.
+ *  - declared fields -> filter/row-filter.ts rules (first failure in declaration order); other keys are ignored.
  *
- * Tiers: the native block decoder (decode-native.ts, when built and `input.decoder` is "auto") accepts
+ * Tiers: the native block decoder (native.ts, when built and `input.decoder` is "auto") accepts
  * runs of common lines in one call, rejects the lines of that shape that break a rule (with
  * RowFilter.check's verdict, so the same reason) and stops at the first other line it is not sure of;
- * per line, the decoder compiled for the config (decode-ndjson-compiled.ts) accepts the common shape
+ * per line, the decoder compiled for the config (compiled.ts) accepts the common shape
  * or declines; the general scanner (+ JSON.parse fallback) and filter decide the rest.
  *
  * Chunking: only lines terminated by '\n' inside [start, end) are decoded. The unterminated tail is
@@ -193,7 +193,7 @@ class Decoder implements NdjsonDecoder {
         const stop = native.stopReason;
         if (stop === STOP_REJECT) {
           // A rule broken, decided natively with RowFilter.check's verdict: the same dead letter the
-          // exact path below would write, without its ~1 us per line.
+          // exact path below would write, without running that slower path.
           const nl = native.rejectNewline;
           const contentEnd = nl > p && b[nl - 1] === 13 ? nl - 1 : nl;
           p = this.reject(onReject, firstLineNumber + lines, native.rejectReason, b, p, contentEnd, nl);
@@ -203,7 +203,7 @@ class Decoder implements NdjsonDecoder {
         if (stop !== STOP_LINE) continue;
       }
       // A line native declined is never one the compiled tier accepts (native covers every shape it
-      // does): straight to the exact path, which saves the compiled tier's failed attempt on 2% of lines.
+      // does): straight to the exact path, which saves the compiled tier's failed attempt.
       const next = this.line(b, p, firstLineNumber + lines, out, onReject, native === null);
       if (next === NO_ROOM) break;
       p = next;

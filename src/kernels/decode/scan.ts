@@ -7,7 +7,7 @@
  * The scanner is strict: it accepts only lines that are valid JSON objects. Whenever it is unsure —
  * anything invalid, an escaped key, ill-formed
  * UTF-8 or a lone surrogate in a stored string, nesting deeper than MAX_DEPTH — it returns
- * SCAN_FALLBACK and the line is decided by JSON.parse (decode-ndjson-fallback.ts). A repeated
+ * SCAN_FALLBACK and the line is decided by JSON.parse (fallback.ts). A repeated
  * declared key needs no fallback: every occurrence overwrites the field's slot, so the last one wins.
  *
  * Bounds: the caller guarantees a '\n' at or after the end of the line. Every rule below rejects
@@ -95,7 +95,7 @@ export const LINE_UNDECIDED = 3;
  * Exact JSON grammar check of a whole line from its first non-whitespace byte p: the same grammar as
  * JSON.parse (RFC 8259), on bytes. Bytes >= 0x80 are fine inside strings and invalid outside, which is
  * also true after a UTF-8 decode (ill-formed bytes become U+FFFD). Lets malformed lines skip the
- * exception JSON.parse would throw (~8 us each).
+ * costly exception JSON.parse would throw.
  */
 export function validateLine(b: Uint8Array, p: number): number {
   const first = b[p];

@@ -75,8 +75,8 @@ const bestCache = new Map<number, { k: number; bitsPerKey: number }>();
 
 /**
  * The (k, bitsPerKey) pair with the fewest bits per key that reaches rate p; ties go to the lower k.
- * Same answer as running leastBitsPerKey for every k (48 x 41 evaluations, ~21 ms cold, measured per
- * worker thread in a replay profile), at a fraction of the cost: FP falls as bitsPerKey grows, so a k
+ * Same answer as running leastBitsPerKey for every k (48 x 41 evaluations, visible in each worker
+ * thread's start-up), at a fraction of the cost: FP falls as bitsPerKey grows, so a k
  * with FP(best bitsPerKey so far, k) > p cannot need fewer bits; one evaluation rules it out. The
  * likely winner (k ~ 0.7 log2(1/p)) is searched first so that bound is tight from the start.
  */

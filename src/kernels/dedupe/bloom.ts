@@ -4,7 +4,7 @@
  * checkpointed as bytes. Sizing (k, bits per key, blocks) is in bloom-sizing.ts.
  *
  * Why blocked: at p = 1e-9 a standard Bloom filter needs k = 31 probes, i.e. 31 cache misses to add a
- * key once the filter outgrows the cache (measured here: 0.38M checkAndAdd/s on a 21 MiB filter).
+ * key once the filter outgrows the cache.
  * A blocked filter (Putze, Sanders & Singler, "Cache-, hash- and space-efficient Bloom filters", 2007)
  * puts all k probes of a key in one 512-bit block = one 64-byte cache line: one miss per generation.
  * Measured rates are in test/unit/kernels/bloom.test.ts.
@@ -12,7 +12,7 @@
  * Probes: the block is fastrange(hi, blocks) (top bits of hi); inside it, probe i is the top 9 bits
  * of mix(lo + i * step) with step = fmix32(hi ^ c) | 1 and mix = one multiply-xorshift round. The
  * mix matters: the top bits of a bare arithmetic progression form correlated "lines" in the block
- * and measured 6.6x the configured rate at p = 1e-4. The in-block pattern draws on lo and the bits
+ * and miss the configured rate by far. The in-block pattern draws on lo and the bits
  * of hi the block choice did not use (about 48 bits: two keys of one block share a pattern with
  * probability ~2^-48). The partitioner mixes the same hash differently (fmix32(hi ^ imul(lo, c))), so
  * the keys of one partition spread over all blocks.
@@ -28,7 +28,7 @@
  * The G blocks a key can live in (one per generation) are adjacent in memory, so one lookup touches
  * G consecutive cache lines, G + 1 when the blocks are not line-aligned: Node's large SharedArrayBuffers
  * (glibc mmap chunks) start 16 bytes into a page, so at byteOffset 0 every block spans two lines
- * (aligning them measured ~3% faster on a 40 MiB filter; not done, it would change the state layout).
+ * (aligning them is not done: a small gain, and it would change the state layout).
  *
  *   region
  *   +----------------------------+------------------------------------------------+
@@ -61,7 +61,7 @@ const MIX = 0x85ebca6b;
 /**
  * Rows whose blocks checkAndAddBatch loads ahead of the real work: enough independent misses to fill
  * the core's miss buffers, few enough (2-3 lines each at G = 2) that they are still in L1 for the
- * second pass. 16, 32, 64 and 128 measured within noise of each other on a 40 MiB filter.
+ * second pass; the exact value within that range hardly matters.
  */
 const PREFETCH_ROWS = 64;
 /** Relative margin below the next generation's start time under which floor(t / spanMs) cannot reach it. */
@@ -123,8 +123,7 @@ export class GenerationalBloom {
    * Same results as the per-row calls (a key seen earlier in the batch makes a later row a duplicate):
    * only the memory access order differs. Per chunk of PREFETCH_ROWS rows, a first pass loads a word
    * in every cache line the chunk will probe; those loads are independent, so the core overlaps their
-   * cache and TLB misses instead of taking one row's misses at a time (state-bench, 40 MiB filter:
-   * 250 ns/event per row, 150 batched; 113 vs 84 on a filter that fits in L2).
+   * cache and TLB misses instead of taking one row's misses at a time.
    */
   checkAndAddBatch(hashes: Uint32Array, eventTimesMs: Float64Array, rowCount: number, duplicateOut: Uint8Array): number {
     if (this.native !== null) return this.checkAndAddNative(this.native, hashes, eventTimesMs, rowCount, duplicateOut);
@@ -222,7 +221,7 @@ export class GenerationalBloom {
   }
 
   /**
-   * checkAndAddBatch in native code (about twice as fast, state-bench). Native stops at a row whose
+   * checkAndAddBatch in native code (faster: software prefetches). Native stops at a row whose
    * event time may start a newer generation; the rotation is done here, then native goes on from that
    * row, told the rotation for it is done.
    */

@@ -1,7 +1,7 @@
 import type { EventBatch } from '../../contracts/index.js';
 /**
  * Growable byte buffers that processed events are serialized into during one task, in the EventBatch
- * layout the sink thread takes (src/sinks/sink.ts):
+ * layout the sink thread takes (src/contracts/index.ts):
  *
  *   lines     |{"event_id":"a",...}\n|{"event_id":"b",...}\n|.....free.....|   lineBytes = 44
  *   lineEnds  |        22            |        44            |..free..|        rows = 2

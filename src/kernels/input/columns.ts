@@ -1,7 +1,7 @@
 /**
  * The input contract's column constants, in a module without the config schema: worker threads
- * (event-serializer.ts) and the decoder need them, and importing input-config.ts would load zod into
- * every worker, ~65 ms of module compile at each worker's start (measured: `await import('zod')`).
+ * (events/event-serializer.ts) and the decoder need them, and importing config.ts would load zod into
+ * every worker, a costly module compile at each worker's start.
  */
 
 /** Columns the ingest adds to every batch after the declared fields (inputSchemaToBatchSchema). */

@@ -3,7 +3,7 @@
  * blocks of the processed-event serializer (event-serializer.ts). Every writer takes (dst, at) and
  * returns the index after the last byte written; the caller has made room (the *_MAX_BYTES bounds).
  *
- * Strings: the input is well-formed UTF-8 (the decoder guarantees it, decode-ndjson-string.ts), so
+ * Strings: the input is well-formed UTF-8 (the decoder guarantees it, decode/string.ts), so
  * bytes >= 0x20 other than '"' and '\' are copied as they are; the output equals JSON.stringify's
  * (\b \t \n \f \r short forms, other control bytes as \u00xx) so sinks and tests see one spelling.
  *

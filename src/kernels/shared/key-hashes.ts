@@ -2,11 +2,11 @@
  * The 64-bit key hashes of a batch's hashed string columns, computed on the worker. With a single
  * partition nothing on the decoding thread needs them (no row is routed by key), so the native decoder
  * leaves them out (NdjsonDecoder.setNativeKeyHashes(false)) and the partition's worker fills them here
- * before dedupe and distinct read them: ~25 ns per event moved off the main thread, which bounds
- * replay, onto the worker, which has time to spare there.
+ * before dedupe and distinct read them: work moved off the main thread, which bounds replay, onto the
+ * worker, which has time to spare there.
  *
- * Every row is hashed, whichever decoder tier wrote it (the JS tiers still hash theirs: 2% of lines,
- * same result), as the decoders do: hash64 of the value's bytes, (0, 0) for a null.
+ * Every row is hashed, whichever decoder tier wrote it (the JS tiers still hash theirs, the few lines
+ * native declines: same result), as the decoders do: hash64 of the value's bytes, (0, 0) for a null.
  */
 import type { BatchView } from '../../runtime/batch.js';
 import type { BatchLayout } from '../../runtime/schema.js';

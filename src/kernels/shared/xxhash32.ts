@@ -1,10 +1,10 @@
 /**
  * XXH32 in plain JS over a byte range, without allocating: the per-row key hash of the decode kernel.
  *
- * Why not @node-rs/xxhash on the hot path: a native call costs ~92 ns for xxh32 and ~110 ns for xxh64
- * (which also returns a BigInt, an allocation) on ~16-byte keys, whatever the hashing itself costs. This
- * loop costs ~15-25 ns on such keys. It is checked bit-for-bit against @node-rs/xxhash's `xxh32` by a
- * fast-check property (test/unit/kernels/xxhash32.test.ts: random bytes of length 0..100, random seeds).
+ * Why not @node-rs/xxhash on the hot path: on short keys a native call (for xxh64 also a BigInt, an
+ * allocation) costs several times this whole loop, whatever the hashing itself costs. It is checked
+ * bit-for-bit against @node-rs/xxhash's `xxh32` by a fast-check property
+ * (test/unit/kernels/xxhash32.test.ts: random bytes of length 0..100, random seeds).
  *
  * All arithmetic is on uint32 lanes with Math.imul, which is what the C reference does with wrapping
  * 32-bit multiplies; `| 0` / `>>> 0` keep V8 on its int32 fast paths.
@@ -48,7 +48,7 @@ export function xxh32(bytes: Uint8Array, start: number, end: number, seed: numbe
     let v4 = (seed - P1) | 0;
     const limit = end - 16;
     // Reads and rounds written out: inlining budget runs out in these loops, and a call per 4 bytes
-    // doubled the cost on 18-byte keys (measured 60 -> 32 ns for the two-lane hash).
+    // would cost as much as the hashing.
     while (p <= limit) {
       v1 = (v1 + Math.imul(bytes[p] | (bytes[p + 1] << 8) | (bytes[p + 2] << 16) | (bytes[p + 3] << 24), P2)) | 0;
       v1 = Math.imul((v1 << 13) | (v1 >>> 19), P1);
@@ -84,11 +84,11 @@ export function xxh32(bytes: Uint8Array, start: number, end: number, seed: numbe
  *   hi = MurmurHash3_x86_32(bytes, seed HASH64_HI_SEED)   (checked against published test vectors)
  * Why two different functions: XXH32 under two seeds is NOT a 64-bit hash. Its rounds are add-rotate-
  * multiply, so a difference between two inputs travels the same way whatever the seed, and inputs that
- * collide under one seed mostly collide under the other: measured on 1.9M generated event ids (19 bytes,
- * sequential hex), 17 pairs collided in both lanes — each one a false duplicate for dedupe. Murmur3
+ * collide under one seed mostly collide under the other, and each pair colliding in both lanes is a
+ * false duplicate for dedupe (seen on generated event ids, ARCHITECTURE.md "Measurements"). Murmur3
  * mixes blocks with xor and a different multiply/rotate schedule, so its collisions are independent of
  * XXH32's: a pair collides in both lanes with probability ~2^-64. Not XXH64 because JS has no cheap
- * 64-bit multiply (BigInt or 16-bit limbs) and the native call costs ~110 ns plus a BigInt per key.
+ * 64-bit multiply (BigInt or 16-bit limbs) and the native call costs a call plus a BigInt per key.
  */
 export function hash64Into(bytes: Uint8Array, start: number, end: number, out: Uint32Array, at: number): void {
   hash64View(dataViewOf(bytes), start, end, out, at);
@@ -96,7 +96,7 @@ export function hash64Into(bytes: Uint8Array, start: number, end: number, out: U
 
 /**
  * hash64Into over the bytes a DataView sees, [start, end) relative to the view: one 32-bit read per
- * word instead of four byte loads (measured ~21 vs ~26 ns on 10-20 byte keys). Both hashes in one
+ * word instead of four byte loads (faster on short keys). Both hashes in one
  * pass: they consume the same little-endian words in the same order (XXH32 into its four stripe lanes,
  * then into h; murmur3 block by block), so each word is read once. Equal to xxh32(.., 0) and
  * murmur3x86_32(.., HASH64_HI_SEED) bit for bit (checked in the tests).

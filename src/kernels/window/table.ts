@@ -6,7 +6,7 @@
  *   +-------------------+--------------------------------------------------------------+
  *   | header Float64 x4 | initialized, freeTop, liveCells, closedThroughMs             |
  *   | windowStart       | Float64[cap]   start of the cell's window, epoch ms          |
- *   | groupKey          | Float64[cap]   dense group id (window-groups.ts)             |
+ *   | groupKey          | Float64[cap]   dense group id (groups.ts)                    |
  *   | count             | Float64[cap]   rows aggregated into the cell                 |
  *   | acc               | Float64[cap * accSlots]  metric accumulators (see below)     |
  *   | freeList          | Int32[cap]     stack of free cell numbers                    |

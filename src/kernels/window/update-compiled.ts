@@ -1,5 +1,5 @@
 /**
- * RowAggregator.add (window-update.ts) compiled for one aggregate plan and batch layout: the same
+ * RowAggregator.add (update.ts) compiled for one aggregate plan and batch layout: the same
  * steps, in the same order, with the plan's choices made once. The generic loop reads each group and
  * metric column through an array of typed arrays of several kinds (Uint16Array enums, Uint8Array
  * bools, Int32Array and Float64Array values), and switches on the operator per metric and row; V8 then

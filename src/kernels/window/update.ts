@@ -74,7 +74,7 @@ export class RowAggregator {
   private readonly f64 = new Float64Array(1);
   private readonly f64Words = new Uint32Array(this.f64.buffer);
 
-  /** Count row r (event time ts) in every window containing ts: the compiled form (window-update-compiled.ts) or addReference. */
+  /** Count row r (event time ts) in every window containing ts: the compiled form (update-compiled.ts) or addReference. */
   readonly add: (r: number, ts: number) => void;
   private readonly compiled: CompiledAdd | null;
 

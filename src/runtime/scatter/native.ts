@@ -1,7 +1,7 @@
 /**
  * The scatter's column copy in native code (native-bindings/src/scatter.rs), when the native module
  * is built: one call per segment copies its staging rows into the open ring slots of their
- * partitions, every column, with the same results as the JS loops of scatter-copy.ts (property test:
+ * partitions, every column, with the same results as the JS loops of scatter/copy.ts (property test:
  * test/unit/runtime/scatter-native.test.ts).
  *
  * Both layouts go to native once, flattened (scatter.rs has the format); a call then passes the

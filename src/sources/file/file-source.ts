@@ -4,11 +4,9 @@
  * position can be passed back as `startPosition` to resume exactly after the last handled line.
  *
  * A regular file is read one chunk ahead in the thread pool (read-ahead.ts): the copy out of the
- * page cache then runs beside the decode instead of on its thread. Measured on a 6M-event replay:
- * a read issued only when its bytes were needed waited 1.7-1.9 ms per 2 MiB (541-599 ms in all);
- * blocking reads took ~160-170 ms of the main thread's CPU; read ahead, neither. Anything else (a FIFO
- * such as `<(zcat events.gz)`, a device) is read from its current position when needed, since it
- * cannot seek.
+ * page cache then runs beside the decode instead of on its thread, and no read waits on the thread
+ * pool's wake-up. Anything else (a FIFO such as `<(zcat events.gz)`, a device) is read from its
+ * current position when needed, since it cannot seek.
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { ReadAhead } from './read-ahead.js';

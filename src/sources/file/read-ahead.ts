@@ -1,10 +1,9 @@
 /**
  * Positioned reads of a regular file one chunk ahead, into two buffers taken in turn: while the
  * caller handles the complete lines of one, the thread pool reads the next chunk into the other.
- * The read's copy out of the page cache then runs on another core, not on the thread that decodes
- * (6M-event replay: ~160-170 ms of main-thread CPU with blocking reads, ~8% of it); and since it is
- * issued a whole chunk's handling (~5 ms per 2 MiB) before its bytes are needed, the thread pool's
- * wake-up latency (1.7-1.9 ms from request to callback measured inside a running pipeline) is hidden.
+ * The read's copy out of the page cache then runs on another core, not on the thread that decodes;
+ * and since it is issued a whole chunk's handling before its bytes are needed, the thread pool's
+ * wake-up latency is hidden.
  *
  *   cur   [ carried tail | bytes of read k ................ ]   handled: up to its last '\n'
  *   next  [ tail of cur  | read k + 1 in flight ........... ]   issued before cur is handed out

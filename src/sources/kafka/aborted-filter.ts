@@ -2,7 +2,7 @@
  * The aborted-transaction filter of the consumer thread, in place of kafkajs's
  * (consumer/filterAbortedMessages.js, 2.2.x), for two reasons:
  *
- * - record blocks (kafka-record-block.ts): a block stands for a whole plain batch, while kafkajs
+ * - record blocks (record-block.ts): a block stands for a whole plain batch, while kafkajs
  *   moves through the fetch's list of aborted transactions one entry per message, so after a block
  *   it would fall behind and let later aborted records through;
  * - kafkajs's rule itself: one entry per message at most, in the order the broker listed them (by

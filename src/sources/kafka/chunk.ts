@@ -11,7 +11,7 @@
  *
  * Offsets stay coarse: a chunk carries only the first offset and the end (last + 1).
  *
- * A message may instead carry a whole record batch undecoded (kafka-record-block.ts, how the consumer
+ * A message may instead carry a whole record batch undecoded (record-block.ts, how the consumer
  * thread receives plain batches); its values are appended by walking the records, the same rules
  * applied per record.
  */

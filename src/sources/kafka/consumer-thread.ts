@@ -1,14 +1,14 @@
 /**
  * The consumer thread of one KafkaSource: the kafkajs consumer group (fetch, record-batch decode,
  * heartbeats) and the NDJSON chunk build run here, so on the main thread only the pipeline's work
- * remains and the two overlap on different cores. Protocol: kafka-thread-protocol.ts.
+ * remains and the two overlap on different cores. Protocol: thread-protocol.ts.
  *
  * eachBatch (auto-resolve and auto-commit off) posts a fetched batch as one chunk and returns at
  * once, so kafkajs fetches the next batch while the main thread handles this one — unless
  * maxOutstandingChunks chunks are already out; then it waits for one to come back, heartbeating
  * every heartbeatIntervalMs (kafkajs itself heartbeats only between batches: tulios/kafkajs#387,
  * #1527). A heartbeat that reports a rebalance is rethrown; kafkajs re-joins, and the re-join hook
- * (settleBeforeEveryJoin, kafka-internals-patch.ts) first asks the main thread to settle: queued chunks are dropped, in-flight
+ * (settleBeforeEveryJoin, internals-patch.ts) first asks the main thread to settle: queued chunks are dropped, in-flight
  * ones finish, hooks.onRevoke commits. The reply carries what the main thread delivered per
  * partition; after the re-join kafkajs fetches from the committed offsets again, and messages below
  * the delivered position of a partition kept are skipped, so the pipeline never sees one twice.

@@ -1,8 +1,8 @@
 /**
  * Every kafkajs internal the consumer thread changes. Two modules are swapped through Node's module
  * cache before kafkajs is first loaded there: the record-batch decoder (plain batches become record
- * blocks, kafka-record-block.ts) and the aborted-transaction filter that has to understand them
- * (kafka-aborted-filter.ts). kafkajs requires both once, from modules it loads later (fetch response
+ * blocks, record-block.ts) and the aborted-transaction filter that has to understand them
+ * (aborted-filter.ts). kafkajs requires both once, from modules it loads later (fetch response
  * decoding, consumer/batch.js), so the swap reaches every use. A third change, the pre-revoke hook,
  * wraps ConsumerGroup#joinAndSync (settleBeforeEveryJoin, below).
  *

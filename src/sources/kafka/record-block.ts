@@ -1,8 +1,8 @@
 /**
  * A leaner record-batch decoder for the consumer thread. kafkajs turns every Kafka record into an
  * object with Long offsets parsed from strings, a Decoder, key / value / header Buffers and a header
- * map; with one small event per message that is most of the consumer thread's CPU (profile: Long
- * fromString/toString, decodeRecord, GC ~25%), more than the whole pipeline spends on the event.
+ * map; with one small event per message that is most of the consumer thread's CPU, more than the
+ * whole pipeline spends on the event (profile in ARCHITECTURE.md, Measurements).
  * ringflow only needs each record's offset and value bytes, so a plain record batch (magic 2) becomes
  * ONE pseudo-message carrying the batch's records region untouched; KafkaChunkBuilder then walks it
  * and copies the values straight into the NDJSON chunk, with no object per record.
@@ -20,7 +20,7 @@
  * walk, as kafkajs's Batch would have filtered them.
  *
  * The decoder is swapped in through Node's module cache before kafkajs is first loaded in the consumer
- * thread (kafka-internals-patch.ts). When that is not possible the consumer keeps kafkajs's messages;
+ * thread (internals-patch.ts). When that is not possible the consumer keeps kafkajs's messages;
  * KafkaChunkBuilder handles both shapes, so results never depend on it.
  */
 import { SourceError } from '../../errors.js';
@@ -151,8 +151,7 @@ export function blockBytesBound(block: RecordBlock): number {
  * '\n' (added when missing); null and empty values are skipped. Returns the new end.
  *
  * The whole records region is copied first (one memcpy) and then compacted in place, each value
- * moved left with copyWithin: about 35 ns per 110-byte value against 90 for a subarray + set per
- * value, and no allocation. Moving left is safe: a record has at least 6 bytes besides its value and
+ * moved left with copyWithin, which beats a subarray + set per value and allocates nothing. Moving left is safe: a record has at least 6 bytes besides its value and
  * the added '\n' is one, so the write position never passes the record being read.
  */
 export function appendRecordValues(block: RecordBlock, cut: number, out: Uint8Array, at: number, span: CopiedSpan): number {

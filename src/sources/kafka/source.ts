@@ -1,7 +1,7 @@
 /**
  * Kafka source: a kafkajs consumer group on one topic, run on a dedicated consumer thread
- * (kafka-consumer-thread.ts) so fetching and record-batch decoding overlap with the pipeline's work
- * on the main thread. Each fetched partition batch becomes one chunk (kafka-chunk.ts) whose buffer
+ * (consumer-thread.ts) so fetching and record-batch decoding overlap with the pipeline's work
+ * on the main thread. Each fetched partition batch becomes one chunk (chunk.ts) whose buffer
  * moves to this thread; this class hands chunks to the handler — one at a time per partition, at
  * most partitionsConsumedConcurrently at once, none while paused — and moves each buffer back
  * once the handler settled. A few chunks may wait here (the consumer thread fetches ahead).

@@ -1,5 +1,5 @@
 /**
- * Messages between KafkaSource (main thread) and its consumer thread (kafka-consumer-thread.ts).
+ * Messages between KafkaSource (main thread) and its consumer thread (consumer-thread.ts).
  * The consumer thread owns every kafkajs object; the main thread owns delivery to the pipeline,
  * the commit bookkeeping and the revoke hook. Requests carry an `id` that the reply echoes; ids of
  * main-thread requests and of consumer-thread requests are separate sequences.
@@ -85,7 +85,7 @@ export interface CommitOffset {
 
 export type FromConsumerThread =
   | ChunkMessage
-  /** recordBlockDecoder: plain record batches reach the chunk builder undecoded (kafka-record-block.ts). */
+  /** recordBlockDecoder: plain record batches reach the chunk builder undecoded (record-block.ts). */
   | { t: 'joined'; memberId: string; partitions: number[]; recordBlockDecoder: boolean }
   | { t: 'rebalancing' }
   | { t: 'revoke'; id: number }
