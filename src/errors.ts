@@ -67,6 +67,20 @@ export class SourceError extends RingflowError {
   }
 }
 
+/** A checkpoint could not be written, read or matched to the committed positions. */
+export class CheckpointError extends RingflowError {
+  constructor(message: string, options: RingflowErrorOptions = {}) {
+    super('CHECKPOINT_FAILED', `checkpoint: ${message}`, options);
+  }
+}
+
+/** The enrich stage's dimension table could not be read or does not fit its configured bounds. */
+export class DimTableError extends RingflowError {
+  constructor(message: string, options: RingflowErrorOptions = {}) {
+    super('DIM_TABLE_FAILED', `dim-table: ${message}`, options);
+  }
+}
+
 /** The pipeline was asked to stop while an operation waited. */
 export class ShutdownError extends RingflowError {
   constructor(message = 'ringflow is shutting down') {

@@ -17,7 +17,7 @@
  */
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SourceError } from '../errors.js';
+import { CheckpointError } from '../errors.js';
 
 export interface CheckpointHeader {
   version: 1;
@@ -69,13 +69,13 @@ export async function readCheckpoint(dir: string, n: number): Promise<Checkpoint
   try {
     bytes = await readFile(path);
   } catch (err) {
-    throw new SourceError('checkpoint', `cannot read ${path}, which the committed offsets name: ${(err as Error).message}`, { cause: err });
+    throw new CheckpointError(`cannot read ${path}, which the committed offsets name: ${(err as Error).message}`, { cause: err });
   }
   const headerLen = bytes.readUInt32LE(0);
   const header = JSON.parse(bytes.subarray(4, 4 + headerLen).toString('utf8')) as CheckpointHeader;
   const expected = 4 + headerLen + header.partitions * header.stateBytes;
   if (header.version !== 1 || header.n !== n || bytes.length !== expected) {
-    throw new SourceError('checkpoint', `${path} is not a complete version-1 checkpoint ${n} (${bytes.length} bytes, expected ${expected})`);
+    throw new CheckpointError(`${path} is not a complete version-1 checkpoint ${n} (${bytes.length} bytes, expected ${expected})`);
   }
   const states: Uint8Array[] = [];
   for (let p = 0, at = 4 + headerLen; p < header.partitions; p++, at += header.stateBytes) states.push(bytes.subarray(at, at + header.stateBytes));

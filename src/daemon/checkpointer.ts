@@ -17,7 +17,7 @@
  * (the sinks overwrite idempotently). Ingest pauses for the drain and the copy of the state
  * (partitions x stateBytes): the price, paid every intervalMs.
  */
-import { ShutdownError, SourceError } from '../errors.js';
+import { CheckpointError, ShutdownError } from '../errors.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import { lastCheckpointNumber, pruneCheckpoints, readCheckpoint, writeCheckpoint, type CheckpointHeader } from './checkpoint-file.js';
 import type { DaemonLogger } from './logger.js';
@@ -65,13 +65,13 @@ export class Checkpointer {
     const rt = this.pipeline.runtime;
     const stateBytes = rt.stateBuffer(0).byteLength;
     if (h.partitions !== rt.partitions || h.stateBytes !== stateBytes) {
-      throw new SourceError('checkpoint', `checkpoint ${n} in ${this.dir} was written with ${h.partitions} partitions of ${h.stateBytes} state bytes; `
+      throw new CheckpointError(`checkpoint ${n} in ${this.dir} was written with ${h.partitions} partitions of ${h.stateBytes} state bytes; `
         + `this pipeline has ${rt.partitions} of ${stateBytes}. Restore the old runtime/dedupe/aggregate settings, or move the folder away to start without state`);
     }
     const committed = new Map(restart.map((r) => [r.sourcePartition, r.offset]));
     for (const [sp, pos] of Object.entries(h.positions)) {
       if (committed.get(Number(sp)) !== pos) {
-        throw new SourceError('checkpoint', `checkpoint ${n} holds partition ${sp} up to offset ${pos}, but the group committed ${committed.get(Number(sp)) ?? 'nothing'}; `
+        throw new CheckpointError(`checkpoint ${n} holds partition ${sp} up to offset ${pos}, but the group committed ${committed.get(Number(sp)) ?? 'nothing'}; `
           + 'state and offsets disagree, refusing to resume');
       }
     }

@@ -11,7 +11,7 @@
  * CSV, too many rows) keeps the previous table and reports the error.
  */
 import { readFile, stat } from 'node:fs/promises';
-import { ConfigError, SourceError } from '../../errors.js';
+import { ConfigError, DimTableError } from '../../errors.js';
 import { DimTableWriter, type DimTableShared } from './dim-table.js';
 import { SharedDictionaryWriter } from './shared-dictionary.js';
 import { hash64Into } from '../shared/xxhash32.js';
@@ -101,7 +101,7 @@ export class DimTableLoader {
     // Serialise loads: a poll tick during a slow load must not publish twice into the same region.
     const run = async (): Promise<number> => {
       const st = await stat(this.source.path).catch((err: unknown) => {
-        throw new SourceError('dim-table', `cannot stat ${this.source.path}`, { cause: err });
+        throw new DimTableError(`cannot stat ${this.source.path}`, { cause: err });
       });
       const text = await readFile(this.source.path, 'utf8');
       const { hashes, valueIds } = this.encode(parseCsv(text));

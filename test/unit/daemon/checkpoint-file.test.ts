@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import {
   checkpointFileName, lastCheckpointNumber, pruneCheckpoints, readCheckpoint, writeCheckpoint, type Checkpoint,
 } from '../../../src/daemon/checkpoint-file.js';
-import { SourceError } from '../../../src/errors.js';
+import { CheckpointError } from '../../../src/errors.js';
 
 function checkpoint(n: number, stateBytes: number, partitions: number): Checkpoint {
   const states = Array.from({ length: partitions }, (_, p) => Uint8Array.from({ length: stateBytes }, (_, i) => (i * 31 + p * 7 + n) & 0xff));
@@ -29,7 +29,8 @@ describe('checkpoint files', () => {
 
   it('refuses a missing, torn or renumbered file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rf-ckpt-'));
-    await expect(readCheckpoint(dir, 1)).rejects.toBeInstanceOf(SourceError);
+    await expect(readCheckpoint(dir, 1)).rejects.toBeInstanceOf(CheckpointError);
+    await expect(readCheckpoint(dir, 1)).rejects.toMatchObject({ code: 'CHECKPOINT_FAILED' });
     await writeCheckpoint(dir, checkpoint(1, 64, 2));
     const full = await import('node:fs').then((fs) => fs.readFileSync(join(dir, checkpointFileName(1))));
     writeFileSync(join(dir, checkpointFileName(2)), full.subarray(0, full.length - 1));

@@ -54,6 +54,13 @@ describe('dim table', () => {
     expect(loader.dictionary[0]).toBe('unknown');
   });
 
+  it('a table that cannot be read fails with its own error code, not a source failure', async () => {
+    const loader = new DimTableLoader(createDimTableShared(16, 16, 1), {
+      path: join(tmp(), 'absent.csv'), keyColumn: 'k', valueColumn: 'v', defaultValue: 'unknown',
+    });
+    await expect(loader.load()).rejects.toMatchObject({ code: 'DIM_TABLE_FAILED', name: 'DimTableError' });
+  });
+
   it('reloads on file change without stopping readers; ids stay stable; a bad file keeps the old table', async () => {
     const dir = tmp();
     const path = join(dir, 'dim.csv');
