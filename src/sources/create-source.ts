@@ -34,7 +34,7 @@ export function createGeneratorSource(config: GeneratorSourceConfig): GeneratorS
   let writer: LineWriter | undefined;
   switch (config.kind) {
     case 'clickstream': {
-      const clickstream = new ClickstreamGenerator(config.clickstream);
+      const clickstream = ClickstreamGenerator.fromConfig(config.clickstream);
       generator = clickstream;
       writer = { writeNdjson: (buf, at) => clickstream.writeNdjson(buf, at), maxLineBytes: MAX_GENERATED_LINE_BYTES };
       break;

@@ -174,12 +174,21 @@ export class ClickstreamGenerator implements LineGenerator {
   private readonly recentCountry = new Int8Array(RECENT_CAPACITY);
   private recentCount = 0;
 
-  constructor(options: ClickstreamGeneratorOptions = {}) {
-    this.config = parseClickstreamGeneratorOptions(options);
+  /**
+   * `options` are validated here (tests, benchmarks); `validated` is a config section the daemon's schema
+   * has already parsed (fromConfig), used as it is.
+   */
+  constructor(options: ClickstreamGeneratorOptions = {}, validated: ClickstreamGeneratorConfig | null = null) {
+    this.config = validated ?? parseClickstreamGeneratorOptions(options);
     this.rng = new Prng(this.config.seed);
     const tag = new Prng((this.config.seed ^ 0x5bd1e995) >>> 0).nextUint32() & 0xffffff;
     this.seedTagHex = tag.toString(16).padStart(6, '0');
     this.idPrefix = Buffer.concat([F_OPEN_ID, ascii(this.seedTagHex)]);
+  }
+
+  /** From the validated `source.generator.clickstream` section: nothing is parsed again. */
+  static fromConfig(config: ClickstreamGeneratorConfig): ClickstreamGenerator {
+    return new ClickstreamGenerator({}, config);
   }
 
   /**
