@@ -61,6 +61,9 @@ export const kafkaSourceSchema = z
     connectionTimeoutMs: int(100, 120_000).describe('TCP connect timeout (ms). Default: 3000.').default(3_000),
     requestTimeoutMs: int(1_000, 600_000).describe('Kafka request timeout (ms). Default: 30000.').default(30_000),
     logLevel: z.enum(['nothing', 'error', 'warn', 'info', 'debug']).describe('kafkajs log level. Default: "warn".').default('warn'),
+    memberIdFile: z.string().min(1).nullable()
+      .describe('File where the consumer keeps its group member id, so a restart after a crash rejoins as the same member and gets its partitions back at once instead of after sessionTimeoutMs; a file another live daemon owns is left alone; null = always join as a new member. Default: "./ringflow-out/kafka-member.json".')
+      .default('./ringflow-out/kafka-member.json'),
   })
   .strict()
   .superRefine((k, ctx) => {

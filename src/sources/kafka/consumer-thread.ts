@@ -93,7 +93,7 @@ class ConsumerThread {
     c.on(c.events.REBALANCING, () => this.post({ t: 'rebalancing' }));
     c.on(c.events.CRASH, (e) => this.post({ t: 'crash', error: toWireError(e.payload.error), restart: e.payload.restart }));
     try {
-      settleBeforeEveryJoin(() => this.settleOnMainThread());
+      settleBeforeEveryJoin(() => this.settleOnMainThread(), this.data.rejoinAsMemberId);
       await c.connect();
       await this.admin.connect();
       await c.subscribe({ topics: [o.topic], fromBeginning: o.fromBeginning });

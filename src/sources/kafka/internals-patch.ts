@@ -4,7 +4,8 @@
  * blocks, record-block.ts) and the aborted-transaction filter that has to understand them
  * (aborted-filter.ts). kafkajs requires both once, from modules it loads later (fetch response
  * decoding, consumer/batch.js), so the swap reaches every use. A third change, the pre-revoke hook,
- * wraps ConsumerGroup#joinAndSync (settleBeforeEveryJoin, below).
+ * wraps ConsumerGroup#joinAndSync (settleBeforeEveryJoin, below), which also lets the first join reuse
+ * a crashed run's member id.
  *
  * Only for kafkajs 2.2.x, whose internals this was written against (the Decoder's buffer/offset, the
  * decoder's result shape, Batch.fetchedOffset that the chunk cut relies on). Any other version, a
@@ -53,17 +54,22 @@ export function installRecordBlockDecoder(): boolean {
  * The patch is thread-wide, which is why the consumer thread runs exactly one consumer. kafkajs 2.2.4 is
  * pinned; if its internals move, start fails loudly instead of losing the guarantee silently.
  */
-export function settleBeforeEveryJoin(settle: () => Promise<void>): void {
+export function settleBeforeEveryJoin(settle: () => Promise<void>, rejoinAsMemberId: string | null = null): void {
   const require = createRequire(import.meta.url);
   // Same resolved file, so the same module instance, as the one `import 'kafkajs'` loaded.
-  const consumerGroup = require('kafkajs/src/consumer/consumerGroup.js') as { prototype?: { joinAndSync?: (this: unknown) => Promise<void> } };
+  const consumerGroup = require('kafkajs/src/consumer/consumerGroup.js') as { prototype?: { joinAndSync?: (this: { memberId?: string | null }) => Promise<void> } };
   const proto = consumerGroup.prototype;
   const original = proto?.joinAndSync;
   if (!proto || typeof original !== 'function') {
     throw new SourceError('kafka', 'kafkajs has no ConsumerGroup#joinAndSync: this kafkajs version is not supported (2.2.x is)');
   }
-  proto.joinAndSync = async function joinAndSyncAfterSettle(this: unknown): Promise<void> {
+  let seed = rejoinAsMemberId;
+  proto.joinAndSync = async function joinAndSyncAfterSettle(this: { memberId?: string | null }): Promise<void> {
     await settle();
+    // The first join only, as the member a crashed run was (member-id-file.ts); kafkajs forgets an id
+    // the coordinator answers UNKNOWN_MEMBER_ID to and joins again as a new member.
+    if (seed !== null && !this.memberId) this.memberId = seed;
+    seed = null;
     return original.call(this);
   };
 }

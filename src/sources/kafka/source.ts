@@ -25,6 +25,7 @@
 import { RingflowError, SourceError } from '../../errors.js';
 import { KafkaConsumerClient, type ConsumerThreadListener } from './consumer-client.js';
 import { readCommittedOffsets } from './committed-offsets.js';
+import { MemberIdFile } from './member-id-file.js';
 import type { ChunkMessage, CommitOffset, KafkaSourceOptions, ResolvedKafkaSourceOptions } from './thread-protocol.js';
 import { SourceBase, deferred, type Deferred } from '../source-base.js';
 import { isPromiseLike, type ChunkHandler, type CommittedPosition, type PartitionLag, type Source, type SourceChunk, type SourceGroupState, type SourceHooks } from '../source.js';
@@ -66,6 +67,7 @@ export class KafkaSource extends SourceBase implements Source {
   private readonly wantCommit = new Map<number, number>();
   private readonly wantMetadata = new Map<number, string>();
   private commitTail: Promise<void> = Promise.resolve();
+  private readonly memberFile: MemberIdFile | null;
 
   constructor(options: KafkaSourceOptions) {
     super();
@@ -86,7 +88,9 @@ export class KafkaSource extends SourceBase implements Source {
       connectionTimeoutMs: options.connectionTimeoutMs ?? 3_000,
       requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
       logLevel: options.logLevel ?? 'warn',
+      memberIdFile: options.memberIdFile ?? null,
     };
+    this.memberFile = this.opts.memberIdFile === null ? null : new MemberIdFile(this.opts.memberIdFile, this.opts.groupId);
   }
 
   /** Resolves once the consumer joined its group; rejects with a SourceError when it cannot start. */
@@ -96,7 +100,8 @@ export class KafkaSource extends SourceBase implements Source {
     this.hooks = hooks;
     this.started = deferred<void>();
     const maxOutstandingChunks = this.opts.partitionsConsumedConcurrently + CHUNKS_AHEAD;
-    this.thread = KafkaConsumerClient.start({ options: this.opts, maxOutstandingChunks }, this.listener());
+    const rejoinAsMemberId = (await this.memberFile?.previous()) ?? null;
+    this.thread = KafkaConsumerClient.start({ options: this.opts, maxOutstandingChunks, rejoinAsMemberId }, this.listener());
     if (this.isPaused()) this.thread.post({ t: 'pause' });
     try {
       await this.started.promise;
@@ -168,6 +173,7 @@ export class KafkaSource extends SourceBase implements Source {
     this.memberId = memberId;
     this.assigned = [...partitions].sort((a, b) => a - b);
     this.joins++;
+    this.memberFile?.joined(memberId).catch(() => undefined);
     this.hooks.onAssign?.(this.assigned);
     this.started?.resolve();
   }
@@ -361,6 +367,8 @@ export class KafkaSource extends SourceBase implements Source {
     if (this.closed) return;
     await this.commitTail.catch(() => undefined);
     this.closed = true;
-    await this.thread?.close().catch(() => undefined);
+    // The consumer thread leaves the group as it closes: a next run joins as a new member.
+    const left = await this.thread?.close().then(() => true, () => false);
+    if (left) await this.memberFile?.left().catch(() => undefined);
   }
 }

@@ -34,6 +34,8 @@ export interface KafkaSourceOptions {
   connectionTimeoutMs?: number;
   requestTimeoutMs?: number;
   logLevel?: 'nothing' | 'error' | 'warn' | 'info' | 'debug';
+  /** Where the group member id is kept for a rejoin after a crash (member-id-file.ts); null = off. */
+  memberIdFile?: string | null;
 }
 
 /** Options with every default applied; what the consumer thread is started with. */
@@ -46,6 +48,8 @@ export interface KafkaThreadData {
    * memory stays bounded and fetching runs at most this far ahead of the pipeline.
    */
   maxOutstandingChunks: number;
+  /** The first JoinGroup uses this member id (a crashed run's, member-id-file.ts); null = a new member. */
+  rejoinAsMemberId: string | null;
 }
 
 /** An error as it crosses the thread boundary (kafkajs errors carry `type` and `retriable`). */

@@ -10,8 +10,11 @@ import { fileURLToPath } from 'node:url';
 import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
+import { loadRingflowConfig } from '../../../src/daemon/config.js';
+import { replay, type ReplaySummary } from '../../../src/daemon/replay.js';
 import type { ServiceAddresses } from '../../helpers/services.js';
 import { classifyLine } from '../../reference/canonical-validate.js';
+import type { AggregateRow } from '../../reference/canonical-reference.js';
 import { ClickstreamGenerator } from '../../../src/sources/generators/clickstream-events.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -260,4 +263,74 @@ export async function readTopic(services: ServiceAddresses, topic: string, expec
     await consumer.disconnect();
   }
   return values;
+}
+
+/**
+ * FNV-1a of the event id (or of the whole line when it has none): the line's partition. The id is read
+ * decoded, so copies of one id written differently (escapes) land in one partition like any copies.
+ */
+export function partitionOf(line: string, partitions: number): number {
+  let id = line;
+  try {
+    const v = JSON.parse(line) as { event_id?: unknown };
+    if (typeof v?.event_id === 'string') id = v.event_id;
+  } catch {
+    // not JSON: keyed by the line itself
+  }
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % partitions;
+}
+
+/** Per partition, its lines in input order, cut into messages of `linesPerMessage` lines. */
+export function messagesByPartition(lines: readonly string[], partitions: number, linesPerMessage: number): string[][] {
+  const per: string[][] = Array.from({ length: partitions }, () => []);
+  for (const line of lines) per[partitionOf(line, partitions)].push(line);
+  return per.map((ls) => {
+    const out: string[] = [];
+    for (let i = 0; i < ls.length; i += linesPerMessage) out.push(ls.slice(i, i + linesPerMessage).join('\n'));
+    return out;
+  });
+}
+
+/** Sends every partition's messages in order, round-robin over partitions, `batch` messages per send; `onSent` gets the running total. */
+export async function producePartitioned(producer: Producer, topic: string, perPartition: string[][], batch: number, pauseMs = 0,
+  onSent: (messages: number) => void = () => undefined): Promise<void> {
+  let total = 0;
+  const at = perPartition.map(() => 0);
+  for (;;) {
+    let sent = false;
+    for (let p = 0; p < perPartition.length; p++) {
+      const msgs = perPartition[p].slice(at[p], at[p] + batch);
+      if (msgs.length === 0) continue;
+      at[p] += msgs.length;
+      sent = true;
+      await producer.send({ topic, acks: -1, messages: msgs.map((value) => ({ value, partition: p })) });
+      total += msgs.length;
+      onSent(total);
+    }
+    if (!sent) return;
+    if (pauseMs > 0) await new Promise((r) => setTimeout(r, pauseMs));
+  }
+}
+
+/** The oracle of a Kafka run: `ringflow replay` of the same lines with the same config; its window rows. */
+export async function replayOracle(configPath: string, lines: readonly string[], dir: string): Promise<{ summary: ReplaySummary; rows: AggregateRow[] }> {
+  const inputPath = join(dir, 'replay-input.ndjson');
+  writeFileSync(inputPath, `${lines.join('\n')}\n`);
+  const outDir = join(dir, 'replay');
+  const summary = await replay({ inputPath, config: await loadRingflowConfig(configPath), outDir, progress: false });
+  const rows = readFileSync(join(outDir, 'aggregates.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as AggregateRow);
+  return { summary, rows };
+}
+
+/** The files sink's window rows, the last one per (window, group): a re-emitted window overwrites, as in ClickHouse and Redis. */
+export function latestFileRows(path: string, groupFields: readonly string[] = ['type', 'region']): Record<string, unknown>[] {
+  const latest = new Map<string, Record<string, unknown>>();
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    if (!line) continue;
+    const row = JSON.parse(line) as Record<string, unknown>;
+    latest.set([row.window_start, ...groupFields.map((f) => row[f])].join('|'), row);
+  }
+  return [...latest.values()];
 }
