@@ -25,6 +25,9 @@ export interface RunOptions {
   signals?: NodeJS.Signals[];
 }
 
+/** How long the last commit after an overdue shutdown may take before the process exits anyway. */
+const FINAL_COMMIT_TIMEOUT_MS = 5_000;
+
 type EndReason = { kind: 'signal'; signal: string } | { kind: 'duration' } | { kind: 'max-events' } | { kind: 'input-ended' } | { kind: 'caught-up' } | { kind: 'failed'; err: Error };
 
 export async function runDaemon(opts: RunOptions): Promise<{ exitCode: number; summary?: DaemonSummary }> {
@@ -59,8 +62,10 @@ export async function runDaemon(opts: RunOptions): Promise<{ exitCode: number; s
   const mode: EndMode = reason.kind === 'input-ended' || reason.kind === 'caught-up' ? 'finish' : 'stop';
   log.info({ reason: reason.kind === 'failed' ? `failed: ${reason.err.message}` : reason.kind, mode }, 'shutting down');
   const deadline = setTimeout(() => {
-    log.error({ shutdownTimeoutMs: plan.daemon.shutdownTimeoutMs }, 'shutdown took too long; exiting');
-    process.exit(1);
+    // Past the limit: commit what the sinks acknowledged so far (a next run re-reads the rest), then go.
+    log.error({ shutdownTimeoutMs: plan.daemon.shutdownTimeoutMs }, 'shutdown took too long; committing what the sinks acknowledged and exiting');
+    const giveUp = new Promise((resolve) => setTimeout(resolve, FINAL_COMMIT_TIMEOUT_MS).unref());
+    void Promise.race([daemon.commitSettled(), giveUp]).catch(() => undefined).finally(() => process.exit(1));
   }, plan.daemon.shutdownTimeoutMs);
   deadline.unref();
   try {
