@@ -9,4 +9,6 @@ bash scripts/install-deps.sh
 npx tsc -p tsconfig.json
 # Tests are type-checked too (vitest only strips types).
 npx tsc -p tsconfig.test.json
+# The reliability project (npm run reliability) is not part of the test run.
+if [ "$#" -eq 0 ]; then set -- --project unit --project integration; fi
 exec npx vitest run "$@"

@@ -1,0 +1,150 @@
+/**
+ * One fault scenario of the Kafka path, shared by the CI tests (daemon-kill.test.ts) and the
+ * reliability run (test/reliability/): clickstream lines produced into a topic of several partitions
+ * while `ringflow run` consumes them, faults injected at seeded points (kill -9 and a restart, or the
+ * ClickHouse server stopped for a while), then every sink read back and compared with `ringflow
+ * replay` of the same lines.
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { prng } from '../../helpers/prng.js';
+import { testServices, uniqueName } from '../../helpers/services.js';
+import type { AggregateRow } from '../../reference/canonical-reference.js';
+import { compareAggregates } from '../../reference/compare-outputs.js';
+import type { ClickHouseServer } from '../../services/index.js';
+import { ClickstreamGenerator } from '../../../src/sources/generators/clickstream-events.js';
+import {
+  clickhouseRows, connectProducer, createTopics, daemonConfig, DaemonProcess, latestFileRows, messagesByPartition, producePartitioned,
+  redisRows, replayOracle, waitUntil,
+} from './daemon-kit.js';
+
+export type Fault = { kind: 'kill'; times: number } | { kind: 'clickhouse-down'; server: ClickHouseServer; downMs: number };
+
+export interface ScenarioOptions {
+  dir: string;
+  seed: number;
+  partitions: number;
+  events: number;
+  fault: Fault;
+  checkpoints: boolean;
+  duplicateRate: number;
+  /** Every daemon process started, so the caller can kill what is left after a failure. */
+  children: DaemonProcess[];
+}
+
+export interface SinkComparison {
+  sink: 'clickhouse' | 'redis' | 'files';
+  differences: string[];
+  /** Events missing from the stored counts, summed over rows below the oracle. */
+  lostEvents: number;
+  /** Events counted more than once, summed over rows above the oracle. */
+  doubleCountedEvents: number;
+}
+
+export interface ScenarioResult {
+  expectedRows: number;
+  expectedEvents: number;
+  sinks: SinkComparison[];
+  /** Per restart: spawn of the new process to its first status line with input read. */
+  restartToConsumingMs: number[];
+  peakRssMiB: number;
+  exit: { code: number | null; signal: NodeJS.Signals | null };
+}
+
+/** VmHWM of a live process (peak resident set), MiB; 0 when it cannot be read. */
+function peakRssMiB(pid: number | undefined): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+function compareSink(sink: SinkComparison['sink'], rows: readonly Record<string, unknown>[], expected: readonly AggregateRow[]): SinkComparison {
+  const key = (r: Record<string, unknown>): string => `${r.window_start}|${r.type}|${r.region}`;
+  const stored = new Map(rows.map((r) => [key(r), Number(r.count)]));
+  let lostEvents = 0;
+  let doubleCountedEvents = 0;
+  for (const e of expected) {
+    const d = (stored.get(key(e as unknown as Record<string, unknown>)) ?? 0) - e.count;
+    if (d < 0) lostEvents -= d;
+    else doubleCountedEvents += d;
+  }
+  return { sink, differences: compareAggregates(rows, expected, 0), lostEvents, doubleCountedEvents };
+}
+
+export async function runFaultScenario(o: ScenarioOptions): Promise<ScenarioResult> {
+  const services = testServices();
+  const names = { topic: uniqueName('in'), groupId: uniqueName('grp'), table: uniqueName('win'), redisPrefix: uniqueName('rf') };
+  const testDir = join(o.dir, names.topic);
+  mkdirSync(testDir, { recursive: true });
+  await createTopics(services, [{ topic: names.topic, numPartitions: o.partitions }]);
+  const lines = new ClickstreamGenerator({ seed: o.seed, eventsPerSecond: 100, duplicateRate: o.duplicateRate }).fillLines(o.events);
+  const clickhouseUrl = o.fault.kind === 'clickhouse-down' ? o.fault.server.url : services.clickhouseUrl;
+  const configPath = daemonConfig(services, names, testDir, {
+    clickhouseUrl,
+    sinks: { files: { dir: join(testDir, 'files') } },
+    daemon: {
+      idleCloseMs: 1_500, caughtUpPollMs: 200,
+      ...(o.checkpoints ? { checkpoint: { dir: join(testDir, 'checkpoints'), intervalMs: 300 } } : {}),
+    },
+    dedupe: { expectedKeysPerHorizon: 200_000 },
+  });
+  const { summary: oracle, rows: expected } = await replayOracle(configPath, lines, testDir);
+  if (oracle.late !== 0) throw new Error(`the input has ${oracle.late} late events under replay: not a valid oracle for a partitioned run`);
+
+  const random = prng(o.seed);
+  const faults = o.fault.kind === 'kill' ? o.fault.times : 1;
+  // Fault when the producer has sent these shares of the input (seeded, in order).
+  const faultAt = Array.from({ length: faults }, () => 0.15 + 0.6 * (random() / 2 ** 32)).sort((a, b) => a - b);
+  let sent = 0;
+  const producer = await connectProducer(services);
+  const pauseMs = o.fault.kind === 'clickhouse-down' ? 60 : 10;
+  const producing = producePartitioned(producer, names.topic, messagesByPartition(lines, o.partitions, 1), 50, pauseMs, (n) => { sent = n; })
+    .finally(() => producer.disconnect());
+
+  const restartToConsumingMs: number[] = [];
+  let peak = 0;
+  let daemon = new DaemonProcess(configPath, testDir);
+  o.children.push(daemon);
+  for (const share of faultAt) {
+    await waitUntil(`${Math.round(share * 100)}% produced`, 180_000, () => sent >= share * lines.length || daemon.child.exitCode !== null, () => daemon.tail());
+    await waitUntil('the daemon consuming', 60_000, () => daemon.status.input > 0 || daemon.child.exitCode !== null, () => daemon.tail());
+    if (o.fault.kind === 'clickhouse-down') {
+      await o.fault.server.stop();
+      await new Promise((r) => setTimeout(r, (o.fault as { downMs: number }).downMs));
+      await o.fault.server.start();
+      continue;
+    }
+    peak = Math.max(peak, peakRssMiB(daemon.child.pid));
+    daemon.kill('SIGKILL');
+    await daemon.exited;
+    // Events keep arriving while it is down: the restart has a backlog to read.
+    await new Promise((r) => setTimeout(r, 300));
+    const startedAt = Date.now();
+    daemon = new DaemonProcess(configPath, testDir);
+    o.children.push(daemon);
+    await waitUntil('the restarted daemon consuming', 60_000, () => daemon.status.input > 0 || daemon.child.exitCode !== null, () => daemon.tail());
+    restartToConsumingMs.push(Date.now() - startedAt);
+  }
+  await producing;
+  await waitUntil(`all ${expected.length} window rows stored`, 180_000,
+    async () => (await clickhouseRows(clickhouseUrl, names.table)).length >= expected.length || daemon.child.exitCode !== null,
+    () => daemon.tail());
+  peak = Math.max(peak, peakRssMiB(daemon.child.pid));
+  daemon.kill('SIGTERM');
+  const exit = await daemon.exited;
+  return {
+    expectedRows: expected.length,
+    expectedEvents: expected.reduce((n, r) => n + r.count, 0),
+    sinks: [
+      compareSink('clickhouse', await clickhouseRows(clickhouseUrl, names.table), expected),
+      compareSink('redis', await redisRows(services.redisUrl, names.redisPrefix), expected),
+      compareSink('files', latestFileRows(join(testDir, 'files', 'windows.ndjson')), expected),
+    ],
+    restartToConsumingMs,
+    peakRssMiB: peak,
+    exit,
+  };
+}
