@@ -1,7 +1,9 @@
 /**
- * Groups items into batches by row count and age, with a bounded buffer that pushes back.
+ * Groups items into batches by row count (and bytes, when the destination limits request size) and age,
+ * with a bounded buffer that pushes back.
  *
- *   add() ──► pending [e e e e] ──(rows >= maxRows, or oldest waited maxDelayMs, or flush())──► deliver(batch)
+ *   add() ──► pending [e e e e] ──(rows >= maxRows or bytes >= maxBatchBytes, or oldest waited maxDelayMs,
+ *                                  or flush())──► deliver(batch)
  *     ▲                                                                                       │ one at a time,
  *     └── waits while pending + in-flight rows would exceed maxBufferedRows ◄── room freed ───┘ in order
  *
@@ -21,6 +23,9 @@ export interface BatcherOptions<T> {
   /** Rows buffered or in flight before add() waits. An item larger than this is admitted alone. */
   maxBufferedRows: number;
   rowsOf: (item: T) => number;
+  /** With bytesOf: a batch holds at most this many bytes, except a single item larger than that. Read per batch. */
+  maxBatchBytes?: () => number;
+  bytesOf?: (item: T) => number;
   deliver: (items: T[]) => Promise<void>;
 }
 
@@ -34,6 +39,7 @@ export class Batcher<T> {
   private pendingItems: T[] = [];
   private pendingLatches: (DeliveryLatch | undefined)[] = [];
   private pendingRows = 0;
+  private pendingBytes = 0;
   private inFlightRows = 0;
   private delivering = false;
   private timer: NodeJS.Timeout | undefined;
@@ -100,7 +106,8 @@ export class Batcher<T> {
     this.pendingItems.push(item);
     this.pendingLatches.push(latch);
     this.pendingRows += rows;
-    if (this.pendingRows >= this.options.maxRows) {
+    if (this.options.bytesOf) this.pendingBytes += this.options.bytesOf(item);
+    if (this.batchIsFull()) {
       this.pump();
     } else if (!this.timer) {
       this.timer = setTimeout(() => {
@@ -123,7 +130,7 @@ export class Batcher<T> {
         return;
       }
     }
-    if (this.pendingRows < this.options.maxRows && !this.flushRequested) return;
+    if (!this.batchIsFull() && !this.flushRequested) return;
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = undefined;
@@ -143,19 +150,35 @@ export class Batcher<T> {
     );
   }
 
-  /** Takes up to maxRows rows (at least one item) from the head of the pending queue. */
+  private batchIsFull(): boolean {
+    return this.pendingRows >= this.options.maxRows || this.pendingBytes >= this.maxBatchBytes();
+  }
+
+  private maxBatchBytes(): number {
+    const { bytesOf, maxBatchBytes } = this.options;
+    return bytesOf && maxBatchBytes ? maxBatchBytes() : Number.POSITIVE_INFINITY;
+  }
+
+  /** Takes up to maxRows rows and maxBatchBytes bytes (at least one item) from the head of the pending queue. */
   private takeBatch(): { items: T[]; latches: (DeliveryLatch | undefined)[]; rows: number } {
+    const { rowsOf, bytesOf, maxRows } = this.options;
     let count = 0;
     let rows = 0;
+    let bytes = 0;
+    const maxBytes = this.maxBatchBytes();
     while (count < this.pendingItems.length) {
-      const itemRows = this.options.rowsOf(this.pendingItems[count]);
-      if (count > 0 && rows + itemRows > this.options.maxRows) break;
+      const item = this.pendingItems[count];
+      const itemRows = rowsOf(item);
+      const itemBytes = bytesOf ? bytesOf(item) : 0;
+      if (count > 0 && (rows + itemRows > maxRows || bytes + itemBytes > maxBytes)) break;
       rows += itemRows;
+      bytes += itemBytes;
       count++;
     }
     const items = this.pendingItems.splice(0, count);
     const latches = this.pendingLatches.splice(0, count);
     this.pendingRows -= rows;
+    this.pendingBytes -= bytes;
     if (this.pendingRows > 0 && !this.timer && !this.flushRequested) {
       this.timer = setTimeout(() => {
         this.timer = undefined;

@@ -13,6 +13,10 @@ export interface SinkDriver<T> {
   /** e.g. `clickhouse.windows`; names the sink in dead letters, logs and counters. */
   readonly name: string;
   rowsOf(item: T): number;
+  /** With BatchingOptions.maxBatchBytes: the bytes `item` adds to a request (an upper bound is fine). */
+  bytesOf?(item: T): number;
+  /** Two halves of an item that holds several rows, to isolate what a row-level error refused; else undefined. */
+  split?(item: T): [T, T] | undefined;
   /** Stores the whole batch or throws; storing the same batch twice must be harmless (idempotent). */
   writeBatch(items: readonly T[]): Promise<void>;
   classify: ErrorClassifier;
@@ -25,6 +29,8 @@ export interface BatchingOptions {
   maxRows: number;
   maxDelayMs: number;
   maxBufferedRows: number;
+  /** Bytes per delivered batch, measured by the driver's bytesOf and read per batch; unbounded when unset. */
+  maxBatchBytes?: () => number;
   retry: RetryPolicy;
 }
 
@@ -50,6 +56,8 @@ export class BufferedSink<T> implements Sink<T> {
       maxDelayMs: options.maxDelayMs,
       maxBufferedRows: options.maxBufferedRows,
       rowsOf: (item) => driver.rowsOf(item),
+      maxBatchBytes: options.maxBatchBytes,
+      bytesOf: driver.bytesOf ? (item) => driver.bytesOf!(item) : undefined,
       deliver: (items) => this.deliver(items),
     });
   }
@@ -99,14 +107,26 @@ export class BufferedSink<T> implements Sink<T> {
     const verdict = outcome.verdict!;
     // A row-level error fails the whole insert; halving isolates the bad rows in O(bad * log n)
     // requests so the good ones are still stored. Batches are all-or-nothing on the server, so a
-    // retried half never duplicates rows (and the destinations are idempotent anyway).
-    if (verdict.rowLevel && items.length > 1) {
-      const half = items.length >>> 1;
-      await this.deliver(items.slice(0, half));
-      await this.deliver(items.slice(half));
-      return;
+    // retried half never duplicates rows (and the destinations are idempotent anyway). A single item
+    // of several rows (a slice of events) is halved by the driver.
+    if (verdict.rowLevel) {
+      const halves = this.halves(items);
+      if (halves) {
+        await this.deliver(halves[0]);
+        await this.deliver(halves[1]);
+        return;
+      }
     }
     await this.deadLetterItems(items, verdict, outcome.attempts);
+  }
+
+  private halves(items: T[]): [T[], T[]] | undefined {
+    if (items.length > 1) {
+      const mid = items.length >>> 1;
+      return [items.slice(0, mid), items.slice(mid)];
+    }
+    const split = this.driver.split?.(items[0]);
+    return split && [[split[0]], [split[1]]];
   }
 
   private async deadLetterItems(items: readonly T[], verdict: ErrorVerdict, attempts: number): Promise<void> {

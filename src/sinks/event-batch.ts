@@ -1,5 +1,5 @@
 import type { EventBatch } from '../contracts/index.js';
-/** Helpers over EventBatch (see sink.ts for the layout). Off the hot path: dead letters and tests. */
+/** Helpers over EventBatch (see contracts/index.ts for the layout). Off the hot path: dead letters and tests. */
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -42,10 +42,10 @@ export function keyAt(batch: EventBatch, i: number): string {
   return decoder.decode(batch.keys.subarray(start, batch.keyEnds[i]));
 }
 
-/** Dead-letter fragments, one per event: `"line":"<the NDJSON line>","key":"<partition key>"`. */
-export function eventDeadLetterFragments(batch: EventBatch): string[] {
+/** Dead-letter fragments, one per event of rows [from, to): `"line":"<the NDJSON line>","key":"<partition key>"`. */
+export function eventDeadLetterFragments(batch: EventBatch, from = 0, to = batch.rowCount): string[] {
   const out: string[] = [];
-  for (let i = 0; i < batch.rowCount; i++) {
+  for (let i = from; i < to; i++) {
     out.push(`"line":${JSON.stringify(lineAt(batch, i))},"key":${JSON.stringify(keyAt(batch, i))}`);
   }
   return out;

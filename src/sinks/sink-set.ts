@@ -7,6 +7,11 @@
  *
  * One DeliveryLatch per delivery: it is retained by every sink that takes part (alerts included),
  * so the delivery is acknowledged only when everything derived from it is stored or dead-lettered.
+ * Every sink has its own lane (sink-lane.ts): a sink that is slow or retrying holds back only its own
+ * writes, and window rows never wait behind event batches or the other way round.
+ *
+ * A dead letter is a durable outcome (the delivery is acknowledged) but never a quiet one: each is
+ * logged, reported through `SinkSetHooks.onDeadLetter`, and counted per sink by `deadLetteredRows()`.
  */
 import type { Logger } from 'pino';
 import type { Alert } from './alerts/alert.js';
@@ -17,11 +22,22 @@ import { DeadLetterFile } from './dead-letter-file.js';
 import { createFileSinks } from './files/sink.js';
 import { createKafkaSinks } from './kafka/sink.js';
 import { createRedisSink } from './redis/sink.js';
+import type { ErrorVerdict } from './retry.js';
 import type { SinksConfig } from './sink-config.js';
+import { SinkLane } from './sink-lane.js';
 import type { DeliveryLatch, Sink, SinkCounters } from './sink.js';
 import type { EventBatch, WindowRow, WindowShape } from '../contracts/index.js';
 
+export interface SinkSetHooks {
+  /** Rows of `sink` went to the dead letter (they are acknowledged, not stored): the owner decides how loud. */
+  onDeadLetter?: (sink: string, verdict: ErrorVerdict, rows: number) => void;
+}
+
 export class SinkSet {
+  private readonly windowLanes: SinkLane<WindowRow>[];
+  private readonly eventLanes: SinkLane<EventBatch>[];
+  private readonly alertLanes: SinkLane<Alert>[];
+
   private constructor(
     private readonly windowSinks: Sink<WindowRow>[],
     private readonly eventSinks: Sink<EventBatch>[],
@@ -31,15 +47,21 @@ export class SinkSet {
     private readonly deadLetter: DeadLetterFile,
     private readonly logger: Logger | undefined,
     private readonly logAlerts: boolean,
-  ) {}
+  ) {
+    this.windowLanes = windowSinks.map((s) => new SinkLane(s));
+    this.eventLanes = eventSinks.map((s) => new SinkLane(s));
+    this.alertLanes = alertSinks.map((s) => new SinkLane(s));
+  }
 
-  static async create(config: SinksConfig, shape: WindowShape, logger?: Logger): Promise<SinkSet> {
+  static async create(config: SinksConfig, shape: WindowShape, logger?: Logger, hooks: SinkSetHooks = {}): Promise<SinkSet> {
     const deadLetter = new DeadLetterFile(config.deadLetterPath);
     const events: SinkEvents = {
       onRetry: (sink, verdict, attempt, delayMs) =>
         logger?.warn({ sink, code: verdict.code, attempt, delayMs }, `sink ${sink}: ${verdict.message}; retrying`),
-      onDeadLetter: (sink, verdict, rows) =>
-        logger?.error({ sink, code: verdict.code, rows, deadLetterPath: deadLetter.path }, `sink ${sink}: ${rows} rows dead-lettered: ${verdict.message}`),
+      onDeadLetter: (sink, verdict, rows) => {
+        logger?.error({ sink, code: verdict.code, rows, deadLetterPath: deadLetter.path }, `sink ${sink}: ${rows} rows dead-lettered: ${verdict.message}`);
+        hooks.onDeadLetter?.(sink, verdict, rows);
+      },
     };
     const windowSinks: Sink<WindowRow>[] = [];
     const eventSinks: Sink<EventBatch>[] = [];
@@ -79,28 +101,33 @@ export class SinkSet {
     return new SinkSet(windowSinks, eventSinks, alertSinks, engine, closers, deadLetter, logger, config.logAlerts);
   }
 
-  /** Resolves when every sink has buffered the rows (and the alerts they raised). */
-  async writeWindows(rows: WindowRow[], latch?: DeliveryLatch): Promise<Alert[]> {
+  /**
+   * Queues the rows (and the alerts they raise) in every sink's lane and returns the alerts at once;
+   * `latch` is released when all of it is stored or dead-lettered, failed if a sink failed for good.
+   */
+  writeWindows(rows: WindowRow[], latch?: DeliveryLatch): Alert[] {
     const alerts = this.alerts.evaluate(rows);
-    const writes: Promise<void>[] = [];
-    for (const s of this.windowSinks) for (const row of rows) writes.push(s.write(row, latch));
-    for (const alert of alerts) {
-      if (this.logAlerts) this.logger?.warn({ alert }, `alert ${alert.rule}: ${alert.condition} for ${alert.group_key}`);
-      for (const s of this.alertSinks) writes.push(s.write(alert, latch));
+    for (const lane of this.windowLanes) lane.write(rows, latch);
+    if (this.logAlerts) {
+      for (const alert of alerts) this.logger?.warn({ alert }, `alert ${alert.rule}: ${alert.condition} for ${alert.group_key}`);
     }
-    await Promise.all(writes);
+    for (const lane of this.alertLanes) lane.write(alerts, latch);
     return alerts;
   }
 
-  async writeEvents(batch: EventBatch, latch?: DeliveryLatch): Promise<void> {
-    await Promise.all(this.eventSinks.map((s) => s.write(batch, latch)));
+  /** Queues the batch in every events sink's lane; `latch` as for writeWindows. */
+  writeEvents(batch: EventBatch, latch?: DeliveryLatch): void {
+    for (const lane of this.eventLanes) lane.write([batch], latch);
   }
 
+  /** Resolves when everything written before is stored or dead-lettered; rejects if a sink failed for good. */
   async flush(): Promise<void> {
-    await Promise.all([...this.windowSinks, ...this.eventSinks, ...this.alertSinks].map((s) => s.flush()));
+    await Promise.all(this.lanes().map((l) => l.flush()));
   }
 
   async close(): Promise<void> {
+    // Writes still queued in lanes reach their sinks before the sinks flush and close.
+    await Promise.allSettled(this.lanes().map((l) => l.drained()));
     const results = await Promise.allSettled(this.closers.map((c) => c()));
     await this.deadLetter.close();
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -111,6 +138,21 @@ export class SinkSet {
     const out: Record<string, SinkCounters> = {};
     for (const s of [...this.windowSinks, ...this.eventSinks, ...this.alertSinks]) out[s.name] = s.counters();
     return out;
+  }
+
+  /**
+   * Rows each sink sent to the dead letter since start (sinks with none included, as 0). Any non-zero
+   * entry means acknowledged results that are not in their destination: an owner that must not
+   * commit past lost output stops here (see also `deadLetterRecords`, the same total for the file).
+   */
+  deadLetteredRows(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const s of [...this.windowSinks, ...this.eventSinks, ...this.alertSinks]) out[s.name] = s.counters().deadLetteredRows;
+    return out;
+  }
+
+  private lanes(): Pick<SinkLane<unknown>, 'flush' | 'drained'>[] {
+    return [...this.windowLanes, ...this.eventLanes, ...this.alertLanes];
   }
 
   get deadLetterRecords(): number {

@@ -24,18 +24,30 @@ export const CANONICAL_WINDOW_SHAPE: WindowShape = {
  * Counts outstanding work for one delivery (a window batch or an event batch sent by the pipeline).
  * Each sink that takes part `retain()`s before accepting and `release()`s when its part is durable;
  * the owner holds one reference while dispatching so the count cannot reach zero early.
+ * `fail()` reports that some part can never become durable (a sink failed for good): the delivery
+ * then never settles, and `onFailed` tells the owner once.
  */
 export class DeliveryLatch {
   private outstanding = 1;
-  constructor(private readonly onSettled: () => void) {}
+  private failed = false;
+  constructor(
+    private readonly onSettled: () => void,
+    private readonly onFailed?: (err: unknown) => void,
+  ) {}
 
   retain(): void {
     this.outstanding++;
   }
 
   release(): void {
-    if (this.outstanding <= 0) return;
+    if (this.outstanding <= 0 || this.failed) return;
     if (--this.outstanding === 0) this.onSettled();
+  }
+
+  fail(err: unknown): void {
+    if (this.failed || this.outstanding <= 0) return;
+    this.failed = true;
+    this.onFailed?.(err);
   }
 }
 

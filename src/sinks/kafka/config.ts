@@ -17,6 +17,12 @@ export const kafkaSinkConfigSchema = z
       .describe('NDJSON lines per events message (1-10000); above 1, lines are grouped by the partition of their key and sent without a key. Default: 1.'),
     maxRows: z.number().int().min(1).max(1_000_000).default(10_000)
       .describe('Events or alerts per produce request (1-1000000). Default: 10000.'),
+    maxRequestBytes: z.number().int().min(1024).max(2 ** 30).default(1_000_000)
+      .describe(
+        'Upper bound on the bytes of one produce request and so of every message in it, framing included (1024-2^30); '
+        + 'below the broker\'s message.max.bytes (1048588 by default). The topic\'s max.message.bytes is read at first use '
+        + 'and the smaller of the two applies. An event larger than the bound goes to the dead letter. Default: 1000000.',
+      ),
     maxDelayMs: z.number().int().min(1).max(600_000).default(100)
       .describe('Longest an event waits before its batch is sent, in ms (1-600000). Default: 100.'),
     maxBufferedRows: z.number().int().min(1).max(10_000_000).default(200_000)

@@ -8,9 +8,10 @@
  * event of a key lands in the partition its key maps to, in order — by computing that partition as the
  * Java client and kafkajs' default partitioner do (murmur2 of the key) and setting it explicitly; the message then
  * carries no key (it holds many). ringflow's Kafka source reads many NDJSON lines per message.
+ * Both layouts take slices (event-slices.ts) already bounded to one produce request.
  */
 import type { Message, PartitionMetadata } from 'kafkajs';
-import type { EventBatch } from '../../contracts/index.js';
+import type { EventSlice } from './event-slices.js';
 
 /**
  * MurmurHash2 as the Java client's Utils.murmur2 computes it (seed 0x9747b28c), over key bytes in
@@ -46,14 +47,14 @@ export const keyPartition = (bytes: Uint8Array, start: number, end: number, part
   (murmur2(bytes, start, end) & 0x7fffffff) % partitions;
 
 /** Views of each line (without '\n') and key: no copy, but one Buffer pair per event (kafkajs needs them). */
-export function oneEventPerMessage(batches: readonly EventBatch[]): Message[] {
+export function oneEventPerMessage(slices: readonly EventSlice[]): Message[] {
   const messages: Message[] = [];
-  for (const b of batches) {
+  for (const { batch: b, from, to } of slices) {
     const lines = Buffer.from(b.lines.buffer, b.lines.byteOffset, b.lines.byteLength);
     const keys = Buffer.from(b.keys.buffer, b.keys.byteOffset, b.keys.byteLength);
-    let lineStart = 0;
-    let keyStart = 0;
-    for (let i = 0; i < b.rowCount; i++) {
+    let lineStart = from === 0 ? 0 : b.lineEnds[from - 1];
+    let keyStart = from === 0 ? 0 : b.keyEnds[from - 1];
+    for (let i = from; i < to; i++) {
       const lineEnd = b.lineEnds[i];
       const keyEnd = b.keyEnds[i];
       const valueEnd = lineEnd > lineStart && lines[lineEnd - 1] === 0x0a ? lineEnd - 1 : lineEnd;
@@ -65,36 +66,49 @@ export function oneEventPerMessage(batches: readonly EventBatch[]): Message[] {
   return messages;
 }
 
+interface OpenMessage {
+  parts: Buffer[];
+  bytes: number;
+}
+
 /**
- * Groups lines by the partition of their key, `eventsPerMessage` lines (each ending in '\n') per
- * message, preserving input order within each partition.
+ * Groups lines by the partition of their key, at most `eventsPerMessage` lines (each ending in '\n')
+ * and at most `maxMessageBytes` of value per message (a line longer than that alone is still one
+ * message: the request budget, checked by the caller, is what refuses it), preserving input order
+ * within each partition.
  */
 export function packEventsByPartition(
-  batches: readonly EventBatch[],
+  slices: readonly EventSlice[],
   partitionMetadata: PartitionMetadata[],
   eventsPerMessage: number,
+  maxMessageBytes: number,
 ): Message[] {
   const partitions = partitionMetadata.length;
-  const open = new Map<number, Buffer[]>();
+  const open = new Map<number, OpenMessage>();
   const messages: Message[] = [];
-  const emit = (partition: number, parts: Buffer[]) => messages.push({ partition, value: Buffer.concat(parts) });
-  for (const b of batches) {
+  const emit = (partition: number, m: OpenMessage) => {
+    messages.push({ partition, value: Buffer.concat(m.parts, m.bytes) });
+    m.parts = [];
+    m.bytes = 0;
+  };
+  for (const { batch: b, from, to } of slices) {
     const lines = Buffer.from(b.lines.buffer, b.lines.byteOffset, b.lines.byteLength);
-    let lineStart = 0;
-    let keyStart = 0;
-    for (let i = 0; i < b.rowCount; i++) {
+    let lineStart = from === 0 ? 0 : b.lineEnds[from - 1];
+    let keyStart = from === 0 ? 0 : b.keyEnds[from - 1];
+    for (let i = from; i < to; i++) {
+      const lineEnd = b.lineEnds[i];
       const partition = keyPartition(b.keys, keyStart, b.keyEnds[i], partitions);
-      let parts = open.get(partition);
-      if (!parts) open.set(partition, (parts = []));
-      parts.push(lines.subarray(lineStart, b.lineEnds[i]));
-      if (parts.length === eventsPerMessage) {
-        emit(partition, parts);
-        open.set(partition, []);
-      }
-      lineStart = b.lineEnds[i];
+      let m = open.get(partition);
+      if (!m) open.set(partition, (m = { parts: [], bytes: 0 }));
+      const lineBytes = lineEnd - lineStart;
+      if (m.parts.length > 0 && m.bytes + lineBytes > maxMessageBytes) emit(partition, m);
+      m.parts.push(lines.subarray(lineStart, lineEnd));
+      m.bytes += lineBytes;
+      if (m.parts.length === eventsPerMessage) emit(partition, m);
+      lineStart = lineEnd;
       keyStart = b.keyEnds[i];
     }
   }
-  for (const [partition, parts] of open) if (parts.length > 0) emit(partition, parts);
+  for (const [partition, m] of open) if (m.parts.length > 0) emit(partition, m);
   return messages;
 }

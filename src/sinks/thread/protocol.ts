@@ -32,6 +32,11 @@ export type FromSinkThread =
   | { t: 'failed'; id: number; error: SerializedError }
   | { t: 'flushed'; id: number; error?: SerializedError }
   | { t: 'counters'; id: number; counters: Record<string, SinkCounters>; deadLetterRecords: number }
+  /**
+   * `rows` rows of `sink` went to the dead letter (`code`, `message`: the last error). Posted before the
+   * ack of the delivery they belong to, so an owner that stops committing on it never commits past them.
+   */
+  | { t: 'deadLettered'; sink: string; rows: number; code: string; message: string }
   | { t: 'closed'; error?: SerializedError };
 
 export function serializeError(err: unknown): SerializedError {

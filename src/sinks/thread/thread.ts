@@ -1,13 +1,14 @@
 /**
  * Entry of the dedicated sink thread (a worker_thread, loaded from dist/ — see runtime/worker-path.ts).
- * Messages are handled strictly in arrival order: a delivery that waits for buffer room holds back
- * the ones behind it, so sinks see rows in the order the pipeline produced them, and the wait turns
- * into the main thread's bounded in-flight window filling up (backpressure across threads).
+ * Messages are handled in arrival order and every sink keeps that order in its own lane (sink-lane.ts):
+ * a sink waiting for buffer room holds back only its own later writes, and its unacknowledged
+ * deliveries fill the main thread's bounded in-flight window (backpressure across threads).
+ * Each dead letter is announced (`deadLettered`) before the ack of the delivery it belongs to.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
 import { DeliveryLatch } from '../sink.js';
-import { SinkSet } from '../sink-set.js';
+import { SinkSet, type SinkSetHooks } from '../sink-set.js';
 import { serializeError, type FromSinkThread, type SinkThreadData, type ToSinkThread } from './protocol.js';
 
 if (!parentPort) throw new Error('sinks/thread/thread.ts must run as a worker thread');
@@ -17,7 +18,10 @@ const logger = pino({ name: 'ringflow-sinks', level: data.logLevel });
 const post = (message: FromSinkThread): void => port.postMessage(message);
 
 let sinks: SinkSet | undefined;
-const started: Promise<SinkSet | undefined> = SinkSet.create(data.config, data.shape, logger).then(
+const hooks: SinkSetHooks = {
+  onDeadLetter: (sink, verdict, rows) => post({ t: 'deadLettered', sink, rows, code: verdict.code, message: verdict.message }),
+};
+const started: Promise<SinkSet | undefined> = SinkSet.create(data.config, data.shape, logger, hooks).then(
   (set) => {
     sinks = set;
     post({ t: 'ready' });
@@ -36,14 +40,17 @@ async function handle(message: ToSinkThread, set: SinkSet): Promise<void> {
     case 'windows':
     case 'events': {
       const { id } = message;
-      const latch = new DeliveryLatch(() => post({ t: 'ack', id }));
-      try {
-        if (message.t === 'windows') await set.writeWindows(message.rows, latch);
-        else await set.writeEvents(message.batch, latch);
-        latch.release();
-      } catch (err) {
+      const failed = (err: unknown): void => {
         logger.error({ err, deliveryId: id }, 'sink delivery failed');
         post({ t: 'failed', id, error: serializeError(err) });
+      };
+      const latch = new DeliveryLatch(() => post({ t: 'ack', id }), failed);
+      try {
+        if (message.t === 'windows') set.writeWindows(message.rows, latch);
+        else set.writeEvents(message.batch, latch);
+        latch.release();
+      } catch (err) {
+        latch.fail(err);
       }
       return;
     }

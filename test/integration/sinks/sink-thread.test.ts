@@ -5,6 +5,7 @@
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import type { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
 import { createClient, ClickHouseLogLevel } from '@clickhouse/client';
 import { Redis } from 'ioredis';
@@ -16,6 +17,8 @@ import { parseSinksConfig } from '../../../src/sinks/sink-config.js';
 import { SinkThread } from '../../../src/sinks/thread/client.js';
 import { CANONICAL_WINDOW_SHAPE } from '../../../src/sinks/sink.js';
 import { startFaultProxy, type FaultProxy } from './fault-proxy.js';
+import { findFreePort } from '../../services/host.js';
+import type { FromSinkThread } from '../../../src/sinks/thread/protocol.js';
 import type { WindowRow } from '../../../src/contracts/index.js';
 
 const MIN = 60_000;
@@ -175,6 +178,54 @@ describe('sink thread', () => {
     const [{ n }] = await (await ch.query({ query: `SELECT count() AS n FROM ${table}`, format: 'JSONEachRow' })).json<{ n: string }>();
     await ch.close();
     expect(Number(n)).toBe(12);
+  });
+
+  it('acknowledges window deliveries while the events sink is stuck retrying, and reports its dead letters before their acks', async () => {
+    // Nothing listens on this port: every produce attempt fails with a connection error and is retried.
+    const deadPort = await findFreePort();
+    const filesDir = join(dir, uniqueName('lanes'));
+    const config = parseSinksConfig({
+      kafka: {
+        brokers: [`127.0.0.1:${deadPort}`], eventsTopic: uniqueName('unreachable'), maxDelayMs: 10, maxBufferedRows: 10,
+        requestTimeoutMs: 500, retry: { maxAttempts: 1000, initialBackoffMs: 50, maxBackoffMs: 200, maxElapsedMs: 2500 },
+      },
+      files: { dir: filesDir, maxDelayMs: 10 },
+      deadLetterPath: join(filesDir, 'dead.ndjson'),
+      logAlerts: false,
+    });
+    const thread = await SinkThread.start({ config, shape: CANONICAL_WINDOW_SHAPE, logLevel: 'silent' });
+    threads.push(thread);
+    // The client does not consume `deadLettered` yet: watch the thread's messages directly.
+    const seen: FromSinkThread[] = [];
+    (thread as unknown as { worker: Worker }).worker.on('message', (m: FromSinkThread) => seen.push(m));
+    const acked = new Set<number>();
+    thread.onAck((id) => acked.add(id));
+
+    const lines = Array.from({ length: 20 }, (_, i) => JSON.stringify({ event_id: `x${i}`, user_id: `u${i % 3}` }));
+    const keys = lines.map((_, i) => `u${i % 3}`);
+    // The first batch fills the events buffer (maxBufferedRows 10); the second waits for room behind it.
+    const e1 = await thread.sendEvents(eventBatchFromLines(lines.slice(0, 10), keys.slice(0, 10)));
+    const e2 = await thread.sendEvents(eventBatchFromLines(lines.slice(10), keys.slice(10)));
+    const w1 = await thread.sendWindows(windowRows(0));
+    const w2 = await thread.sendWindows(windowRows(1));
+    await Promise.all([w1.acked, w2.acked]);
+    // Windows are stored while the events sink still retries its first batch.
+    expect(acked.has(e1.id) || acked.has(e2.id)).toBe(false);
+    expect(readFileSync(join(filesDir, 'windows.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l))).toEqual([...windowRows(0), ...windowRows(1)]);
+
+    // Once the retry budget is spent the events are dead-lettered: acknowledged, but counted and announced.
+    await Promise.all([e1.acked, e2.acked]);
+    const { sinks, deadLetterRecords } = await thread.counters();
+    expect(sinks['kafka.events']).toMatchObject({ writtenRows: 0, deadLetteredRows: 20 });
+    expect(sinks['files.windows']).toMatchObject({ writtenRows: 8, deadLetteredRows: 0 });
+    expect(deadLetterRecords).toBe(20);
+    const announced = seen.filter((m): m is Extract<FromSinkThread, { t: 'deadLettered' }> => m.t === 'deadLettered');
+    expect(announced.reduce((n, m) => n + m.rows, 0)).toBe(20);
+    expect(announced.every((m) => m.sink === 'kafka.events')).toBe(true);
+    const firstAnnounced = seen.findIndex((m) => m.t === 'deadLettered');
+    const e1Ack = seen.findIndex((m) => m.t === 'ack' && m.id === e1.id);
+    expect(firstAnnounced).toBeGreaterThanOrEqual(0);
+    expect(firstAnnounced).toBeLessThan(e1Ack);
   });
 
   it('fails to start with the full config path when a rule names an unknown metric', async () => {

@@ -64,6 +64,35 @@ describe('Batcher', () => {
     expect(d.batches).toEqual([[6], [6, 4]]);
   });
 
+  it('bounds a batch by bytes too: sends once maxBatchBytes are buffered, never joins past it, an oversized item alone', async () => {
+    vi.useFakeTimers();
+    const d = controlledDeliver();
+    let maxBytes = 100;
+    const b = new Batcher<number>({
+      maxRows: 1000, maxDelayMs: 1000, maxBufferedRows: 1000, rowsOf: () => 1,
+      bytesOf: (n) => n, maxBatchBytes: () => maxBytes, deliver: d.deliver,
+    });
+    await b.add(40);
+    await b.add(40);
+    expect(d.batches).toEqual([]);
+    await b.add(40); // 120 buffered: a batch is full
+    expect(d.batches).toEqual([[40, 40]]);
+    await b.add(500);
+    await d.finishNext();
+    expect(d.batches).toEqual([[40, 40], [40]]);
+    await d.finishNext();
+    expect(d.batches).toEqual([[40, 40], [40], [500]]);
+    // The bound is read per batch (the Kafka sink lowers it once it knows the topic's limit).
+    maxBytes = 30;
+    await b.add(20);
+    await b.add(20);
+    await d.finishNext();
+    expect(d.batches.slice(3)).toEqual([[20]]);
+    await d.finishNext();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(d.batches.slice(3)).toEqual([[20], [20]]);
+  });
+
   it('makes add() wait while the buffer is full and lets it in when a delivery completes', async () => {
     vi.useFakeTimers();
     const d = controlledDeliver();

@@ -2,6 +2,7 @@ import { Partitioners } from 'kafkajs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { eventBatchFromLines } from '../../../src/sinks/event-batch.js';
+import { wholeBatch } from '../../../src/sinks/kafka/event-slices.js';
 import { keyPartition, oneEventPerMessage, packEventsByPartition } from '../../../src/sinks/kafka/pack-events.js';
 
 const metadata = (n: number) => Array.from({ length: n }, (_, partitionId) => ({ partitionId, leader: 1, replicas: [1], isr: [1], partitionErrorCode: 0 }));
@@ -27,13 +28,13 @@ describe('packing events into messages', () => {
   const keys = lines.map((_, i) => `user-${i % 7}`);
 
   it('one event per message: value without the newline, key as given', () => {
-    const messages = oneEventPerMessage([eventBatchFromLines(lines, keys)]);
+    const messages = oneEventPerMessage([wholeBatch(eventBatchFromLines(lines, keys))]);
     expect(messages.map((m) => [String(m.key), String(m.value)])).toEqual(lines.map((l, i) => [keys[i], l]));
   });
 
   it("packs up to N lines per message, each line in its key's partition, input order kept", () => {
-    const batches = [eventBatchFromLines(lines.slice(0, 20), keys.slice(0, 20)), eventBatchFromLines(lines.slice(20), keys.slice(20))];
-    const messages = packEventsByPartition(batches, metadata(3), 4);
+    const batches = [wholeBatch(eventBatchFromLines(lines.slice(0, 20), keys.slice(0, 20))), wholeBatch(eventBatchFromLines(lines.slice(20), keys.slice(20)))];
+    const messages = packEventsByPartition(batches, metadata(3), 4, 1 << 20);
     const seen: string[] = [];
     for (const m of messages) {
       const packed = String(m.value).split('\n');
