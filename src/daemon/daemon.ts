@@ -33,6 +33,7 @@
  */
 import type { DaemonLogger } from './logger.js';
 import type { RunPlan } from './plan.js';
+import { SinkError } from '../errors.js';
 import { CaughtUpWatch } from './caught-up.js';
 import { Checkpointer } from './checkpointer.js';
 import { InputDeadLetterFile } from './input-dead-letter.js';
@@ -148,6 +149,9 @@ export class Daemon {
       throw err;
     }
     daemon = new Daemon(plan, log, pipeline, sinks, deadLetters, source);
+    // Dead-lettered results are not in their destination: committing past them would lose them for good.
+    sinks.onDeadLetter((e) => daemon!.setFatal(new SinkError(e.sink,
+      `${e.rows} rows went to the sinks' dead letter (${e.code}: ${e.message}); offsets are no longer committed`)));
     try {
       // Before the source starts: no task has run, so the state buffers can still be loaded.
       const fromCheckpoint = daemon.checkpointer ? await daemon.checkpointer.restore(restart) : null;

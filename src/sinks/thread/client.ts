@@ -55,6 +55,14 @@ function ownedView<T extends Uint8Array | Uint32Array>(view: T, transfer: ArrayB
   return copy;
 }
 
+/** Rows one sink could not store and wrote to the sinks' dead-letter file instead. */
+export interface SinkDeadLetter {
+  sink: string;
+  rows: number;
+  code: string;
+  message: string;
+}
+
 export class SinkThread {
   private nextId = 1;
   private ackedUpTo = 0;
@@ -64,6 +72,7 @@ export class SinkThread {
   private readonly roomWaiters: (() => void)[] = [];
   private readonly replies = new Map<number, (m: FromSinkThread) => void>();
   private readonly ackListeners: ((id: number) => void)[] = [];
+  private readonly deadLetterListeners: ((e: SinkDeadLetter) => void)[] = [];
   private exited: Error | undefined;
   private closeReply: ((m: FromSinkThread) => void) | undefined;
 
@@ -110,6 +119,11 @@ export class SinkThread {
 
   onAck(listener: (deliveryId: number) => void): void {
     this.ackListeners.push(listener);
+  }
+
+  /** Rows a sink sent to its dead letter; called before the ack of the delivery they belong to. */
+  onDeadLetter(listener: (e: SinkDeadLetter) => void): void {
+    this.deadLetterListeners.push(listener);
   }
 
   /** Window rows are small: they are structured-cloned. */
@@ -222,6 +236,9 @@ export class SinkThread {
       }
       case 'closed':
         this.closeReply?.(m);
+        return;
+      case 'deadLettered':
+        for (const listener of this.deadLetterListeners) listener({ sink: m.sink, rows: m.rows, code: m.code, message: m.message });
         return;
       default:
         return;
