@@ -7,6 +7,7 @@
 import { readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { checksSection } from './checks.js';
 import { REPO_ROOT } from './child.js';
 import { sweepChartOf } from './svg-chart.js';
 import { rate } from './progress.js';
@@ -226,6 +227,8 @@ export function benchmarksMarkdown(r: SuiteResults): string {
     runsTable(r, 'latency', ['achieved_rate', 'threads', 'partitions', 'window_ms', 'allowed_lateness_ms', 'sink_max_delay_ms', 'emit_p50_ms', 'emit_p99_ms']),
     '',
     kafkaSection(r),
+    '',
+    checksSection(),
     '',
     bounds(r),
     '',
