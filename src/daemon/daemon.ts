@@ -3,7 +3,7 @@
  * once the sinks acknowledged everything derived from the events before them (offsets.ts), and the
  * watermark state stored with each Kafka commit (restart-state.ts).
  *
- *   source chunk --push--> pipeline (rings, workers) --onWindowRows--> SinkThread.sendWindows
+ *   source chunk --push--> pipeline (rings, workers) --onWindowRows--> SinkSender -> SinkThread
  *        |                        |                                        | acked (delivery id)
  *        +--(end, bound)--> OffsetTracker <--acked-through event time-- WindowAckClock
  *                                 | every commitIntervalMs: settled positions
@@ -33,8 +33,9 @@
  */
 import type { DaemonLogger } from './logger.js';
 import type { RunPlan } from './plan.js';
-import { SinkError } from '../errors.js';
+import { isRetriable, SinkError } from '../errors.js';
 import { CaughtUpWatch } from './caught-up.js';
+import { SinkSender } from './sink-sender.js';
 import { Checkpointer } from './checkpointer.js';
 import { InputDeadLetterFile } from './input-dead-letter.js';
 import { chunkBoundMs, OffsetTracker, WindowAckClock } from './offsets.js';
@@ -44,7 +45,7 @@ import { Pipeline, type PipelineStats } from '../pipeline/pipeline.js';
 import { SinkThread } from '../sinks/thread/client.js';
 import { createSource } from '../sources/create-source.js';
 import type { Source, SourceChunk, SourceGroupState } from '../sources/source.js';
-import type { EventBatch, IngestCounts, WindowRow } from '../contracts/index.js';
+import type { IngestCounts } from '../contracts/index.js';
 
 export interface DaemonOptions {
   plan: RunPlan;
@@ -69,21 +70,19 @@ export class Daemon {
   private readonly offsets = new OffsetTracker();
   private readonly clock = new WindowAckClock();
   private readonly assigner: WindowAssigner;
-  private sendTail: Promise<void> = Promise.resolve();
   private commitTail: Promise<void> = Promise.resolve();
   private readonly committed = new Map<number, number>();
+  /** Settled positions whose commit failed with a retriable error; the next round commits them. */
+  private readonly uncommitted: { sourcePartition: number; position: number; maxTsMs: number }[] = [];
   private readonly commitTimer: NodeJS.Timeout;
   private readonly checkpointTimer: NodeJS.Timeout | null = null;
   /** End position of the last chunk handed to push(), per source partition. */
   private readonly queuedEnd = new Map<number, number>();
-  private lastDeliveryId = 0;
-  /** Event bytes handed to onEvents and not yet accepted by the sink thread; ingest waits above a bound. */
-  private queuedEventBytes = 0;
-  private readonly eventRoomWaiters: (() => void)[] = [];
   /** Per source partition (at most one chunk of a partition is in flight): chunk + '\n' when it lacks one. */
   private readonly terminators = new Map<number, Uint8Array>();
   private readonly checkpointer: Checkpointer | null = null;
   private readonly caughtUp: CaughtUpWatch;
+  private readonly sender: SinkSender;
   private fatal: Error | undefined;
   private readonly fatalListeners: ((err: Error) => void)[] = [];
   private stopRequested = false;
@@ -98,6 +97,7 @@ export class Daemon {
     readonly source: Source,
   ) {
     this.assigner = new WindowAssigner(plan.pipeline.aggregate.window);
+    this.sender = new SinkSender(sinks, this.clock, () => pipeline.emittedThroughMs, plan.sinks.maxInFlightBytes, (err) => this.setFatal(err));
     this.commitTimer = setInterval(() => void this.commitSettled(), plan.daemon.commitIntervalMs);
     this.commitTimer.unref();
     this.caughtUp = new CaughtUpWatch(source, pipeline, {
@@ -109,10 +109,7 @@ export class Daemon {
     if (cp.dir !== null) {
       this.checkpointer = new Checkpointer(cp.dir, pipeline, {
         queuedPositions: () => new Map(this.queuedEnd),
-        lastDeliveryId: async () => {
-          await this.sendTail;
-          return this.lastDeliveryId;
-        },
+        lastDeliveryId: () => this.sender.lastDeliveryId(),
         ackedThrough: () => this.sinks.ackedThrough,
         commit: (positions, n) => this.commitPositions(positions, Number.NEGATIVE_INFINITY, n),
       }, logger);
@@ -137,8 +134,8 @@ export class Daemon {
     let pipeline: Pipeline;
     try {
       pipeline = await Pipeline.create(plan.pipeline, {
-        onWindowRows: (rows) => daemon!.sendWindows(rows),
-        onEvents: plan.pipeline.processor.events ? (batch) => daemon!.sendEvents(batch) : undefined,
+        onWindowRows: (rows) => daemon!.sender.sendWindows(rows),
+        onEvents: plan.pipeline.processor.events ? (batch) => daemon!.sender.sendEvents(batch) : undefined,
         onDeadLetter: (entry) => deadLetters.add(entry),
         logger: log,
       });
@@ -195,9 +192,7 @@ export class Daemon {
   private async onChunk(chunk: SourceChunk): Promise<IngestCounts> {
     // Workers produce events faster than a sink may take them: hold ingest (and so the source) while the
     // queue in front of the sink thread holds more than its own in-flight bound.
-    while (this.queuedEventBytes > this.plan.sinks.maxInFlightBytes && !this.fatal) {
-      await new Promise<void>((resolve) => this.eventRoomWaiters.push(resolve));
-    }
+    await this.sender.roomForEvents();
     const p = chunk.sourcePartition;
     this.queuedEnd.set(p, chunk.endPosition);
     const counts = await this.pipeline.openStream(p).push(this.terminated(p, chunk.bytes));
@@ -232,51 +227,12 @@ export class Daemon {
     return buf.subarray(0, n + 1);
   }
 
-  /** Called synchronously from the pipeline's onWindowRows: the pipeline's emitted-through covers these rows. */
-  private sendWindows(rows: WindowRow[]): void {
-    const entry = this.clock.sending(this.pipeline.emittedThroughMs);
-    this.sendTail = this.sendTail.then(async () => {
-      try {
-        const d = await this.sinks.sendWindows(rows);
-        this.clock.delivered(entry, d.id);
-        this.lastDeliveryId = Math.max(this.lastDeliveryId, d.id);
-        d.acked.catch((err: Error) => this.setFatal(err));
-      } catch (err) {
-        this.setFatal(err as Error);
-      }
-    });
-  }
-
-  /**
-   * Called synchronously from the pipeline's onEvents, before the task's windows are emitted. Same ack
-   * clock as windows: the entry enters the FIFO ahead of every window delivery that could settle the
-   * chunks these events came from, and its throughMs (what is emitted already) advances nothing by itself.
-   */
-  private sendEvents(batch: EventBatch): void {
-    const entry = this.clock.sending(this.pipeline.emittedThroughMs);
-    const bytes = batch.lines.byteLength + batch.keys.byteLength;
-    this.queuedEventBytes += bytes;
-    this.sendTail = this.sendTail.then(async () => {
-      try {
-        const d = await this.sinks.sendEvents(batch);
-        this.clock.delivered(entry, d.id);
-        this.lastDeliveryId = Math.max(this.lastDeliveryId, d.id);
-        d.acked.catch((err: Error) => this.setFatal(err));
-      } catch (err) {
-        this.setFatal(err as Error);
-      } finally {
-        this.queuedEventBytes -= bytes;
-        for (const wake of this.eventRoomWaiters.splice(0)) wake();
-      }
-    });
-  }
-
   private setFatal(err: Error): void {
     if (this.fatal) return;
     this.fatal = err;
     this.logger.error({ err: err.message }, 'fatal: results can no longer be delivered; offsets are no longer committed');
     for (const l of this.fatalListeners) l(err);
-    for (const wake of this.eventRoomWaiters.splice(0)) wake();
+    this.sender.fail();
   }
 
   /** Commits every settled position (one commit round at a time). */
@@ -289,13 +245,17 @@ export class Daemon {
   private async commitRound(): Promise<void> {
     if (this.fatal) return;
     const ackedMs = this.clock.ackedThroughMs(this.pipeline.emittedThroughMs, this.sinks.ackedThrough);
-    const settled = this.offsets.settle(ackedMs);
+    // Positions a retriable failure left uncommitted go first (the source keeps the highest per partition).
+    const settled = [...this.uncommitted.splice(0), ...this.offsets.settle(ackedMs)];
     try {
       // Checkpoint mode commits checkpoint positions only (the settled ones would outrun the state).
       if (this.checkpointer) await this.checkpointer.commitReady();
       else if (settled.length > 0) await this.commitPositions(settled, ackedMs, null);
     } catch (err) {
-      this.setFatal(err as Error);
+      // A broker restart or a coordinator moving is retriable: the next round commits these again.
+      if (!isRetriable(err)) return this.setFatal(err as Error);
+      if (!this.checkpointer) this.uncommitted.push(...settled);
+      this.logger.warn({ err: (err as Error).message }, 'offset commit failed; retrying with the next commit round');
     }
   }
 
@@ -321,6 +281,8 @@ export class Daemon {
       this.checkpointer?.forget(p);
       this.pipeline.closeStream(p);
     }
+    const kept = this.uncommitted.filter((u) => !parts.includes(u.sourcePartition));
+    this.uncommitted.splice(0, this.uncommitted.length, ...kept);
   }
 
   /**
@@ -349,7 +311,7 @@ export class Daemon {
       await this.source.stop();
       if (mode === 'finish') await this.pipeline.finish();
       else await this.pipeline.serialize(() => this.pipeline.runtime.drain());
-      await this.sendTail;
+      await this.sender.handedOver();
       await this.sinks.flush();
       if (this.checkpointer && mode === 'stop' && !this.fatal) {
         if (this.checkpointTimer) clearInterval(this.checkpointTimer);

@@ -34,6 +34,8 @@ export interface KafkaServer {
   readonly logFile: string;
   /** Wall time from spawning the storage formatter to the first successful describeCluster. */
   readonly startupMs: number;
+  /** Stops the broker and starts it again on the same ports and data, down for `downMs`; resolves once it serves metadata. */
+  restart(options?: { graceMs?: number; downMs?: number }): Promise<void>;
   /** Stops the broker (SIGTERM, SIGKILL after graceMs) and removes its temp dir; safe to call twice. */
   stop(options?: { graceMs?: number }): Promise<void>;
 }
@@ -62,6 +64,23 @@ export async function startKafka(options: KafkaStartOptions = {}): Promise<Kafka
   const cds = classDataSharing(libDir);
   const startedAt = performance.now();
   let broker: ManagedProcess | undefined;
+  const spawnBroker = (): ManagedProcess => new ManagedProcess({
+    service: SERVICE,
+    command: java,
+    // Serial GC: one broker on a 2-core box shared with the pipeline; parallel GC threads only contend.
+    args: [`-Xmx${options.heap ?? '512m'}`, `-Xms${options.heap ?? '512m'}`, '-XX:+UseSerialGC',
+      ...cds.jvmArgs, ...(options.extraJvmArgs ?? []), '-Djava.awt.headless=true', log4j,
+      '-cp', classpath, 'kafka.Kafka', propsFile],
+    logFile,
+    cwd: dir,
+  });
+  const untilReady = (p: ManagedProcess): Promise<void> => waitUntilReady({
+    process: p,
+    what: `kafka broker on port ${brokerPort}`,
+    deadlineMs: options.readyTimeoutMs ?? 60_000,
+    probe: () => describeCluster(`${LOOPBACK_HOST}:${brokerPort}`),
+    intervalMs: 200,
+  });
   try {
     // A short-lived tool: C1 only and a tiny heap make it start faster.
     await runToCompletion(
@@ -75,23 +94,8 @@ export async function startKafka(options: KafkaStartOptions = {}): Promise<Kafka
       }),
       'kafka storage format',
     );
-    broker = new ManagedProcess({
-      service: SERVICE,
-      command: java,
-      // Serial GC: one broker on a 2-core box shared with the pipeline; parallel GC threads only contend.
-      args: [`-Xmx${options.heap ?? '512m'}`, `-Xms${options.heap ?? '512m'}`, '-XX:+UseSerialGC',
-        ...cds.jvmArgs, ...(options.extraJvmArgs ?? []), '-Djava.awt.headless=true', log4j,
-        '-cp', classpath, 'kafka.Kafka', propsFile],
-      logFile,
-      cwd: dir,
-    });
-    await waitUntilReady({
-      process: broker,
-      what: `kafka broker on port ${brokerPort}`,
-      deadlineMs: options.readyTimeoutMs ?? 60_000,
-      probe: () => describeCluster(`${LOOPBACK_HOST}:${brokerPort}`),
-      intervalMs: 200,
-    });
+    broker = spawnBroker();
+    await untilReady(broker);
   } catch (err) {
     if (broker?.running) await broker.stop(2_000);
     cds.afterExit(false);
@@ -99,7 +103,7 @@ export async function startKafka(options: KafkaStartOptions = {}): Promise<Kafka
     throw err;
   }
   const startupMs = performance.now() - startedAt;
-  const proc = broker;
+  let proc = broker;
   let stopped = false;
   return {
     host: LOOPBACK_HOST,
@@ -108,6 +112,13 @@ export async function startKafka(options: KafkaStartOptions = {}): Promise<Kafka
     clusterId,
     logFile,
     startupMs,
+    async restart(restartOptions = {}) {
+      if (stopped) throw new ServiceError(SERVICE, 'restart() after stop()');
+      await proc.stop(restartOptions.graceMs ?? 15_000);
+      if (restartOptions.downMs) await new Promise((r) => setTimeout(r, restartOptions.downMs));
+      proc = spawnBroker();
+      await untilReady(proc);
+    },
     async stop(stopOptions = {}) {
       if (stopped) return;
       stopped = true;

@@ -160,8 +160,10 @@ export async function createTopics(services: ServiceAddresses, topics: { topic: 
   }
 }
 
-export async function connectProducer(services: ServiceAddresses): Promise<Producer> {
-  const producer = new Kafka({ clientId: 'daemon-test-producer', brokers: services.kafkaBrokers, logLevel: logLevel.NOTHING })
+/** `patient`: keeps retrying through a broker restart (tens of seconds) instead of kafkajs's default ~10 s. */
+export async function connectProducer(services: ServiceAddresses, opts: { patient?: boolean } = {}): Promise<Producer> {
+  const retry = opts.patient ? { retries: 30, initialRetryTime: 200, maxRetryTime: 2_000 } : undefined;
+  const producer = new Kafka({ clientId: 'daemon-test-producer', brokers: services.kafkaBrokers, logLevel: logLevel.NOTHING, retry })
     .producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   return producer;

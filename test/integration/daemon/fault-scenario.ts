@@ -11,14 +11,18 @@ import { prng } from '../../helpers/prng.js';
 import { testServices, uniqueName } from '../../helpers/services.js';
 import type { AggregateRow } from '../../reference/canonical-reference.js';
 import { compareAggregates } from '../../reference/compare-outputs.js';
-import type { ClickHouseServer } from '../../services/index.js';
+import type { ClickHouseServer, KafkaServer } from '../../services/index.js';
 import { ClickstreamGenerator } from '../../../src/sources/generators/clickstream-events.js';
 import {
   clickhouseRows, connectProducer, createTopics, daemonConfig, DaemonProcess, latestFileRows, messagesByPartition, producePartitioned,
-  redisRows, replayOracle, waitUntil,
+  readTopic, redisRows, replayOracle, waitUntil,
 } from './daemon-kit.js';
 
-export type Fault = { kind: 'kill'; times: number } | { kind: 'clickhouse-down'; server: ClickHouseServer; downMs: number };
+export type Fault =
+  | { kind: 'kill'; times: number }
+  | { kind: 'clickhouse-down'; server: ClickHouseServer; downMs: number }
+  /** A broker of the scenario's own (its topics live there), stopped and started again on the same data. */
+  | { kind: 'broker-restart'; server: KafkaServer; downMs: number };
 
 export interface ScenarioOptions {
   dir: string;
@@ -45,6 +49,8 @@ export interface ScenarioResult {
   expectedRows: number;
   expectedEvents: number;
   sinks: SinkComparison[];
+  /** The processed-events topic: accepted events of the oracle, distinct event ids stored, and copies beyond one. */
+  eventsTopic: { expected: number; distinct: number; duplicates: number };
   /** Per restart: spawn of the new process to its first status line with input read. */
   restartToConsumingMs: number[];
   peakRssMiB: number;
@@ -75,11 +81,11 @@ function compareSink(sink: SinkComparison['sink'], rows: readonly Record<string,
 }
 
 export async function runFaultScenario(o: ScenarioOptions): Promise<ScenarioResult> {
-  const services = testServices();
-  const names = { topic: uniqueName('in'), groupId: uniqueName('grp'), table: uniqueName('win'), redisPrefix: uniqueName('rf') };
+  const services = o.fault.kind === 'broker-restart' ? { ...testServices(), kafkaBrokers: o.fault.server.brokers } : testServices();
+  const names = { topic: uniqueName('in'), groupId: uniqueName('grp'), table: uniqueName('win'), redisPrefix: uniqueName('rf'), eventsTopic: uniqueName('events') };
   const testDir = join(o.dir, names.topic);
   mkdirSync(testDir, { recursive: true });
-  await createTopics(services, [{ topic: names.topic, numPartitions: o.partitions }]);
+  await createTopics(services, [{ topic: names.topic, numPartitions: o.partitions }, { topic: names.eventsTopic, numPartitions: o.partitions }]);
   const lines = new ClickstreamGenerator({ seed: o.seed, eventsPerSecond: 100, duplicateRate: o.duplicateRate }).fillLines(o.events);
   const clickhouseUrl = o.fault.kind === 'clickhouse-down' ? o.fault.server.url : services.clickhouseUrl;
   const configPath = daemonConfig(services, names, testDir, {
@@ -99,8 +105,8 @@ export async function runFaultScenario(o: ScenarioOptions): Promise<ScenarioResu
   // Fault when the producer has sent these shares of the input (seeded, in order).
   const faultAt = Array.from({ length: faults }, () => 0.15 + 0.6 * (random() / 2 ** 32)).sort((a, b) => a - b);
   let sent = 0;
-  const producer = await connectProducer(services);
-  const pauseMs = o.fault.kind === 'clickhouse-down' ? 60 : 10;
+  const producer = await connectProducer(services, { patient: o.fault.kind === 'broker-restart' });
+  const pauseMs = o.fault.kind === 'kill' ? 10 : 60;
   const producing = producePartitioned(producer, names.topic, messagesByPartition(lines, o.partitions, 1), 50, pauseMs, (n) => { sent = n; })
     .finally(() => producer.disconnect());
 
@@ -108,13 +114,18 @@ export async function runFaultScenario(o: ScenarioOptions): Promise<ScenarioResu
   let peak = 0;
   let daemon = new DaemonProcess(configPath, testDir);
   o.children.push(daemon);
+  const fault = o.fault;
   for (const share of faultAt) {
     await waitUntil(`${Math.round(share * 100)}% produced`, 180_000, () => sent >= share * lines.length || daemon.child.exitCode !== null, () => daemon.tail());
     await waitUntil('the daemon consuming', 60_000, () => daemon.status.input > 0 || daemon.child.exitCode !== null, () => daemon.tail());
-    if (o.fault.kind === 'clickhouse-down') {
-      await o.fault.server.stop();
-      await new Promise((r) => setTimeout(r, (o.fault as { downMs: number }).downMs));
-      await o.fault.server.start();
+    if (fault.kind === 'clickhouse-down') {
+      await fault.server.stop();
+      await new Promise((r) => setTimeout(r, fault.downMs));
+      await fault.server.start();
+      continue;
+    }
+    if (fault.kind === 'broker-restart') {
+      await fault.server.restart({ downMs: fault.downMs });
       continue;
     }
     peak = Math.max(peak, peakRssMiB(daemon.child.pid));
@@ -135,7 +146,11 @@ export async function runFaultScenario(o: ScenarioOptions): Promise<ScenarioResu
   peak = Math.max(peak, peakRssMiB(daemon.child.pid));
   daemon.kill('SIGTERM');
   const exit = await daemon.exited;
+  // At-least-once across restarts: every accepted event at least once, the extra copies counted.
+  const stored = (await readTopic(services, names.eventsTopic, oracle.accepted, 120_000)).flatMap((m) => m.split('\n')).filter(Boolean);
+  const ids = new Set(stored.map((l) => (JSON.parse(l) as { event_id: string }).event_id));
   return {
+    eventsTopic: { expected: oracle.accepted, distinct: ids.size, duplicates: stored.length - ids.size },
     expectedRows: expected.length,
     expectedEvents: expected.reduce((n, r) => n + r.count, 0),
     sinks: [
