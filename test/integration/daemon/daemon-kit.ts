@@ -284,10 +284,11 @@ export function partitionOf(line: string, partitions: number): number {
   return (h >>> 0) % partitions;
 }
 
-/** Per partition, its lines in input order, cut into messages of `linesPerMessage` lines. */
-export function messagesByPartition(lines: readonly string[], partitions: number, linesPerMessage: number): string[][] {
+/** Per partition, its lines in input order, cut into messages of `linesPerMessage` lines; `keyed`: by event id. */
+export function messagesByPartition(lines: readonly string[], partitions: number, linesPerMessage: number, keyed = true): string[][] {
   const per: string[][] = Array.from({ length: partitions }, () => []);
-  for (const line of lines) per[partitionOf(line, partitions)].push(line);
+  // Unkeyed: line i goes to partition i mod P, as a round-robin producer would spread it.
+  lines.forEach((line, i) => per[keyed ? partitionOf(line, partitions) : i % partitions].push(line));
   return per.map((ls) => {
     const out: string[] = [];
     for (let i = 0; i < ls.length; i += linesPerMessage) out.push(ls.slice(i, i + linesPerMessage).join('\n'));

@@ -5,7 +5,8 @@
  * window rows of `ringflow replay` on those lines.
  *
  * Lines go to partitions by their event_id, so every copy of an id is in one partition and keeps its
- * order (the first copy wins in both runs). The input's event-time disorder is within the allowed
+ * order (the first copy wins in both runs); the unkeyed case spreads lines round-robin and has no
+ * duplicates, since which copy comes first would then depend on how partitions interleave. The input's event-time disorder is within the allowed
  * lateness (the generator's jitter), so replay counts no event late, and neither may the Kafka run:
  * a partition fetched later than the others must hold the watermark back from its assignment on.
  */
@@ -39,6 +40,8 @@ interface Case {
   live: boolean;
   events: number;
   seed: number;
+  /** Round-robin instead of by event id: copies of an id may land in different partitions, so no duplicates. */
+  unkeyed?: boolean;
 }
 
 async function runCase(c: Case): Promise<void> {
@@ -47,7 +50,7 @@ async function runCase(c: Case): Promise<void> {
   const testDir = join(dir, names.topic);
   mkdirSync(testDir, { recursive: true });
   await createTopics(services, [{ topic: names.topic, numPartitions: c.partitions }]);
-  const lines = new ClickstreamGenerator({ seed: c.seed, eventsPerSecond: 100 }).fillLines(c.events);
+  const lines = new ClickstreamGenerator({ seed: c.seed, eventsPerSecond: 100, ...(c.unkeyed ? { duplicateRate: 0 } : {}) }).fillLines(c.events);
 
   const configPath = daemonConfig(services, names, testDir, {
     sinks: { files: { dir: join(testDir, 'files') } },
@@ -59,7 +62,7 @@ async function runCase(c: Case): Promise<void> {
   expect(new Set(expected.map((r) => r.window_start)).size).toBeGreaterThanOrEqual(4);
 
   const producer = await connectProducer(services);
-  const messages = messagesByPartition(lines, c.partitions, c.linesPerMessage);
+  const messages = messagesByPartition(lines, c.partitions, c.linesPerMessage, !c.unkeyed);
   let daemon: DaemonProcess;
   try {
     if (c.live) {
@@ -94,5 +97,6 @@ describe('ringflow run on a Kafka topic = ringflow replay of the same lines', ()
   it('1 partition, backlog, 1 line per message, --until-caught-up', () => runCase({ partitions: 1, linesPerMessage: 1, live: false, events: 30_000, seed: 31 }));
   it('4 partitions, backlog, 1 line per message, --until-caught-up', () => runCase({ partitions: 4, linesPerMessage: 1, live: false, events: 30_000, seed: 32 }));
   it('4 partitions, backlog, 1000 lines per message, --until-caught-up', () => runCase({ partitions: 4, linesPerMessage: 1000, live: false, events: 60_000, seed: 33 }));
+  it('4 partitions, unkeyed (round-robin), backlog, 1 line per message, --until-caught-up', () => runCase({ partitions: 4, linesPerMessage: 1, live: false, events: 30_000, seed: 35, unkeyed: true }));
   it('4 partitions, produced while the daemon runs, windows closed by idleCloseMs', () => runCase({ partitions: 4, linesPerMessage: 1, live: true, events: 30_000, seed: 34 }));
 });
