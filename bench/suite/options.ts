@@ -44,6 +44,8 @@ export interface SuiteOptions {
   kafkaBatchedMessages: number;
   kafkaEventsPerMessage: number;
   kafkaRepeats: number;
+  /** Events of the end-to-end Kafka run with every sink on (in messages of kafkaEventsPerMessage). */
+  kafkaEndToEndEvents: number;
   kernelTimeMs: number;
   decodeLines: number;
   runtimeRepeats: number;
@@ -90,6 +92,7 @@ function preset(mode: SuiteOptions['mode']): Omit<SuiteOptions, 'sections' | 're
     kafkaBatchedMessages: quick ? 300 : full ? 5_000 : 2_000,
     kafkaEventsPerMessage: 1000,
     kafkaRepeats: quick ? 1 : full ? 3 : 2,
+    kafkaEndToEndEvents: quick ? 200_000 : 2_000_000,
     kernelTimeMs: quick ? 300 : full ? 2000 : 1000,
     decodeLines: quick ? 100_000 : 200_000,
     runtimeRepeats: quick ? 1 : full ? 3 : 2,

@@ -60,6 +60,8 @@ export interface KafkaShapeHeadline {
   events_per_message: number;
   raw_kafkajs_events_per_sec: number | null;
   ringflow_events_per_sec: number | null;
+  /** The same daemon with the processed-events Kafka sink on as well (absent in older runs). */
+  ringflow_with_events_sink_events_per_sec?: number | null;
   /** ringflow / raw kafkajs. */
   ratio: number | null;
 }
@@ -86,7 +88,13 @@ export interface SuiteResults {
   ratios: { replay_vs_naive_node: number | null; replay_vs_flink: number | null; columnar_vs_naive_node: number | null; columnar_vs_flink: number | null };
   correctness: CorrectnessCheck[];
   /** Kafka -> ringflow -> sinks next to raw kafkajs (issue 5); absent in files of older runs. */
-  kafka?: { topic_partitions: number; single: KafkaShapeHeadline | null; batched: KafkaShapeHeadline | null } | null;
+  kafka?: {
+    topic_partitions: number;
+    single: KafkaShapeHeadline | null;
+    batched: KafkaShapeHeadline | null;
+    /** Every sink on, first read to the last row in ClickHouse (absent in older runs). */
+    end_to_end?: { events: number; partitions: number; events_per_sec: number } | null;
+  } | null;
   targets: TargetCheck[];
   skipped: Skip[];
   errors: Skip[];
@@ -154,6 +162,7 @@ export function finishResults(r: SuiteResults): void {
     target({ target: `ring vs postMessage (batch size where the ring wins most${ratioBest ? `: ${ratioBest.batchRows} rows` : ''})`, source: 'issue 3', required: 10, measured: ratioBest === null ? null : Number(ratioBest.ratio.toFixed(2)), unit: 'x' }),
     target({ target: 'Kafka -> ringflow -> sinks vs raw kafkajs consume, 1 event/message, same topic', source: 'issue 5', required: 0.9, measured: r.kafka?.single?.ratio ?? null, unit: 'x' }),
     target({ target: `Kafka -> ringflow -> sinks, ${r.kafka?.batched?.events_per_message ?? 1000} events/message`, source: 'issue 5', required: 1_000_000, measured: r.kafka?.batched?.ringflow_events_per_sec ?? null, unit: 'events/s' }),
+    target({ target: `Kafka end to end, ${r.kafka?.topic_partitions ?? 4} partitions, every sink (first read to the last row in ClickHouse)`, source: 'issue 13', required: 1_000_000, measured: r.kafka?.end_to_end?.events_per_sec ?? null, unit: 'events/s' }),
   ];
 }
 

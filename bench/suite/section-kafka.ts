@@ -34,11 +34,14 @@ import type { PipelineStats } from '../../src/pipeline/pipeline.js';
 import { startKafka, type KafkaServer } from '../../test/services/index.js';
 import { consumeRaw, fillTopic, type TopicFixture } from '../sources/kafka-consume-bench.js';
 import { REPO_ROOT } from './child.js';
+import { runKafkaEndToEnd } from './section-kafka-e2e.js';
 import type { SuiteOptions } from './options.js';
 import type { Progress } from './progress.js';
 import type { KafkaShapeHeadline, RunRecord, SuiteResults } from './results.js';
 
-const TOPIC_PARTITIONS = 1;
+const TOPIC_PARTITIONS = 4;
+/** Processed events packed per message when the processed-events sink is on (sinks.kafka.eventsPerMessage). */
+const PROCESSED_EVENTS_PER_MESSAGE = 100;
 /** Same fetch sizing as the raw consumer in kafka-consume-bench.ts, so both read the same way. */
 const FETCH = { maxBytes: 10 * 1024 * 1024, maxBytesPerPartition: 2 * 1024 * 1024, maxWaitTimeMs: 100 };
 const POLL_MS = 2;
@@ -88,23 +91,30 @@ interface RingflowRun {
   recordBlockDecoder: boolean;
 }
 
-/** The canonical pipeline with a Kafka source and the files sink; everything it writes goes under `dir`. */
-function daemonConfig(brokers: string[], topic: string, groupId: string, dir: string) {
+/**
+ * The canonical pipeline with a Kafka source and the files sink, plus the processed-events Kafka sink
+ * when `eventsTopic` is given; everything it writes goes under `dir`.
+ */
+function daemonConfig(brokers: string[], topic: string, groupId: string, dir: string, eventsTopic: string | null) {
   const base = JSON.parse(readFileSync(resolve(REPO_ROOT, 'examples/clickstream.json'), 'utf8')) as Record<string, unknown>;
   return parseRingflowConfig({
     ...base,
-    source: { type: 'kafka', kafka: { brokers, topic, groupId, clientId: groupId, fromBeginning: true, logLevel: 'error', ...FETCH } },
-    sinks: { files: { dir: join(dir, 'out') }, deadLetterPath: join(dir, 'sinks.deadletter.ndjson') },
+    source: { type: 'kafka', kafka: { brokers, topic, groupId, clientId: groupId, fromBeginning: true, logLevel: 'error', memberIdFile: null, ...FETCH } },
+    sinks: {
+      files: { dir: join(dir, 'out') },
+      deadLetterPath: join(dir, 'sinks.deadletter.ndjson'),
+      ...(eventsTopic === null ? {} : { kafka: { brokers, eventsTopic, eventsPerMessage: PROCESSED_EVENTS_PER_MESSAGE } }),
+    },
     daemon: { deadLetterPath: join(dir, 'dead-letter.ndjson'), statusIntervalMs: 0 },
   }, resolve(REPO_ROOT, 'examples'));
 }
 
-async function runRingflow(brokers: string[], fixture: TopicFixture, round: number): Promise<RingflowRun> {
+async function runRingflow(brokers: string[], fixture: TopicFixture, round: number, eventsTopic: string | null): Promise<RingflowRun> {
   const events = fixture.messages * fixture.eventsPerMessage;
   const dir = mkdtempSync(join(tmpdir(), 'ringflow-bench-kafka-'));
   const groupId = `bench_ringflow_${round}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2)}`;
   try {
-    const daemon = await Daemon.start({ plan: compileRunPlan(daemonConfig(brokers, fixture.topic, groupId, dir)), logger: createDaemonLogger('ringflow-bench', 'warn') });
+    const daemon = await Daemon.start({ plan: compileRunPlan(daemonConfig(brokers, fixture.topic, groupId, dir, eventsTopic)), logger: createDaemonLogger('ringflow-bench', 'warn') });
     // Daemon.start resolves once the consumer joined its group: the instant the raw consumer's clock starts.
     const startedAt = performance.now();
     const cpuAtStart = cpuMark();
@@ -155,18 +165,18 @@ function rawRecord(fixture: TopicFixture, round: number, { seconds, cpu }: { sec
   };
 }
 
-function ringflowRecord(fixture: TopicFixture, round: number, run: RingflowRun): RunRecord {
+function ringflowRecord(fixture: TopicFixture, round: number, run: RingflowRun, withEvents: boolean): RunRecord {
   const events = fixture.messages * fixture.eventsPerMessage;
   const s = run.stats;
   return {
     section: 'kafka',
-    name: `ringflow daemon: Kafka -> canonical pipeline -> files sink, ${shapeName(fixture)}`,
+    name: `ringflow daemon: Kafka -> canonical pipeline -> files sink${withEvents ? ` + processed-events topic (${PROCESSED_EVENTS_PER_MESSAGE} events/message)` : ''}, ${shapeName(fixture)}`,
     params: {
       messages: fixture.messages, events_per_message: fixture.eventsPerMessage, events, topic_mb: Number((fixture.bytes / 1e6).toFixed(1)),
       partitions: TOPIC_PARTITIONS, round, accepted: s.accepted, duplicates: s.duplicates, invalid: s.invalid, late: s.late,
       window_rows: s.windowRowsEmitted, finish_ms: Math.round(run.finishMs), ...run.cpu,
       with_finish_events_per_sec: Math.round(events / (run.seconds + run.finishMs / 1000)),
-      record_block_decoder: run.recordBlockDecoder,
+      record_block_decoder: run.recordBlockDecoder, processed_events_sink: withEvents,
     },
     events_per_sec: Math.round(events / run.seconds),
     mb_per_sec: Number((fixture.bytes / 1e6 / run.seconds).toFixed(1)),
@@ -188,33 +198,38 @@ async function runShape(
   await admin.connect();
   const raws: RunRecord[] = [];
   const ours: RunRecord[] = [];
+  const oursWithEvents: RunRecord[] = [];
   try {
     const t = performance.now();
     const fixture = await fillTopic(kafka, admin, messages, eventsPerMessage, TOPIC_PARTITIONS);
-    progress.step(`filled ${fixture.topic} (${TOPIC_PARTITIONS} partition): ${messages.toLocaleString('en-US')} messages x ${eventsPerMessage} events, ${(fixture.bytes / 1e6).toFixed(1)} MB in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    progress.step(`filled ${fixture.topic} (${TOPIC_PARTITIONS} partitions): ${messages.toLocaleString('en-US')} messages x ${eventsPerMessage} events, ${(fixture.bytes / 1e6).toFixed(1)} MB in ${((performance.now() - t) / 1000).toFixed(1)} s`);
     const events = messages * eventsPerMessage;
     for (let round = 1; round <= o.kafkaRepeats; round++) {
       const raw = rawRecord(fixture, round, await runRaw(kafka, fixture));
       raws.push(raw);
       record(raw);
       progress.result(raw);
-      const run = await runRingflow(brokers, fixture, round);
-      const r = ringflowRecord(fixture, round, run);
-      // Every produced event counted once, and every emitted window row in the file: otherwise no figure.
-      const problems: string[] = [];
-      const st = run.stats;
-      if (st.input !== events) problems.push(`pipeline input ${st.input} != ${events} produced`);
-      const settled = st.accepted + st.invalid + st.duplicates + st.late + st.failed;
-      if (settled !== events) problems.push(`after the finish accepted + invalid + duplicates + late + failed = ${settled} != ${events}`);
-      if (run.windowRowsInFile !== run.stats.windowRowsEmitted) problems.push(`windows.ndjson holds ${run.windowRowsInFile} rows, the pipeline emitted ${run.stats.windowRowsEmitted}`);
-      if (problems.length > 0) {
-        results.errors.push({ section: 'kafka', what: r.name, reason: problems.join('; ') });
-        progress.warn(`run not counted: ${problems.join('; ')}`);
-        continue;
+      for (const eventsTopic of [null, `${fixture.topic}_processed_${round}`]) {
+        if (eventsTopic !== null) await admin.createTopics({ topics: [{ topic: eventsTopic, numPartitions: TOPIC_PARTITIONS, replicationFactor: 1 }], waitForLeaders: true });
+        const run = await runRingflow(brokers, fixture, round, eventsTopic);
+        const r = ringflowRecord(fixture, round, run, eventsTopic !== null);
+        // Every produced event counted once, and every emitted window row in the file: otherwise no figure.
+        const problems: string[] = [];
+        const st = run.stats;
+        if (st.input !== events) problems.push(`pipeline input ${st.input} != ${events} produced`);
+        const settled = st.accepted + st.invalid + st.duplicates + st.late + st.failed;
+        if (settled !== events) problems.push(`after the finish accepted + invalid + duplicates + late + failed = ${settled} != ${events}`);
+        if (run.windowRowsInFile !== run.stats.windowRowsEmitted) problems.push(`windows.ndjson holds ${run.windowRowsInFile} rows, the pipeline emitted ${run.stats.windowRowsEmitted}`);
+        if (problems.length > 0) {
+          results.errors.push({ section: 'kafka', what: r.name, reason: problems.join('; ') });
+          progress.warn(`run not counted: ${problems.join('; ')}`);
+          continue;
+        }
+        (eventsTopic === null ? ours : oursWithEvents).push(r);
+        record(r);
+        progress.result(r);
+        if (eventsTopic !== null) await admin.deleteTopics({ topics: [eventsTopic] }).catch(() => undefined);
       }
-      ours.push(r);
-      record(r);
-      progress.result(r);
     }
     await admin.deleteTopics({ topics: [fixture.topic] }).catch(() => undefined);
   } finally {
@@ -227,6 +242,7 @@ async function runShape(
     events_per_message: eventsPerMessage,
     raw_kafkajs_events_per_sec: rawBest,
     ringflow_events_per_sec: oursBest,
+    ringflow_with_events_sink_events_per_sec: best(oursWithEvents),
     ratio: rawBest === null || oursBest === null || rawBest === 0 ? null : Number((oursBest / rawBest).toFixed(2)),
   };
 }
@@ -244,11 +260,32 @@ export async function runKafkaSection(o: SuiteOptions, progress: Progress, resul
   }
   progress.step(`broker ${server.brokers.join(',')} up in ${(server.startupMs / 1000).toFixed(1)} s`);
   const kafka = new Kafka({ clientId: 'ringflow-bench-kafka', brokers: server.brokers, logLevel: logLevel.NOTHING });
-  const headline: NonNullable<SuiteResults['kafka']> = { topic_partitions: TOPIC_PARTITIONS, single: null, batched: null };
+  const headline: NonNullable<SuiteResults['kafka']> = { topic_partitions: TOPIC_PARTITIONS, single: null, batched: null, end_to_end: null };
   results.kafka = headline;
   try {
     headline.single = await runShape(o, server.brokers, kafka, o.kafkaMessages, 1, progress, results, record);
     headline.batched = await runShape(o, server.brokers, kafka, o.kafkaBatchedMessages, o.kafkaEventsPerMessage, progress, results, record);
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const e2e = await runKafkaEndToEnd({
+        brokers: server.brokers, kafka, admin, partitions: TOPIC_PARTITIONS, messages: o.kafkaEndToEndEvents / o.kafkaEventsPerMessage,
+        eventsPerMessage: o.kafkaEventsPerMessage, processedEventsPerMessage: o.kafkaEventsPerMessage,
+      }, progress);
+      if (e2e.problems.length > 0) {
+        results.errors.push({ section: 'kafka', what: e2e.record.name, reason: e2e.problems.join('; ') });
+        progress.warn(`end-to-end run not counted: ${e2e.problems.join('; ')}`);
+      } else {
+        record(e2e.record);
+        progress.result(e2e.record);
+        headline.end_to_end = { events: Number(e2e.record.params.events), partitions: TOPIC_PARTITIONS, events_per_sec: e2e.record.events_per_sec ?? 0 };
+      }
+    } catch (err) {
+      results.errors.push({ section: 'kafka', what: 'end to end with every sink', reason: (err as Error).message.split('\n')[0].slice(0, 400) });
+      progress.warn(`end-to-end run failed: ${(err as Error).message}`);
+    } finally {
+      await admin.disconnect();
+    }
   } finally {
     await server.stop();
   }
