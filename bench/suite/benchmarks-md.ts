@@ -118,7 +118,7 @@ function kafkaSection(r: SuiteResults): string {
     '',
     k === null ? '_Not run._' : `One topic of ${k.topic_partitions} partition${k.topic_partitions === 1 ? '' : 's'} per shape, filled once; raw kafkajs and the ringflow daemon read the same topic in the same run (best of the rounds). The last column: the same daemon with the processed-events Kafka sink on as well.`,
     '',
-    ...(k === null || e2e === null ? [] : [`**End to end with every sink** (ClickHouse, Redis, the processed-events topic and files; first read to the last row in ClickHouse): ${e2e.events.toLocaleString('en-US')} events through a ${e2e.partitions}-partition topic at **${n(e2e.events_per_sec)} events/s**.`, '']),
+    ...(k === null || e2e === null ? [] : [`**End to end with every sink** (ClickHouse, Redis, the processed-events topic and files; first read to the last row in ClickHouse): ${e2e.events.toLocaleString('en-US')} events through a ${e2e.partitions}-partition topic at **${n(e2e.events_per_sec)}**.`, '']),
     ...(k === null ? [] : [table(['shape', 'messages', 'raw kafkajs eachBatch', 'ringflow daemon (canonical pipeline, files sink)', 'ringflow / raw', 'ringflow + processed-events sink'], [
       row('1 event per message', k.single),
       row(`${k.batched?.events_per_message ?? '?'} events per message`, k.batched),
