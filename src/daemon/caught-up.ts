@@ -33,7 +33,7 @@ export class CaughtUpWatch {
   private readonly listeners: (() => void)[] = [];
   private stopped = false;
   /** Assigned partitions all caught up at the last poll (false until a poll saw at least one). */
-  allCaughtUp = false;
+  private allCaughtUp = false;
 
   constructor(private readonly source: Source, private readonly pipeline: Pipeline, private readonly opts: CaughtUpOptions) {
     this.timer = setInterval(() => void this.poll(), opts.pollIntervalMs);

@@ -85,12 +85,13 @@ export function compilePipelinePlan(sections: PipelineSections, opts: { emitEven
   const layout = computeLayout(schema, runtime.batchRows);
   const timeField = eventTimeField(input);
   const keyField = partitionKeyField(input);
-  const decoderTier = input.decoder === 'auto' && loadNativeModule() !== null && NativeBlockDecoder.unsupportedReason(input, layout) === null
+  const native = loadNativeModule();
+  const decoderTier = input.decoder === 'auto' && native !== null && NativeBlockDecoder.unsupportedReason(input, layout) === null
     ? 'native' : 'js';
   // With one partition no row is routed by its key hash on the decoding thread, so the workers can
   // hash the keys instead. Only when the native tier runs with a native hash: the JS tiers hash anyway,
   // and the workers would hash every row a second time.
-  const workerCanHash = decoderTier === 'native' && loadNativeModule()?.hashColumn !== undefined;
+  const workerCanHash = decoderTier === 'native' && native?.hashColumn !== undefined;
   const keyHashOwner = runtime.partitions === 1 && (ingest.keyHashes ?? (workerCanHash ? 'worker' : 'ingest')) === 'worker'
     ? 'worker' : 'ingest';
   const decodeThreads = ingest.decodeThreads ?? defaultDecodeThreads(runtime.threads);

@@ -32,7 +32,6 @@ import { isPromiseLike, type ChunkHandler, type CommittedPosition, type Partitio
 
 export type { KafkaSourceOptions } from './thread-protocol.js';
 
-
 /** Group membership counters, for tests and metrics. */
 export type KafkaGroupState = SourceGroupState;
 
