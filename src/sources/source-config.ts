@@ -34,12 +34,15 @@ export const stdinSourceSchema = z.object({ chunkBytes }).strict();
 
 const brokerAddress = z.string().regex(/^[A-Za-z0-9.\-_[\]:]+:\d{1,5}$/, 'must be host:port');
 
+const topicName = z.string().min(1).max(249).regex(/^[A-Za-z0-9._-]+$/, 'must be a Kafka topic name ([A-Za-z0-9._-], 1-249 chars)');
+
 export const kafkaSourceSchema = z
   .object({
     brokers: z.array(brokerAddress).min(1)
       .describe('Bootstrap brokers, host:port. Default: ["127.0.0.1:9092"].').default(['127.0.0.1:9092']),
-    topic: z.string().min(1).max(249).regex(/^[A-Za-z0-9._-]+$/, 'must be a Kafka topic name ([A-Za-z0-9._-], 1-249 chars)')
-      .describe('Topic to consume. Default: "events".').default('events'),
+    topic: z.union([topicName, z.array(topicName).min(1).max(64).refine((t) => new Set(t).size === t.length, 'lists a topic twice')])
+      .describe('Topic to consume, or a list of topics read as one stream by one consumer group: partition p of the i-th of n listed topics (i from 0) is source partition p x n + i in commits, checkpoints and logs (keep the list while a checkpoint file is in use). Default: "events".')
+      .default('events'),
     groupId: z.string().min(1).describe('Consumer group id; committed offsets live under it. Default: "ringflow".').default('ringflow'),
     clientId: z.string().min(1).describe('Kafka client id shown in broker logs. Default: "ringflow".').default('ringflow'),
     fromBeginning: z.boolean().describe('Start at the earliest offset when the group has none committed. Default: true.').default(true),

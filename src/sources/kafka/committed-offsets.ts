@@ -6,18 +6,19 @@
 import { Kafka, logLevel } from 'kafkajs';
 import { SourceError } from '../../errors.js';
 import type { CommittedPosition } from '../source.js';
-import type { KafkaSourceOptions } from './thread-protocol.js';
+import type { ResolvedKafkaSourceOptions } from './thread-protocol.js';
+import { TopicPartitionIds } from './topic-partitions.js';
 
 /** A fresh broker may not have elected the group coordinator yet; the consumer itself would wait too. */
 const READ_DEADLINE_MS = 30_000;
 
 type Admin = ReturnType<Kafka['admin']>;
 
-async function fetchOffsetsWithRetry(admin: Admin, groupId: string, topic: string, deadlineMs: number) {
+async function fetchOffsetsWithRetry(admin: Admin, groupId: string, topics: string[], deadlineMs: number) {
   const end = Date.now() + deadlineMs;
   for (let delayMs = 100; ; delayMs = Math.min(2_000, delayMs * 2)) {
     try {
-      return await admin.fetchOffsets({ groupId, topics: [topic] });
+      return await admin.fetchOffsets({ groupId, topics });
     } catch (err) {
       if ((err as { retriable?: unknown }).retriable !== true || Date.now() + delayMs > end) throw err;
       await new Promise((r) => setTimeout(r, delayMs));
@@ -25,9 +26,10 @@ async function fetchOffsetsWithRetry(admin: Admin, groupId: string, topic: strin
   }
 }
 
-/** Every partition of the topic with an offset committed by the group, ordered by partition. */
-export async function readCommittedOffsets(cfg: Pick<KafkaSourceOptions, 'brokers' | 'clientId' | 'groupId' | 'topic'
+/** Every partition of the topics with an offset committed by the group, ordered by source partition number. */
+export async function readCommittedOffsets(cfg: Pick<ResolvedKafkaSourceOptions, 'brokers' | 'clientId' | 'groupId' | 'topics'
   | 'connectionTimeoutMs' | 'requestTimeoutMs'>): Promise<CommittedPosition[]> {
+  const ids = new TopicPartitionIds(cfg.topics);
   const kafka = new Kafka({
     clientId: `${cfg.clientId}-restore`,
     brokers: cfg.brokers,
@@ -38,12 +40,12 @@ export async function readCommittedOffsets(cfg: Pick<KafkaSourceOptions, 'broker
   const admin = kafka.admin();
   try {
     await admin.connect();
-    const topics = await fetchOffsetsWithRetry(admin, cfg.groupId, cfg.topic, READ_DEADLINE_MS);
+    const topics = await fetchOffsetsWithRetry(admin, cfg.groupId, cfg.topics, READ_DEADLINE_MS);
     const out: CommittedPosition[] = [];
     for (const t of topics) {
       for (const p of t.partitions) {
         const position = Number(p.offset);
-        if (position >= 0) out.push({ sourcePartition: p.partition, position, metadata: p.metadata ?? null });
+        if (position >= 0) out.push({ sourcePartition: ids.id(t.topic, p.partition), position, metadata: p.metadata ?? null });
       }
     }
     return out.sort((a, b) => a.sourcePartition - b.sourcePartition);

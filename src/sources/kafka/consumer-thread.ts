@@ -19,6 +19,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { Admin, Consumer, EachBatchPayload } from 'kafkajs';
 import { KafkaChunkBuilder } from './chunk.js';
 import { installRecordBlockDecoder, settleBeforeEveryJoin } from './internals-patch.js';
+import { TopicPartitionIds } from './topic-partitions.js';
 import { toWireError, type FromConsumerThread, type KafkaThreadData, type ToConsumerThread, type WireLag } from './thread-protocol.js';
 
 // Before kafkajs is loaded in this thread, so its fetch decoding picks the record-block decoder up.
@@ -42,7 +43,10 @@ class ConsumerThread {
   private readonly consumer: Consumer;
   private readonly admin: Admin;
   private readonly chunks: KafkaChunkBuilder;
-  /** Per partition: messages below this were delivered already (set from the main thread at each settle). */
+  private readonly ids: TopicPartitionIds;
+  /** Every topic, as kafkajs's pause() and resume() take them. */
+  private readonly topicList: { topic: string }[];
+  /** Per source partition: messages below this were delivered already (set from the main thread at each settle). */
   private skipBelow = new Map<number, number>();
   private outstanding = 0;
   private paused = false;
@@ -74,6 +78,8 @@ class ConsumerThread {
       allowAutoTopicCreation: false,
     });
     this.admin = kafka.admin();
+    this.ids = new TopicPartitionIds(o.topics);
+    this.topicList = o.topics.map((topic) => ({ topic }));
     this.chunks = new KafkaChunkBuilder(data.maxOutstandingChunks + 2);
     port.on('message', (m: ToConsumerThread) => this.onMessage(m));
   }
@@ -82,12 +88,12 @@ class ConsumerThread {
     const o = this.data.options;
     const c = this.consumer;
     c.on(c.events.GROUP_JOIN, (e) => {
-      const partitions = e.payload.memberAssignment[o.topic] ?? [];
+      const partitions = this.ids.idsOf(e.payload.memberAssignment);
       const kept = new Set(partitions);
       // A partition that moved away restarts from its committed offset if it ever comes back.
       for (const p of [...this.skipBelow.keys()]) if (!kept.has(p)) this.skipBelow.delete(p);
       this.joined = true;
-      if (this.paused || this.stopping) c.pause([{ topic: o.topic }]);
+      if (this.paused || this.stopping) c.pause(this.topicList);
       this.post({ t: 'joined', memberId: e.payload.memberId, partitions, recordBlockDecoder });
     });
     c.on(c.events.REBALANCING, () => this.post({ t: 'rebalancing' }));
@@ -96,7 +102,7 @@ class ConsumerThread {
       settleBeforeEveryJoin(() => this.settleOnMainThread(), this.data.rejoinAsMemberId);
       await c.connect();
       await this.admin.connect();
-      await c.subscribe({ topics: [o.topic], fromBeginning: o.fromBeginning });
+      await c.subscribe({ topics: o.topics, fromBeginning: o.fromBeginning });
       await c.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
@@ -118,7 +124,7 @@ class ConsumerThread {
       // kafkajs sends it only once heartbeatIntervalMs has passed; a rebalance error goes up to kafkajs.
       if (this.outstanding >= this.data.maxOutstandingChunks) await heartbeat();
     }
-    const p = batch.partition;
+    const p = this.ids.id(batch.topic, batch.partition);
     const lastOffset = batch.messages[batch.messages.length - 1].offset;
     const built = this.chunks.build(batch.messages, Math.max(this.skipBelow.get(p) ?? -1, fetchedOffsetOf(batch)));
     if (built !== null) {
@@ -155,9 +161,8 @@ class ConsumerThread {
         if (m.t === 'stop') this.stopping = true;
         else this.paused = m.t === 'pause';
         if (this.joined) {
-          const topics = [{ topic: this.data.options.topic }];
-          if (this.paused || this.stopping) this.consumer.pause(topics);
-          else this.consumer.resume(topics);
+          if (this.paused || this.stopping) this.consumer.pause(this.topicList);
+          else this.consumer.resume(this.topicList);
         }
         this.wakeAll();
         return;
@@ -168,7 +173,7 @@ class ConsumerThread {
         return;
       }
       case 'commit': {
-        const offsets = m.offsets.map((o) => ({ topic: this.data.options.topic, ...o }));
+        const offsets = m.offsets.map(({ partition, ...o }) => ({ ...this.ids.of(partition), ...o }));
         void this.answer(m.id, async () => {
           await this.consumer.commitOffsets(offsets);
           return {};
@@ -198,12 +203,15 @@ class ConsumerThread {
   private async lag(): Promise<WireLag[]> {
     const o = this.data.options;
     const [ends, groupOffsets] = await Promise.all([
-      this.admin.fetchTopicOffsets(o.topic),
-      this.admin.fetchOffsets({ groupId: o.groupId, topics: [o.topic] }),
+      Promise.all(o.topics.map(async (topic) => ({ topic, partitions: await this.admin.fetchTopicOffsets(topic) }))),
+      this.admin.fetchOffsets({ groupId: o.groupId, topics: o.topics }),
     ]);
     const committed = new Map<number, number>();
-    for (const t of groupOffsets) for (const p of t.partitions) committed.set(p.partition, Number(p.offset));
-    return ends.map((e) => ({ partition: e.partition, high: Number(e.high), low: Number(e.low), committed: committed.get(e.partition) ?? -1 }));
+    for (const t of groupOffsets) for (const p of t.partitions) committed.set(this.ids.id(t.topic, p.partition), Number(p.offset));
+    return ends.flatMap(({ topic, partitions }) => partitions.map((e) => {
+      const partition = this.ids.id(topic, e.partition);
+      return { partition, high: Number(e.high), low: Number(e.low), committed: committed.get(partition) ?? -1 };
+    }));
   }
 
   private async disconnect(): Promise<void> {

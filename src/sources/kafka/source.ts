@@ -1,5 +1,5 @@
 /**
- * Kafka source: a kafkajs consumer group on one topic, run on a dedicated consumer thread
+ * Kafka source: a kafkajs consumer group on one topic or several, run on a dedicated consumer thread
  * (consumer-thread.ts) so fetching and record-batch decoding overlap with the pipeline's work
  * on the main thread. Each fetched partition batch becomes one chunk (chunk.ts) whose buffer
  * moves to this thread; this class hands chunks to the handler — one at a time per partition, at
@@ -21,6 +21,9 @@
  * runs to completion, and only then is the JoinGroup sent, so the next owner starts from offsets
  * the pipeline committed. Chunks dropped here are fetched again after the join; messages below the
  * delivered position of a partition kept are skipped, so the handler never sees an offset twice.
+ *
+ * Several topics: every partition of every topic is one source partition with its own number
+ * (topic-partitions.ts), so watermarks, commits and checkpoints work per partition as with one topic.
  */
 import { RingflowError, SourceError } from '../../errors.js';
 import { KafkaConsumerClient, type ConsumerThreadListener } from './consumer-client.js';
@@ -73,7 +76,7 @@ export class KafkaSource extends SourceBase implements Source {
     this.opts = {
       clientId: options.clientId ?? `ringflow-${options.groupId}`,
       brokers: options.brokers,
-      topic: options.topic,
+      topics: typeof options.topic === 'string' ? [options.topic] : [...options.topic],
       groupId: options.groupId,
       fromBeginning: options.fromBeginning ?? true,
       sessionTimeoutMs: options.sessionTimeoutMs ?? 30_000,
@@ -107,7 +110,7 @@ export class KafkaSource extends SourceBase implements Source {
     } catch (err) {
       this.stopping = true;
       await this.thread.close().catch(() => undefined);
-      throw err instanceof SourceError ? err : new SourceError('kafka', `cannot start consumer for ${this.opts.topic}: ${(err as Error).message}`, { cause: err, retriable: true });
+      throw err instanceof SourceError ? err : new SourceError('kafka', `cannot start consumer for ${this.opts.topics.join(', ')}: ${(err as Error).message}`, { cause: err, retriable: true });
     }
   }
 

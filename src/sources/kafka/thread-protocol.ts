@@ -17,7 +17,8 @@ import { SourceError } from '../../errors.js';
 
 export interface KafkaSourceOptions {
   brokers: string[];
-  topic: string;
+  /** One topic or several; several are told apart by source partition number (topic-partitions.ts). */
+  topic: string | readonly string[];
   groupId: string;
   clientId?: string;
   /** Where a group without committed offsets starts. */
@@ -39,7 +40,7 @@ export interface KafkaSourceOptions {
 }
 
 /** Options with every default applied; what the consumer thread is started with. */
-export type ResolvedKafkaSourceOptions = Required<Omit<KafkaSourceOptions, 'clientId'>> & { clientId: string };
+export type ResolvedKafkaSourceOptions = Required<Omit<KafkaSourceOptions, 'clientId' | 'topic'>> & { clientId: string; topics: string[] };
 
 export interface KafkaThreadData {
   options: ResolvedKafkaSourceOptions;
@@ -60,6 +61,10 @@ export interface WireError {
   retriable?: boolean;
 }
 
+/**
+ * Every `partition` crossing the thread boundary is a source partition number (topic-partitions.ts);
+ * the consumer thread maps it to and from Kafka's (topic, partition).
+ */
 export interface ChunkMessage {
   t: 'chunk';
   partition: number;

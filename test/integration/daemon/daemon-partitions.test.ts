@@ -4,6 +4,9 @@
  * or 1000 lines per message) must give, in ClickHouse (FINAL), Redis and the files sink, exactly the
  * window rows of `ringflow replay` on those lines.
  *
+ * Several topics read by one source are one stream too: the lines are split between them (by
+ * event_id), and the daemon's answer must still be replay's of all the lines.
+ *
  * Lines go to partitions by their event_id, so every copy of an id is in one partition and keeps its
  * order (the first copy wins in both runs); the unkeyed case spreads lines round-robin and has no
  * duplicates, since which copy comes first would then depend on how partitions interleave. The input's event-time disorder is within the allowed
@@ -18,7 +21,7 @@ import { testServices, uniqueName } from '../../helpers/services.js';
 import { compareAggregates } from '../../reference/compare-outputs.js';
 import { ClickstreamGenerator } from '../../../src/sources/generators/clickstream-events.js';
 import {
-  clickhouseRows, connectProducer, createTopics, daemonConfig, DaemonProcess, messagesByPartition, producePartitioned, redisRows,
+  clickhouseRows, connectProducer, createTopics, daemonConfig, DaemonProcess, messagesByPartition, partitionOf, producePartitioned, redisRows,
   replayOracle, waitUntil,
 } from './daemon-kit.js';
 
@@ -35,7 +38,10 @@ afterAll(() => {
 });
 
 interface Case {
+  /** Partitions of the (first) topic. */
   partitions: number;
+  /** Several topics read by one source: partitions per extra topic (the first has `partitions`). */
+  moreTopics?: number[];
   linesPerMessage: number;
   live: boolean;
   events: number;
@@ -49,11 +55,17 @@ async function runCase(c: Case): Promise<void> {
   const names = { topic: uniqueName('in'), groupId: uniqueName('grp'), table: uniqueName('win'), redisPrefix: uniqueName('rf') };
   const testDir = join(dir, names.topic);
   mkdirSync(testDir, { recursive: true });
-  await createTopics(services, [{ topic: names.topic, numPartitions: c.partitions }]);
+  const topics = [{ topic: names.topic, numPartitions: c.partitions }, ...(c.moreTopics ?? []).map((n, i) => ({ topic: `${names.topic}_${i + 2}`, numPartitions: n }))];
+  await createTopics(services, topics);
   const lines = new ClickstreamGenerator({ seed: c.seed, eventsPerSecond: 100, ...(c.unkeyed ? { duplicateRate: 0 } : {}) }).fillLines(c.events);
+  // Several topics: a line's topic follows its event_id too (hash mod 3, independent of the partition's
+  // hash mod 2^k), so every copy of an id is in one partition of one topic.
+  const linesOf = topics.map(() => [] as string[]);
+  for (const line of lines) linesOf[topics.length === 1 ? 0 : partitionOf(line, 3) % topics.length].push(line);
 
   const configPath = daemonConfig(services, names, testDir, {
     sinks: { files: { dir: join(testDir, 'files') } },
+    ...(topics.length > 1 ? { kafka: { topic: topics.map((t) => t.topic) } } : {}),
     // Live production: once everything is read and nothing arrives for 1.5 s, every window is closed.
     daemon: c.live ? { idleCloseMs: 1_500, caughtUpPollMs: 200 } : { caughtUpPollMs: 200 },
   });
@@ -62,20 +74,21 @@ async function runCase(c: Case): Promise<void> {
   expect(new Set(expected.map((r) => r.window_start)).size).toBeGreaterThanOrEqual(4);
 
   const producer = await connectProducer(services);
-  const messages = messagesByPartition(lines, c.partitions, c.linesPerMessage, !c.unkeyed);
+  const produceAll = (batch: number, pauseMs?: number) => Promise.all(topics.map((t, i) =>
+    producePartitioned(producer, t.topic, messagesByPartition(linesOf[i], t.numPartitions, c.linesPerMessage, !c.unkeyed), batch, pauseMs)));
   let daemon: DaemonProcess;
   try {
     if (c.live) {
       daemon = new DaemonProcess(configPath, testDir);
       children.push(daemon);
       await waitUntil('the daemon joined its group', 60_000, () => daemon.stderr.includes('ringflow running') || daemon.child.exitCode !== null, () => daemon.tail());
-      await producePartitioned(producer, names.topic, messages, Math.max(1, Math.floor(200 / c.linesPerMessage)), 20);
+      await produceAll(Math.max(1, Math.floor(200 / c.linesPerMessage)), 20);
       await waitUntil(`every input line read and the ${expected.length} rows' windows closed`, 90_000,
         () => (daemon.status.input >= oracle.input && daemon.status.windows >= new Set(expected.map((r) => r.window_start)).size)
           || daemon.child.exitCode !== null, () => daemon.tail());
       daemon.kill('SIGTERM');
     } else {
-      await producePartitioned(producer, names.topic, messages, Math.max(1, Math.floor(500 / c.linesPerMessage)));
+      await produceAll(Math.max(1, Math.floor(500 / c.linesPerMessage)));
       daemon = new DaemonProcess(configPath, testDir, ['--until-caught-up']);
       children.push(daemon);
     }
@@ -99,4 +112,6 @@ describe('ringflow run on a Kafka topic = ringflow replay of the same lines', ()
   it('4 partitions, backlog, 1000 lines per message, --until-caught-up', () => runCase({ partitions: 4, linesPerMessage: 1000, live: false, events: 60_000, seed: 33 }));
   it('4 partitions, unkeyed (round-robin), backlog, 1 line per message, --until-caught-up', () => runCase({ partitions: 4, linesPerMessage: 1, live: false, events: 30_000, seed: 35, unkeyed: true }));
   it('4 partitions, produced while the daemon runs, windows closed by idleCloseMs', () => runCase({ partitions: 4, linesPerMessage: 1, live: true, events: 30_000, seed: 34 }));
+  it('two topics (4 + 2 partitions) in one source, backlog, --until-caught-up', () => runCase({ partitions: 4, moreTopics: [2], linesPerMessage: 1, live: false, events: 30_000, seed: 36 }));
+  it('two topics (4 + 1 partitions) in one source, 100 lines per message, produced while the daemon runs', () => runCase({ partitions: 4, moreTopics: [1], linesPerMessage: 100, live: true, events: 40_000, seed: 37 }));
 });
