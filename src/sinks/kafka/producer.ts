@@ -9,6 +9,7 @@ import {
 import { SinkError } from '../../errors.js';
 import { errorMessage, networkErrorCode, type ErrorVerdict } from '../retry.js';
 import type { KafkaSinkConfig } from './config.js';
+import { installProducerPatch, type ProducerPatchState } from './producer-patch.js';
 
 /** kafkajs' ConfigResourceTypes.TOPIC: the enum exists only in its typings, not as an ESM export. */
 const TOPIC_RESOURCE = 2 as ConfigResourceTypes;
@@ -48,8 +49,11 @@ export class SharedProducer {
   private readonly admin: Admin;
   private connected: Promise<void> | undefined;
   private readonly partitionCache = new Map<string, PartitionMetadata[]>();
+  /** Which of the encoding patches (producer-patch.ts) this thread's kafkajs runs with. */
+  readonly encoding: ProducerPatchState;
 
   constructor(config: KafkaSinkConfig) {
+    this.encoding = installProducerPatch();
     const kafka = new Kafka({
       clientId: config.clientId,
       brokers: config.brokers,

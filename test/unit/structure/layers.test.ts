@@ -27,6 +27,7 @@ const PACKAGE_OWNERS: Record<string, readonly string[]> = {
   kafkajs: ['src/sources/kafka/', 'src/sinks/kafka/'],
   ioredis: ['src/sinks/redis/'],
   '@clickhouse/client': ['src/sinks/clickhouse/'],
+  '@node-rs/crc32': ['src/sinks/kafka/'],
 };
 
 function listTs(dir: string): string[] {
