@@ -2,8 +2,9 @@
  * Processed-event serializer benchmark, one core: canonical clickstream batches (enriched with the
  * region of examples/dims/countries.csv) turned into NDJSON event lines + keys, in events/s and MB/s
  * of output, next to what a worker would do with JSON.stringify:
- *   - event-serializer: bind + append every row of 16 batches of 4096 rows, then finish() (the
- *     exact-size copies a task hands over);
+ *   - event-serializer, JS and native: bind + appendRows of every row of 16 batches of 4096 rows, then
+ *     finish() (the exact-size copies a task hands over); the native row only when the native module
+ *     has the EventKernel (bash scripts/build-native.sh);
  *   - JSON.stringify, objects prebuilt: stringify only (a lower bound for any object-based path);
  *   - object per row + JSON.stringify + encodeInto: strings decoded from the batch, one object and
  *     one string per row, encoded into a reused buffer (the straightforward implementation).
@@ -17,6 +18,7 @@ import { DimTableLoader } from '../../src/kernels/enrich/dim-table-loader.js';
 import { EnrichKernel } from '../../src/kernels/enrich/enrich.js';
 import { EventBuffers } from '../../src/kernels/events/event-buffers.js';
 import { EventSerializer } from '../../src/kernels/events/event-serializer.js';
+import { loadNativeModule, nativeModuleProblem } from '../../src/runtime/native-module.js';
 import { createSharedDictionary, SharedDictionaryWriter } from '../../src/kernels/enrich/shared-dictionary.js';
 import { BatchView } from '../../src/runtime/batch.js';
 import { computeLayout } from '../../src/runtime/schema.js';
@@ -81,19 +83,25 @@ export async function runEventSerializerBench(options: { timeMs?: number } = {})
     return out;
   });
 
-  const serializer = new EventSerializer(layout, { keyField: 'event_id', enriched: { name: 'region', dictionary } }, new EventBuffers());
   const outputBytes = new Map<string, number>();
   const bench = new Bench({ time: timeMs, iterations: 5, warmupTime: 300, warmupIterations: 2 });
-
-  bench.add('event-serializer (bind + append + finish)', () => {
-    for (let i = 0; i < BATCHES; i++) {
-      serializer.bind(batches[i], ids[i]);
-      for (let r = 0; r < BATCH_ROWS; r++) serializer.append(r);
-    }
-    const out = serializer.finish()!;
-    if (out.rowCount !== rows) throw new Error(`serialized ${out.rowCount} of ${rows} rows`);
-    outputBytes.set('event-serializer (bind + append + finish)', out.lines.length);
-  });
+  const allRows = Int32Array.from({ length: BATCH_ROWS }, (_, r) => r);
+  const addSerializer = (name: string, native: boolean): void => {
+    const serializer = new EventSerializer(layout, { keyField: 'event_id', enriched: { name: 'region', dictionary } }, new EventBuffers(), { native });
+    if (serializer.isNative !== native) throw new Error(`${name}: the serializer is ${serializer.isNative ? '' : 'not '}native`);
+    bench.add(name, () => {
+      for (let i = 0; i < BATCHES; i++) {
+        serializer.bind(batches[i], ids[i]);
+        serializer.appendRows(allRows, BATCH_ROWS);
+      }
+      const out = serializer.finish()!;
+      if (out.rowCount !== rows) throw new Error(`serialized ${out.rowCount} of ${rows} rows`);
+      outputBytes.set(name, out.lines.length);
+    });
+  };
+  addSerializer('event-serializer JS (bind + appendRows + finish)', false);
+  if (loadNativeModule()?.EventKernel) addSerializer('event-serializer native (bind + appendRows + finish)', true);
+  else console.warn(`event-serializer native: not measured (${nativeModuleProblem() ?? 'the native module has no EventKernel'})`);
 
   const dec = new TextDecoder();
   const str = (b: BatchView, name: string, r: number): string => {

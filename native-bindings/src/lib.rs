@@ -1,15 +1,20 @@
 //! ringflow_native, a Node-API module of hot loops, each with a JS twin that gives the same bytes: the
 //! NDJSON block decoder (block.rs, line.rs; JS side src/kernels/decode-native.ts), the scatter's row
 //! copy into ring slots (scatter.rs; src/runtime/scatter-native.ts), the dedupe Bloom's batch
-//! check-and-add (bloom.rs; src/kernels/bloom.ts) and a column's key hashes (hash.rs;
-//! src/kernels/key-hashes.ts). Loading: src/kernels/native-module.ts.
+//! check-and-add (bloom.rs; src/kernels/bloom.ts), a column's key hashes (hash.rs;
+//! src/kernels/key-hashes.ts) and the processed-event serializer's row loop (events.rs,
+//! events_plan.rs, json_bytes.rs; src/kernels/events/native-serializer.ts). Loading:
+//! src/runtime/native-module.ts.
 //!
 //! Calls take typed arrays as plain slices (no JS references are kept between calls), so a call
 //! costs a few Node-API lookups plus the per-line work, and nothing is allocated per call or line.
 
 mod block;
 mod bloom;
+mod events;
+mod events_plan;
 mod hash;
+mod json_bytes;
 mod line;
 mod matcher;
 mod number;
@@ -156,6 +161,61 @@ impl BloomKernel {
     let r = bloom::check_and_add(&self.shape, &clock, words, hashes, times_ms, from as usize, to as usize, dup).map_err(invalid)?;
     status[0] = r.duplicates as i32;
     Ok(r.stop_row as u32)
+  }
+}
+
+/// Slots of the fill-state array of EventKernel.appendRows: lineBytes, keyBytes, rows (in and out),
+/// then the stop reason and, for STOP_ROOM, the line and key bytes the next row needs (out).
+const EVENT_STATE_INTS: usize = 6;
+const STOP_DONE: u32 = 0;
+const STOP_ROOM: u32 = 1;
+const STOP_ROW_FOR_JS: u32 = 2;
+
+/// The processed-event serializer's batch append for one batch layout and output shape (events.rs;
+/// JS twin: EventSerializer.append in src/kernels/events/event-serializer.ts).
+#[napi(js_name = "EventKernel")]
+pub struct EventKernel {
+  plan: events_plan::EventPlan,
+}
+
+#[napi]
+impl EventKernel {
+  /// The static parts of the lines, flattened by src/kernels/events/native-serializer.ts (events.rs
+  /// has the format); `enriched_name` is empty without an enriched field.
+  #[napi(constructor)]
+  pub fn new(layout: &[i32], names: &[u8], name_ends: &[i32], enum_bytes: &[u8], enum_ends: &[i32], enriched_name: &[u8]) -> Result<Self> {
+    let plan = events_plan::EventPlan::read(layout, names, name_ends, enum_bytes, enum_ends, enriched_name).map_err(invalid)?;
+    Ok(EventKernel { plan })
+  }
+
+  /// Appends rows[from..to] of the batch in `slot` to the event arrays, from the fill positions in
+  /// `state` (see EVENT_STATE_INTS), and writes the new positions and the stop reason there. Returns
+  /// the index of the first row not appended (to when done).
+  #[napi(catch_unwind)]
+  pub fn append_rows(
+    &self, slot: &[u8], value_ids: &[i32], dict_literals: &[u8], dict_ends: &[i32], dict_count: u32, rows: &[i32], from: u32,
+    to: u32, lines: BytesMut, line_ends: U32sMut, keys: BytesMut, key_ends: U32sMut, state: U32sMut,
+  ) -> Result<u32> {
+    if state.len() < EVENT_STATE_INTS {
+      return Err(invalid("appendRows: state array too short".into()));
+    }
+    let rows = rows.get(from as usize..to as usize).ok_or_else(|| invalid(format!("appendRows: rows [{from}, {to}) of {}", rows.len())))?;
+    let (line_bytes, key_bytes, written) = (state[0] as usize, state[1] as usize, state[2] as usize);
+    if line_bytes > lines.len() || key_bytes > keys.len() || written > line_ends.len() || written > key_ends.len() {
+      return Err(invalid("appendRows: fill positions past the event arrays".into()));
+    }
+    let dict = events::Dictionary { literals: dict_literals, ends: dict_ends, count: dict_count as usize };
+    let mut out = events::Output { lines, line_ends, keys, key_ends, line_bytes, key_bytes, rows: written };
+    let (done, stop) = events::append_rows(&self.plan, slot, value_ids, &dict, rows, &mut out).map_err(|e| invalid(format!("appendRows: {e}")))?;
+    state[0] = out.line_bytes as u32;
+    state[1] = out.key_bytes as u32;
+    state[2] = out.rows as u32;
+    (state[3], state[4], state[5]) = match stop {
+      events::Stop::Done => (STOP_DONE, 0, 0),
+      events::Stop::Room { line_bytes, key_bytes } => (STOP_ROOM, line_bytes as u32, key_bytes as u32),
+      events::Stop::RowForJs => (STOP_ROW_FOR_JS, 0, 0),
+    };
+    Ok(from + done as u32)
   }
 }
 

@@ -16,6 +16,16 @@ pub fn get_i32(s: &[u8], off: usize) -> i32 {
 }
 
 #[inline(always)]
+pub fn get_u16(s: &[u8], off: usize) -> u16 {
+  u16::from_ne_bytes(*s[off..].first_chunk::<2>().expect("slot region checked by the plan"))
+}
+
+#[inline(always)]
+pub fn get_f64(s: &[u8], off: usize) -> f64 {
+  f64::from_ne_bytes(*s[off..].first_chunk::<8>().expect("slot region checked by the plan"))
+}
+
+#[inline(always)]
 pub fn put_i32(s: &mut [u8], off: usize, v: i32) {
   *at_mut::<4>(s, off) = v.to_ne_bytes();
 }

@@ -89,6 +89,8 @@ export class PipelineProcessor implements PartitionProcessor<PipelineTaskOutput>
   private readonly keyHasher: KeyHasher | null;
   /** Per row of the batch: 1 = dedupe saw the key before (filled before the row loop). */
   private readonly duplicateFlags: Uint8Array;
+  /** The accepted rows of the batch, in order, for the serializer's one appendRows call after the row loop. */
+  private readonly acceptedRows: Int32Array;
   /** Key hashes (lo, hi per row) when the key column carries none; allocated on first need. */
   private keyHashScratch: Uint32Array | null = null;
   private counters: PipelineCounters = { rows: 0, duplicates: 0, late: 0, accepted: 0, lateAfterClose: 0 };
@@ -103,6 +105,7 @@ export class PipelineProcessor implements PartitionProcessor<PipelineTaskOutput>
     this.enrich = o.enrich ? new EnrichKernel(o.enrich, init.partition) : null;
     this.lookupIds = new Int32Array(init.layout.rowCapacity);
     this.duplicateFlags = new Uint8Array(o.dedupe ? init.layout.rowCapacity : 0);
+    this.acceptedRows = new Int32Array(o.events ? init.layout.rowCapacity : 0);
     const a = o.aggregate;
     const assigner = new WindowAssigner(a.window);
     this.table = new WindowTable(state, bloomBytes(o), a.maxOpenCells, accumulatorLayout(a.metrics, a.hllPrecision),
@@ -136,6 +139,8 @@ export class PipelineProcessor implements PartitionProcessor<PipelineTaskOutput>
     const closedThrough = this.table.closedThroughMs;
     const c = this.counters;
     c.rows += n;
+    const accepted = this.acceptedRows;
+    let acceptedCount = 0;
     for (let r = 0; r < n; r++) {
       const t = ts[r];
       if (bloom !== null && duplicate[r] !== 0) { c.duplicates++; continue; }
@@ -152,8 +157,10 @@ export class PipelineProcessor implements PartitionProcessor<PipelineTaskOutput>
       }
       c.accepted++;
       agg.add(r, t);
-      if (events !== null) events.append(r);
+      if (events !== null) accepted[acceptedCount++] = r;
     }
+    // One call per batch: the native serializer's call overhead is paid per batch, not per row.
+    if (events !== null) events.appendRows(accepted, acceptedCount);
   }
 
   /** The dedupe key's (lo, hi) hash per row: the column's own, or computed from its bytes. */

@@ -1,8 +1,9 @@
 /**
  * Loading of the optional native module (native-bindings/, Rust + Node-API), for every thread that
  * uses it: the main thread's NDJSON decoder (kernels/decode/native.ts) and scatter copy
- * (runtime/scatter/native.ts) and the workers' Bloom kernel (kernels/dedupe/bloom.ts). Its own module
- * so a worker thread loads the binary without the decoder's plan builder and config code.
+ * (runtime/scatter/native.ts), the workers' Bloom kernel (kernels/dedupe/bloom.ts) and event
+ * serializer (kernels/events/native-serializer.ts). Its own module so a worker thread loads the
+ * binary without the decoder's plan builder and config code.
  *
  * Each part of the module is optional to its caller: a build from an older checkout may lack a newer
  * export, and every caller falls back to its JS twin (same results, more CPU) when its part is missing.
@@ -34,6 +35,19 @@ export interface NativeBloomHandle {
   ): number;
 }
 
+export interface NativeEventKernelHandle {
+  /**
+   * Rows rows[from..to) of the batch in `slot` appended to the event arrays from the fill positions in
+   * state[0..3) (lineBytes, keyBytes, rows); writes the new positions back, state[3] = why it stopped
+   * and state[4], state[5] = the line and key bytes the next row needs. Returns the first row index not appended.
+   */
+  appendRows(
+    slot: Uint8Array, valueIds: Int32Array, dictLiterals: Uint8Array, dictEnds: Int32Array, dictCount: number,
+    rows: Int32Array, from: number, to: number, lines: Uint8Array, lineEnds: Uint32Array, keys: Uint8Array, keyEnds: Uint32Array,
+    state: Uint32Array,
+  ): number;
+}
+
 export interface NativeModule {
   BlockDecoder: new (ints: Int32Array, floats: Float64Array, bytes: Uint8Array) => NativeDecoderHandle;
   /** The key hash of bytes[start, end) into out[at], out[at + 1] (tests compare it with hash64Into). */
@@ -43,6 +57,10 @@ export interface NativeModule {
   BloomKernel?: new (blocks: number, generations: number, probes: number) => NativeBloomHandle;
   /** Key hashes of rows 0..rows of a string column into out (lo, hi per row; (0, 0) for a null). */
   hashColumn?: (values: Uint8Array, offsets: Int32Array, validity: Uint8Array, out: Uint32Array, rows: number) => void;
+  /** The processed-event serializer's row loop (kernels/events/native-serializer.ts flattens its plan). */
+  EventKernel?: new (
+    layout: Int32Array, names: Uint8Array, nameEnds: Int32Array, enumBytes: Uint8Array, enumEnds: Int32Array, enrichedName: Uint8Array,
+  ) => NativeEventKernelHandle;
 }
 
 let loaded: NativeModule | null | undefined;

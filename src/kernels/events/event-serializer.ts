@@ -16,6 +16,10 @@
  *     JSON.parse reads back as the stored double exactly (-0 included);
  *   - then the enriched field (`enrich.as`): the string of the row's value id (id 0 = the default).
  * The key is the partition key column's UTF-8 bytes (empty when absent).
+ *
+ * Callers append a batch's accepted rows in one appendRows call. When the native module has the
+ * EventKernel, that call runs in native code (native-serializer.ts, native-bindings/src/events.rs),
+ * which writes the same bytes as append() below: append() is its JS twin and the reference.
  */
 import type { BatchView, ColumnView } from '../../runtime/batch.js';
 import type { BatchLayout } from '../../runtime/schema.js';
@@ -27,6 +31,7 @@ import {
 } from '../shared/json-bytes.js';
 import { SharedDictionaryReader, type SharedDictionaryShared } from '../enrich/shared-dictionary.js';
 import type { EventBatch } from '../../contracts/index.js';
+import { NativeEventWriter } from './native-serializer.js';
 
 export interface EventSerializerOptions {
   /** The partition key: a string column; its bytes become each event's key. */
@@ -35,6 +40,7 @@ export interface EventSerializerOptions {
   enriched: { name: string; dictionary: SharedDictionaryShared } | null;
 }
 
+/** Field kinds; native-bindings/src/events.rs numbers them the same. */
 const K_STRING = 0;
 const K_NUMBER = 1;
 const K_INT32 = 2;
@@ -89,11 +95,19 @@ export class EventSerializer {
   /** Bytes of a row apart from its strings' contents and the enriched value: braces, names, numbers. */
   private readonly fixedRowBytes: number;
 
+  /** appendRows in native code, or null: the JS loop over append(). */
+  private readonly native: NativeEventWriter | null;
+
   private columns: readonly ColumnView[] = [];
+  /** The bound batch's slot bytes, for the native path. */
+  private slot: Uint8Array | null = null;
   private valueIds: Int32Array | null = null;
   private dictionaryCount = 0;
 
-  constructor(layout: BatchLayout, options: EventSerializerOptions, buffers: EventBuffers = threadEventBuffers()) {
+  /** `native: false` keeps appendRows in JS even when the native module is built (tests, benches). */
+  constructor(
+    layout: BatchLayout, options: EventSerializerOptions, buffers: EventBuffers = threadEventBuffers(), opts: { native?: boolean } = {},
+  ) {
     this.buffers = buffers;
     const system = new Set<string>(SYSTEM_COLUMNS);
     const fields = layout.columns.filter((c) => !system.has(c.spec.name));
@@ -127,6 +141,14 @@ export class EventSerializer {
       fixed += 1 + (this.names.ends[i] - (i === 0 ? 0 : this.names.ends[i - 1])) + value;
     });
     this.fixedRowBytes = fixed;
+    this.native = opts.native === false ? null : NativeEventWriter.create({
+      layout, fields, kinds: this.fieldKinds, names: this.names, enumLiterals: this.enumLiterals, key, enrichedName: this.enrichedName,
+    });
+  }
+
+  /** Whether appendRows runs in native code. */
+  get isNative(): boolean {
+    return this.native !== null;
   }
 
   /**
@@ -135,6 +157,10 @@ export class EventSerializer {
    */
   bind(batch: BatchView, valueIds: Int32Array | null): void {
     this.columns = batch.columns;
+    if (this.native !== null) {
+      this.native.checkLayout(batch.layout);
+      this.slot = batch.bytes;
+    }
     this.valueIds = valueIds;
     if (this.dictionary !== null) this.dictionaryCount = this.dictionary.count();
     const buffers = this.buffers;
@@ -144,7 +170,22 @@ export class EventSerializer {
     }
   }
 
-  /** Appends row `r` of the bound batch as one event. */
+  /** Appends rows[0 .. count) of the bound batch, in that order, as one event each. */
+  appendRows(rows: Int32Array, count: number): void {
+    const native = this.native;
+    if (native === null) {
+      for (let i = 0; i < count; i++) this.append(rows[i]);
+      return;
+    }
+    let from = 0;
+    while (from < count) {
+      from = native.appendRows(this.slot!, this.valueIds, this.dictionary, this.dictionaryCount, rows, from, count, this.buffers);
+      // A row native leaves to JS (a value id the dictionary does not have): append's check throws.
+      if (from < count) this.append(rows[from++]);
+    }
+  }
+
+  /** Appends row `r` of the bound batch as one event (the JS path, and the twin of the native one). */
   append(r: number): void {
     const cols = this.columns;
     const bit = 1 << (r & 7);

@@ -164,6 +164,30 @@ describe('pipeline processor (enrich -> dedupe -> aggregate)', () => {
     expect(got.rows).toEqual([{ window_start: BASE_TS, window_end: BASE_TS + 60_000, type: 'view', region: 'north_america', count: 1, amount_sum: 1, amount_max: 1, users_approx: 1 }]);
   });
 
+  it('emits the accepted rows of every batch as event lines, in input order, keyed by the partition key (events on)', async () => {
+    const { options } = await canonical(1);
+    const layout = layoutFor(3);
+    const state = new SharedArrayBuffer(pipelineModule.stateBytes(options, layout));
+    const proc = pipelineModule.createProcessor({ partition: 0, partitions: 1, layout, options: { ...options, events: { keyField: 'event_id' } }, state });
+    const e = (id: string, line: number, extra: Partial<TestEvent> = {}): TestEvent => ({
+      event_id: id, ts: BASE_TS + line, user_id: `u${line}`, type: 'click', amount: line / 4, country: 'DE', line, ...extra,
+    });
+    // Batches of 3: duplicates, a late row and accepted rows mixed within and across batches.
+    const events = [e('a', 1), e('a', 2), e('b', 3, { late: true }), e('c', 4, { country: 'JP' }), e('b', 5), e('d', 6), e('e', 7, { country: 'XX' })];
+    forEachBatch(layout, events, (b) => proc.process(b));
+    const out = proc.finishTask({ closeBeforeMs: BASE_TS, final: false });
+    expect(out.counters).toMatchObject({ rows: 7, duplicates: 2, late: 1, accepted: 4 });
+    const dec = new TextDecoder();
+    const batch = out.events!;
+    const lines = Array.from({ length: batch.rowCount }, (_, i) => dec.decode(batch.lines.subarray(i === 0 ? 0 : batch.lineEnds[i - 1], batch.lineEnds[i])));
+    const keys = Array.from({ length: batch.rowCount }, (_, i) => dec.decode(batch.keys.subarray(i === 0 ? 0 : batch.keyEnds[i - 1], batch.keyEnds[i])));
+    const want = [e('a', 1), e('c', 4, { country: 'JP' }), e('d', 6), e('e', 7, { country: 'XX' })].map((x) => `${JSON.stringify({
+      event_id: x.event_id, ts: x.ts, user_id: x.user_id, type: x.type, amount: x.amount, country: x.country, region: x.country === 'XX' ? 'unknown' : REGION[x.country!],
+    })}\n`);
+    expect(lines).toEqual(want);
+    expect(keys).toEqual(['a', 'c', 'd', 'e']);
+  });
+
   it('hands over only windows ending at or before closeBeforeMs, and rejects rows for a window already handed over', async () => {
     const { options } = await canonical(1);
     const layout = layoutFor(16);
