@@ -93,7 +93,11 @@ export interface SuiteResults {
     single: KafkaShapeHeadline | null;
     batched: KafkaShapeHeadline | null;
     /** Every sink on, first read to the last row in ClickHouse (absent in older runs). */
-    end_to_end?: { events: number; partitions: number; events_per_sec: number } | null;
+    end_to_end?: {
+      events: number; partitions: number; events_per_sec: number;
+      /** CPU seconds over the run (absent in older runs): ringflow's process and the broker's. */
+      ringflow_cpu_s?: number; broker_cpu_s?: number | null;
+    } | null;
   } | null;
   targets: TargetCheck[];
   skipped: Skip[];

@@ -5,6 +5,8 @@
  * runs from the group join (Daemon.start resolves there, before the first record is read) to the end
  * of the finish: every window closed and every sink's write acknowledged, so the last row is in
  * ClickHouse. ClickHouse and Redis are started here like the broker (test/services, loopback).
+ * The CPU seconds of ringflow (this process, from the join to the end of the finish) and of the
+ * broker over the same span are reported too: on a machine of few cores they bound the rate.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,6 +32,8 @@ export interface EndToEndOptions {
   eventsPerMessage: number;
   /** Processed events packed per Kafka message (sinks.kafka.eventsPerMessage). */
   processedEventsPerMessage: number;
+  /** CPU seconds the broker has used so far (KafkaServer.cpuSeconds): the run reports the broker's share. */
+  brokerCpuSeconds: () => number;
 }
 
 export interface EndToEndResult {
@@ -79,6 +83,8 @@ export async function runKafkaEndToEnd(o: EndToEndOptions, progress: Progress): 
       },
       daemon: { deadLetterPath: join(dir, 'dead-letter.ndjson'), statusIntervalMs: 0 },
     }, resolve(REPO_ROOT, 'examples'));
+    // CPU from the group join on: this process is the daemon (no other work runs in it meanwhile).
+    const cpuBefore = { ringflow: process.cpuUsage(), broker: o.brokerCpuSeconds() };
     const daemon = await Daemon.start({ plan: compileRunPlan(config), logger: createDaemonLogger('ringflow-bench', 'warn') });
     const startedAt = performance.now();
     const failure: { err?: Error } = {};
@@ -96,6 +102,9 @@ export async function runKafkaEndToEnd(o: EndToEndOptions, progress: Progress): 
     const readMs = performance.now() - startedAt;
     const summary = await daemon.shutdown('finish');
     const seconds = (performance.now() - startedAt) / 1000;
+    const ringflowCpu = process.cpuUsage(cpuBefore.ringflow);
+    const ringflowCpuSeconds = (ringflowCpu.user + ringflowCpu.system) / 1e6;
+    const brokerCpuSeconds = o.brokerCpuSeconds() - cpuBefore.broker;
     const s = summary.stats;
     const problems: string[] = [];
     if (s.input !== events) problems.push(`pipeline input ${s.input} != ${events} produced`);
@@ -114,7 +123,9 @@ export async function runKafkaEndToEnd(o: EndToEndOptions, progress: Progress): 
         params: {
           events, partitions: o.partitions, events_per_message: o.eventsPerMessage, processed_events_per_message: o.processedEventsPerMessage,
           accepted: s.accepted, duplicates: s.duplicates, window_rows: s.windowRowsEmitted, clickhouse_rows: stored,
-          processed_messages: processedMessages, read_ms: Math.round(readMs),
+          processed_messages: processedMessages, read_ms: Math.round(readMs), late: s.late,
+          ringflow_cpu_s: Number(ringflowCpuSeconds.toFixed(2)),
+          broker_cpu_s: Number.isFinite(brokerCpuSeconds) ? Number(brokerCpuSeconds.toFixed(2)) : null,
         },
         events_per_sec: Math.round(events / seconds),
         elapsed_ms: Math.round(seconds * 1000),

@@ -271,6 +271,7 @@ export async function runKafkaSection(o: SuiteOptions, progress: Progress, resul
       const e2e = await runKafkaEndToEnd({
         brokers: server.brokers, kafka, admin, partitions: TOPIC_PARTITIONS, messages: o.kafkaEndToEndEvents / o.kafkaEventsPerMessage,
         eventsPerMessage: o.kafkaEventsPerMessage, processedEventsPerMessage: o.kafkaEventsPerMessage,
+        brokerCpuSeconds: () => server.cpuSeconds(),
       }, progress);
       if (e2e.problems.length > 0) {
         results.errors.push({ section: 'kafka', what: e2e.record.name, reason: e2e.problems.join('; ') });
@@ -278,7 +279,11 @@ export async function runKafkaSection(o: SuiteOptions, progress: Progress, resul
       } else {
         record(e2e.record);
         progress.result(e2e.record);
-        headline.end_to_end = { events: Number(e2e.record.params.events), partitions: TOPIC_PARTITIONS, events_per_sec: e2e.record.events_per_sec ?? 0 };
+        const { ringflow_cpu_s: ringflowCpu, broker_cpu_s: brokerCpu } = e2e.record.params;
+        headline.end_to_end = {
+          events: Number(e2e.record.params.events), partitions: TOPIC_PARTITIONS, events_per_sec: e2e.record.events_per_sec ?? 0,
+          ringflow_cpu_s: Number(ringflowCpu), broker_cpu_s: typeof brokerCpu === 'number' ? brokerCpu : null,
+        };
       }
     } catch (err) {
       results.errors.push({ section: 'kafka', what: 'end to end with every sink', reason: (err as Error).message.split('\n')[0].slice(0, 400) });

@@ -8,7 +8,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { ServiceError } from '../../src/errors.js';
 import { assertPortFree, findFreePorts, isPidAlive, LOOPBACK_HOST, makeTempDir, removeTempDir, requireBinary } from './host.js';
 import { kafkaLibDir, randomKafkaClusterId, writeLog4jProperties, writeServerProperties } from './kafka-config.js';
-import { ManagedProcess, raceTimeout, waitUntilReady } from './process.js';
+import { ManagedProcess, processCpuSeconds, raceTimeout, waitUntilReady } from './process.js';
 
 export interface KafkaStartOptions {
   /** PLAINTEXT listener port. Default: a free port. */
@@ -34,6 +34,8 @@ export interface KafkaServer {
   readonly logFile: string;
   /** Wall time from spawning the storage formatter to the first successful describeCluster. */
   readonly startupMs: number;
+  /** CPU seconds the running broker process has used since it started (NaN off Linux): benchmarks account for it. */
+  cpuSeconds(): number;
   /** Stops the broker and starts it again on the same ports and data, down for `downMs`; resolves once it serves metadata. */
   restart(options?: { graceMs?: number; downMs?: number }): Promise<void>;
   /** Stops the broker (SIGTERM, SIGKILL after graceMs) and removes its temp dir; safe to call twice. */
@@ -112,6 +114,7 @@ export async function startKafka(options: KafkaStartOptions = {}): Promise<Kafka
     clusterId,
     logFile,
     startupMs,
+    cpuSeconds: () => processCpuSeconds(proc.pid),
     async restart(restartOptions = {}) {
       if (stopped) throw new ServiceError(SERVICE, 'restart() after stop()');
       await proc.stop(restartOptions.graceMs ?? 15_000);

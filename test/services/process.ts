@@ -4,7 +4,7 @@
  * or is interrupted so no server outlives the test run.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readSync, fstatSync, rmSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, fstatSync, rmSync } from 'node:fs';
 import { ServiceError } from '../../src/errors.js';
 
 export interface ExitInfo {
@@ -187,6 +187,20 @@ export function trackTempDir(dir: string): void {
 export function untrackTempDir(dir: string): void {
   liveTempDirs.delete(dir);
 }
+
+/** CPU time (user + system, seconds) process `pid` has used so far, from /proc (Linux); NaN elsewhere or once it is gone. */
+export function processCpuSeconds(pid: number): number {
+  try {
+    // Fields after the ")" that ends the command name: utime and stime are the 12th and 13th.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** USER_HZ: 100 on every Linux build Node supports (sysconf(_SC_CLK_TCK)). */
+const CLOCK_TICKS_PER_SECOND = 100;
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
