@@ -5,8 +5,9 @@
  * runs from the group join (Daemon.start resolves there, before the first record is read) to the end
  * of the finish: every window closed and every sink's write acknowledged, so the last row is in
  * ClickHouse. ClickHouse and Redis are started here like the broker (test/services, loopback).
- * The CPU seconds of ringflow (this process, from the join to the end of the finish) and of the
- * broker over the same span are reported too: on a machine of few cores they bound the rate.
+ * The CPU seconds of ringflow (this process, from Daemon.start, so worker start-up and the group
+ * join are in, to the end of the finish) and of the broker over the same span are reported too: on a
+ * machine of few cores they bound the rate.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -83,7 +84,7 @@ export async function runKafkaEndToEnd(o: EndToEndOptions, progress: Progress): 
       },
       daemon: { deadLetterPath: join(dir, 'dead-letter.ndjson'), statusIntervalMs: 0 },
     }, resolve(REPO_ROOT, 'examples'));
-    // CPU from the group join on: this process is the daemon (no other work runs in it meanwhile).
+    // CPU from Daemon.start on (start-up and join included): this process is the daemon, besides the status poll below.
     const cpuBefore = { ringflow: process.cpuUsage(), broker: o.brokerCpuSeconds() };
     const daemon = await Daemon.start({ plan: compileRunPlan(config), logger: createDaemonLogger('ringflow-bench', 'warn') });
     const startedAt = performance.now();

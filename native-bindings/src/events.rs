@@ -133,7 +133,11 @@ pub fn append_rows(plan: &EventPlan, slot: &[u8], value_ids: &[i32], dict: &Dict
     }
     if let Some(name) = &plan.enriched_name {
       at = name.write(lines, at);
-      at = copy_bytes(dict.literals, literal.0, literal.1, lines, at);
+      // An exact copy: the loader may be appending to the shared dictionary past its published end,
+      // so the 32-byte move of copy_bytes must not read there.
+      let len = literal.1 - literal.0;
+      lines[at..at + len].copy_from_slice(&dict.literals[literal.0..literal.1]);
+      at += len;
     }
     // The first field's ',' becomes the '{'; a row without fields writes the '{' here.
     if at == row_start {

@@ -83,6 +83,8 @@ export class SinkSet {
       }
       if (config.kafka) {
         const kafka = createKafkaSinks(config.kafka, deadLetter, events);
+        // A fallback to kafkajs's own CRC costs CPU on every produced byte: say which one runs.
+        logger?.info({ encoding: kafka.encoding }, 'kafka sink: produce-side encoding');
         if (kafka.events) eventSinks.push(kafka.events);
         if (kafka.alerts) alertSinks.push(kafka.alerts);
         closers.push(() => kafka.close());

@@ -41,7 +41,7 @@ export const kafkaSourceSchema = z
     brokers: z.array(brokerAddress).min(1)
       .describe('Bootstrap brokers, host:port. Default: ["127.0.0.1:9092"].').default(['127.0.0.1:9092']),
     topic: z.union([topicName, z.array(topicName).min(1).max(64).refine((t) => new Set(t).size === t.length, 'lists a topic twice')])
-      .describe('Topic to consume, or a list of topics read as one stream by one consumer group: partition p of the i-th of n listed topics (i from 0) is source partition p x n + i in commits, checkpoints and logs (keep the list while a checkpoint file is in use). Default: "events".')
+      .describe('Topic to consume, or a list of at most 64 topics read as one stream by one consumer group: partition p of the i-th of n listed topics (i from 0) is source partition p x n + i in checkpoints, status and logs; offsets are committed per topic partition (keep the list while a checkpoint file is in use). Default: "events".')
       .default('events'),
     groupId: z.string().min(1).describe('Consumer group id; committed offsets live under it. Default: "ringflow".').default('ringflow'),
     clientId: z.string().min(1).describe('Kafka client id shown in broker logs. Default: "ringflow".').default('ringflow'),

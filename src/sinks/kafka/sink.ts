@@ -53,6 +53,8 @@ class AlertsDriver implements SinkDriver<Alert> {
 export interface KafkaSinks {
   events: Sink<EventBatch> | undefined;
   alerts: Sink<Alert> | undefined;
+  /** Which produce-side kafkajs patches are in force (producer-patch.ts), for the start-up log. */
+  encoding: SharedProducer['encoding'];
   close(): Promise<void>;
 }
 
@@ -73,6 +75,7 @@ export function createKafkaSinks(config: KafkaSinkConfig, deadLetter: DeadLetter
   return {
     events: eventSink,
     alerts: alertSink,
+    encoding: producer.encoding,
     async close() {
       try {
         await eventSink?.close();

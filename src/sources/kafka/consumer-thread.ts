@@ -173,8 +173,8 @@ class ConsumerThread {
         return;
       }
       case 'commit': {
-        const offsets = m.offsets.map(({ partition, ...o }) => ({ ...this.ids.of(partition), ...o }));
         void this.answer(m.id, async () => {
+          const offsets = m.offsets.map(({ partition, ...o }) => ({ ...this.ids.of(partition), ...o }));
           await this.consumer.commitOffsets(offsets);
           return {};
         });

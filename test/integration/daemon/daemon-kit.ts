@@ -199,6 +199,26 @@ export async function committedOffset(services: ServiceAddresses, groupId: strin
   }
 }
 
+/** Per topic partition ("topic/p"): the group's committed offset (-1 when none) and the end offset. */
+export async function committedVsEnd(services: ServiceAddresses, groupId: string, topics: readonly string[]): Promise<Record<string, { committed: number; end: number }>> {
+  const admin = new Kafka({ clientId: 'daemon-test-offsets', brokers: services.kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    const out: Record<string, { committed: number; end: number }> = {};
+    for (const topic of topics) {
+      const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+      const ends = await admin.fetchTopicOffsets(topic);
+      for (const e of ends) {
+        const c = committed.partitions.find((p) => p.partition === e.partition);
+        out[`${topic}/${e.partition}`] = { committed: c ? Number(c.offset) : -1, end: Number(e.high) };
+      }
+    }
+    return out;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 export type StoredRow = Record<string, string | number | null>;
 
 /** Window rows under FINAL, numbers as numbers, without the version column. */

@@ -21,7 +21,7 @@ import { testServices, uniqueName } from '../../helpers/services.js';
 import { compareAggregates } from '../../reference/compare-outputs.js';
 import { ClickstreamGenerator } from '../../../src/sources/generators/clickstream-events.js';
 import {
-  clickhouseRows, connectProducer, createTopics, daemonConfig, DaemonProcess, messagesByPartition, partitionOf, producePartitioned, redisRows,
+  clickhouseRows, committedVsEnd, connectProducer, createTopics, daemonConfig, DaemonProcess, messagesByPartition, partitionOf, producePartitioned, redisRows,
   replayOracle, waitUntil,
 } from './daemon-kit.js';
 
@@ -104,6 +104,11 @@ async function runCase(c: Case): Promise<void> {
   expect(compareAggregates(files, expected, 0)).toEqual([]);
   expect(compareAggregates(await clickhouseRows(services.clickhouseUrl, names.table), expected, 0)).toEqual([]);
   expect(compareAggregates(await redisRows(services.redisUrl, names.redisPrefix), expected, 0)).toEqual([]);
+  // Every window is closed and acknowledged, so every partition of every topic is committed to its end
+  // (a commit mapped to the wrong topic or partition would leave one behind and move another past).
+  const offsets = await committedVsEnd(services, names.groupId, topics.map((t) => t.topic));
+  expect(Object.keys(offsets).length).toBe(topics.reduce((n, t) => n + t.numPartitions, 0));
+  for (const [tp, o] of Object.entries(offsets)) expect(o.committed, tp).toBe(o.end);
 }
 
 describe('ringflow run on a Kafka topic = ringflow replay of the same lines', () => {

@@ -20,7 +20,7 @@ describe('source partition numbers of several topics', () => {
         expect(ids.of(id)).toEqual({ topic, partition: p });
       }
     }
-    // 4 + 2 partitions: ids 0..7, no gap wider than the partition-count difference.
+    // 4 + 2 partitions: ids 0..6, in 0..7 (partitions x topics), whatever the partition counts.
     const two = new TopicPartitionIds(['x', 'y']);
     expect(two.idsOf({ x: [0, 1, 2, 3], y: [0, 1] })).toEqual([0, 1, 2, 3, 4, 6]);
     expect(ids.idsOf({ c: [1, 0], a: [2], other: [5] })).toEqual([2, 5, 6]);
