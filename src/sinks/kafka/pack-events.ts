@@ -2,9 +2,8 @@
  * Turns event batches into Kafka messages.
  *
  * One event per message (eventsPerMessage = 1) is the plain keyed layout. kafkajs spends most of its
- * time per message (encoding, CRC), not per byte: measured here with an idempotent producer, ~23K
- * messages/s at one event each vs ~160K events/s at 64 events per message. So the sink can pack
- * up to N NDJSON lines into one message. Packing keeps the keyed guarantee that matters — every
+ * time per message (encoding), not per byte (ARCHITECTURE.md, "Measurements", "Kafka"), so the sink
+ * can pack up to N NDJSON lines into one message. Packing keeps the keyed guarantee that matters — every
  * event of a key lands in the partition its key maps to, in order — by computing that partition as the
  * Java client and kafkajs' default partitioner do (murmur2 of the key) and setting it explicitly; the message then
  * carries no key (it holds many). ringflow's Kafka source reads many NDJSON lines per message.
