@@ -16,7 +16,7 @@ import { runFaultScenario, type Fault, type ScenarioResult } from '../integratio
 const OUT = process.env.RINGFLOW_RELIABILITY_OUT ?? '';
 let dir: string;
 const children: DaemonProcess[] = [];
-const results: { name: string; partitions: number; events: number; faults: string; result: ScenarioResult | null; error?: string }[] = [];
+const results: { name: string; partitions: string; events: number; faults: string; result: ScenarioResult | null; error?: string }[] = [];
 let clickhouse: ClickHouseServer | undefined;
 let kafka: KafkaServer | undefined;
 const startedAt = new Date();
@@ -80,6 +80,8 @@ function report(): string {
 interface Scenario {
   name: string;
   partitions: number;
+  /** A second topic (or more) in the same source: its partitions. */
+  moreTopics?: number[];
   events: number;
   fault: () => Promise<Fault>;
   faults: string;
@@ -92,6 +94,10 @@ const scenarios: Scenario[] = [
   { name: 'kill -9, default mode, no duplicates', partitions: 4, events: 80_000, fault: async () => ({ kind: 'kill', times: 10 }), faults: '10 × kill -9', checkpoints: false, duplicateRate: 0, seed: 101 },
   { name: 'kill -9, checkpoint mode, 5% duplicates', partitions: 4, events: 80_000, fault: async () => ({ kind: 'kill', times: 10 }), faults: '10 × kill -9', checkpoints: true, duplicateRate: 0.05, seed: 102 },
   { name: 'kill -9, default mode, 8 partitions', partitions: 8, events: 80_000, fault: async () => ({ kind: 'kill', times: 5 }), faults: '5 × kill -9', checkpoints: false, duplicateRate: 0, seed: 103 },
+  {
+    name: 'kill -9, checkpoint mode, two topics in one source', partitions: 4, moreTopics: [2], events: 80_000, fault: async () => ({ kind: 'kill', times: 5 }),
+    faults: '5 × kill -9', checkpoints: true, duplicateRate: 0.05, seed: 106,
+  },
   {
     name: 'ClickHouse stopped for 30 s', partitions: 4, events: 60_000, faults: 'ClickHouse down 30 s', checkpoints: false, duplicateRate: 0.05, seed: 104,
     fault: async () => {
@@ -111,11 +117,11 @@ const scenarios: Scenario[] = [
 describe.runIf(OUT !== '')('reliability of the Kafka path (RELIABILITY.md)', () => {
   for (const s of scenarios) {
     it(s.name, async () => {
-      const entry: (typeof results)[number] = { name: s.name, partitions: s.partitions, events: s.events, faults: s.faults, result: null };
+      const entry: (typeof results)[number] = { name: s.name, partitions: [s.partitions, ...(s.moreTopics ?? [])].join(' + '), events: s.events, faults: s.faults, result: null };
       results.push(entry);
       try {
         entry.result = await runFaultScenario({
-          dir, seed: s.seed, partitions: s.partitions, events: s.events, fault: await s.fault(), checkpoints: s.checkpoints, duplicateRate: s.duplicateRate, children,
+          dir, seed: s.seed, partitions: s.partitions, moreTopics: s.moreTopics, events: s.events, fault: await s.fault(), checkpoints: s.checkpoints, duplicateRate: s.duplicateRate, children,
         });
       } catch (err) {
         entry.error = (err as Error).message;

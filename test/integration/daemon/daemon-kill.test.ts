@@ -7,6 +7,8 @@
  *
  * Default mode keeps the watermark in the commit metadata but no dedupe state, so its input has no
  * duplicates; checkpoint mode restores the Bloom filters and open windows, so its input has them.
+ * One case reads two topics as one source, so commits, their metadata and checkpoints are mapped
+ * to the right (topic, partition) across restarts.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -43,4 +45,12 @@ describe('ringflow run: kill -9 on a 4-partition topic', () => {
       for (const ms of r.restartToConsumingMs) expect(ms).toBeLessThan(8_000);
     });
   }
+
+  it('two topics (4 + 2 partitions) in one source, checkpoint mode, with duplicates: every window equals replay', async () => {
+    const r = await runFaultScenario({ dir, seed: 43, partitions: 4, moreTopics: [2], events: 40_000, fault: { kind: 'kill', times: 2 }, checkpoints: true, duplicateRate: 0.05, children });
+    expect(r.exit).toEqual({ code: 0, signal: null });
+    for (const s of r.sinks) expect(s.differences, s.sink).toEqual([]);
+    expect(r.eventsTopic.distinct).toBe(r.eventsTopic.expected);
+    expect(r.restartToConsumingMs).toHaveLength(2);
+  });
 });

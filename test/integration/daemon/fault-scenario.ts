@@ -14,7 +14,7 @@ import { compareAggregates } from '../../reference/compare-outputs.js';
 import type { ClickHouseServer, KafkaServer } from '../../services/index.js';
 import { ClickstreamGenerator } from '../../../src/sources/generators/clickstream-events.js';
 import {
-  clickhouseRows, connectProducer, createTopics, daemonConfig, DaemonProcess, latestFileRows, messagesByPartition, producePartitioned,
+  clickhouseRows, connectProducer, createTopics, daemonConfig, DaemonProcess, latestFileRows, messagesByPartition, partitionOf, producePartitioned,
   readTopic, redisRows, replayOracle, waitUntil,
 } from './daemon-kit.js';
 
@@ -28,6 +28,8 @@ export interface ScenarioOptions {
   dir: string;
   seed: number;
   partitions: number;
+  /** Several topics in one source: partitions of each topic after the first (which has `partitions`). */
+  moreTopics?: readonly number[];
   events: number;
   fault: Fault;
   checkpoints: boolean;
@@ -85,12 +87,17 @@ export async function runFaultScenario(o: ScenarioOptions): Promise<ScenarioResu
   const names = { topic: uniqueName('in'), groupId: uniqueName('grp'), table: uniqueName('win'), redisPrefix: uniqueName('rf'), eventsTopic: uniqueName('events') };
   const testDir = join(o.dir, names.topic);
   mkdirSync(testDir, { recursive: true });
-  await createTopics(services, [{ topic: names.topic, numPartitions: o.partitions }, { topic: names.eventsTopic, numPartitions: o.partitions }]);
+  const topics = [{ topic: names.topic, numPartitions: o.partitions }, ...(o.moreTopics ?? []).map((n, i) => ({ topic: `${names.topic}_${i + 2}`, numPartitions: n }))];
+  await createTopics(services, [...topics, { topic: names.eventsTopic, numPartitions: o.partitions }]);
   const lines = new ClickstreamGenerator({ seed: o.seed, eventsPerSecond: 100, duplicateRate: o.duplicateRate }).fillLines(o.events);
+  // Several topics: a line's topic follows its event_id (hash mod 3, independent of the partition's hash).
+  const linesOf = topics.map(() => [] as string[]);
+  for (const line of lines) linesOf[topics.length === 1 ? 0 : partitionOf(line, 3) % topics.length].push(line);
   const clickhouseUrl = o.fault.kind === 'clickhouse-down' ? o.fault.server.url : services.clickhouseUrl;
   const configPath = daemonConfig(services, names, testDir, {
     clickhouseUrl,
     sinks: { files: { dir: join(testDir, 'files') } },
+    ...(topics.length > 1 ? { kafka: { topic: topics.map((t) => t.topic) } } : {}),
     daemon: {
       idleCloseMs: 1_500, caughtUpPollMs: 200,
       ...(o.checkpoints ? { checkpoint: { dir: join(testDir, 'checkpoints'), intervalMs: 300 } } : {}),
@@ -107,7 +114,9 @@ export async function runFaultScenario(o: ScenarioOptions): Promise<ScenarioResu
   let sent = 0;
   const producer = await connectProducer(services, { patient: o.fault.kind === 'broker-restart' });
   const pauseMs = o.fault.kind === 'kill' ? 10 : 60;
-  const producing = producePartitioned(producer, names.topic, messagesByPartition(lines, o.partitions, 1), 50, pauseMs, (n) => { sent = n; })
+  const sentPerTopic = topics.map(() => 0);
+  const producing = Promise.all(topics.map((t, i) => producePartitioned(producer, t.topic, messagesByPartition(linesOf[i], t.numPartitions, 1), 50, pauseMs,
+    (n) => { sentPerTopic[i] = n; sent = sentPerTopic.reduce((a, b) => a + b, 0); })))
     .finally(() => producer.disconnect());
 
   const restartToConsumingMs: number[] = [];
