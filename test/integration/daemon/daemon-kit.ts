@@ -280,7 +280,9 @@ export async function readTopic(services: ServiceAddresses, topic: string, expec
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
     await consumer.run({ eachMessage: async ({ message }) => { values.push(message.value?.toString() ?? ''); } });
-    await waitUntil(`${Math.max(total, expectAtLeast)} messages on ${topic}`, deadlineMs, () => values.length >= Math.max(total, expectAtLeast));
+    // The detail tells a topic that holds too few messages (offsets) from a reader that fell behind.
+    await waitUntil(`${Math.max(total, expectAtLeast)} messages on ${topic}`, deadlineMs, () => values.length >= Math.max(total, expectAtLeast),
+      () => `read ${values.length}; the topic's offsets hold ${total} (${offsets.map((o) => `${o.partition}: ${o.low}..${o.high}`).join(', ')})`);
   } finally {
     await consumer.disconnect();
   }
