@@ -10,11 +10,12 @@ import { ServiceError } from '../errors.js';
 
 export function compiledModuleUrl(moduleUrl: string | URL): URL {
   const path = fileURLToPath(moduleUrl);
-  if (!path.endsWith('.ts')) return new URL(moduleUrl);
+  const compiledExt = path.endsWith('.cts') ? '.cjs' : path.endsWith('.ts') ? '.js' : null;
+  if (compiledExt === null) return new URL(moduleUrl);
   const marker = `${'/'}src${'/'}`;
   const at = path.lastIndexOf(marker);
   if (at < 0) throw new ServiceError('worker', `cannot map ${path} to dist/: not under src/`);
-  const compiled = `${path.slice(0, at)}/dist/src/${path.slice(at + marker.length).replace(/\.ts$/, '.js')}`;
+  const compiled = `${path.slice(0, at)}/dist/src/${path.slice(at + marker.length).replace(/\.c?ts$/, compiledExt)}`;
   if (!existsSync(compiled)) {
     throw new ServiceError('worker', `compiled worker ${compiled} is missing: run \`npm run build\` first`);
   }
@@ -34,14 +35,17 @@ export function compiledSiblingUrl(moduleUrl: string, relativeBase: string): URL
  * A piscina pool of exactly `threads` threads running the compiled sibling `relativeBase` of
  * `moduleUrl`, one task per thread at a time, never shrunk for idleness: tasks hand shared-memory
  * state around, so a thread must be there when a task arrives and must not sit behind another task.
+ * piscina loads task-module-loader.cjs, which import()s the task module named in workerData (the
+ * loader's header says why).
  */
-export function fixedThreadPool(moduleUrl: string, relativeBase: string, threads: number, workerData: unknown): Piscina {
+export function fixedThreadPool(moduleUrl: string, relativeBase: string, threads: number, workerData: object): Piscina {
+  const loaderUrl = compiledModuleUrl(new URL(`./task-module-loader.${import.meta.url.endsWith('.ts') ? 'cts' : 'cjs'}`, import.meta.url));
   return new Piscina({
-    filename: compiledSiblingUrl(moduleUrl, relativeBase).href,
+    filename: loaderUrl.href,
     minThreads: threads,
     maxThreads: threads,
     concurrentTasksPerWorker: 1,
     idleTimeout: 2 ** 31 - 1,
-    workerData,
+    workerData: { ...workerData, taskModuleUrl: compiledSiblingUrl(moduleUrl, relativeBase).href },
   });
 }

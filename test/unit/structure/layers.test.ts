@@ -34,7 +34,7 @@ function listTs(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
     const p = join(dir, e.name);
     if (e.isDirectory()) return listTs(p);
-    return e.name.endsWith('.ts') ? [p] : [];
+    return /\.c?ts$/.test(e.name) ? [p] : [];
   });
 }
 
@@ -154,6 +154,12 @@ describe('src/ layer rules', () => {
       .flatMap((f) => [...withoutComments(readFileSync(f, 'utf8')).matchAll(/instanceof\s+(\w+(?:Source|Sink|Client))\b/g)]
         .map((m) => `${rel(f)}: instanceof ${m[1]}`));
     expect(bad).toEqual([]);
+  });
+
+  it('piscina pools are made only by fixedThreadPool, whose task file is CommonJS (task-module-loader.cts says why)', () => {
+    const makers = files.filter((f) => /\bnew\s+Piscina\s*\(/.test(withoutComments(readFileSync(f, 'utf8')))).map(rel);
+    expect(makers).toEqual(['src/runtime/worker-path.ts']);
+    expect(files.map(rel)).toContain('src/runtime/task-module-loader.cts');
   });
 
   it('every source file has fewer than 400 lines', () => {
