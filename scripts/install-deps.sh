@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One idempotent install step for everything the tests need on a fresh Debian 12 machine (run as root):
-#   1. Debian packages redis-server, clickhouse-server, clickhouse-client (system services left stopped:
+#   1. Debian packages redis-server, clickhouse-server, clickhouse-client, prometheus (system services left stopped:
 #      the tests start their own servers on free ports);
 #   2. Kafka 3.9 broker jars from Maven Central into a cache (test/kafka/pom.xml names them);
 #   3. npm packages (npm ci) when node_modules is missing or older than package-lock.json;
@@ -16,9 +16,9 @@ fail() { echo "install-deps: FAILED: $*" >&2; exit 1; }
 step() { echo "install-deps: $*"; }
 
 # --- 1. Debian packages -------------------------------------------------------------------------
-APT_PACKAGES=(redis-server clickhouse-server clickhouse-client)
+APT_PACKAGES=(redis-server clickhouse-server clickhouse-client prometheus)
 # The services the packages register; their postinst may start them, which we undo.
-SYSTEM_SERVICES=(redis-server clickhouse-server)
+SYSTEM_SERVICES=(redis-server clickhouse-server prometheus)
 
 is_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q '^install ok installed$'; }
 
@@ -33,6 +33,8 @@ stop_system_services() {
   # clickhouse's stops every clickhouse-server on the machine, the tests' ones included.
   start-stop-daemon --stop --quiet --oknodo --retry=TERM/15/KILL/5 \
     --pidfile /run/redis/redis-server.pid --exec /usr/bin/redis-server >/dev/null 2>&1 || true
+  id prometheus >/dev/null 2>&1 && { start-stop-daemon --stop --quiet --oknodo --retry=TERM/15/KILL/5 \
+    --user prometheus --exec /usr/bin/prometheus >/dev/null 2>&1 || true; }
   if id clickhouse >/dev/null 2>&1; then
     start-stop-daemon --stop --quiet --oknodo --retry=TERM/30/KILL/5 \
       --user clickhouse --exec /usr/sbin/clickhouse-server >/dev/null 2>&1 || true
@@ -76,7 +78,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
   fi
   stop_system_services
 fi
-for bin in redis-server clickhouse-server clickhouse-client java mvn; do
+for bin in redis-server clickhouse-server clickhouse-client prometheus java mvn; do
   command -v "$bin" >/dev/null 2>&1 || fail "$bin not on PATH after installing its Debian package"
 done
 

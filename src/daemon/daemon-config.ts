@@ -2,7 +2,7 @@
  * Config section `daemon`: what `ringflow run` itself needs beyond the pipeline, sources and sinks —
  * where pipeline dead letters go, how often offsets are committed and status is printed.
  *
- *   daemon: { deadLetterPath, commitIntervalMs, statusIntervalMs, checkpoint: { dir, intervalMs }, shutdownTimeoutMs }
+ *   daemon: { deadLetterPath, commitIntervalMs, statusIntervalMs, checkpoint: { dir, intervalMs }, metrics: { listen, bearerTokenEnv }, shutdownTimeoutMs, ... }
  */
 import { z } from 'zod';
 
@@ -10,6 +10,14 @@ const int = (min: number, max: number) => {
   const allowed = `must be an integer in [${min}, ${max}]`;
   return z.number({ error: allowed }).int(allowed).min(min, allowed).max(max, allowed);
 };
+
+/** host:port, the host a name, an IPv4 address or a bracketed IPv6 address. */
+export const LISTEN_ADDRESS = /^(\[[0-9a-fA-F:.]+\]|[^:\s\[\]]+):(\d{1,5})$/;
+
+const listenAddress = z.string().refine((v) => {
+  const m = LISTEN_ADDRESS.exec(v);
+  return m !== null && Number(m[2]) <= 65535;
+}, { error: 'must be host:port (e.g. 127.0.0.1:9464; port 0 picks a free one)' });
 
 export const daemonConfigSchema = z
   .object({
@@ -33,6 +41,16 @@ export const daemonConfigSchema = z
       .describe('How often the source\'s end positions (Kafka: end offsets) are read to know which partitions are caught up: only those can go idle (aggregate.idleTimeoutMs), and --until-caught-up ends when all are (50-600000 ms). Default: 1000.'),
     idleCloseMs: int(100, 86_400_000).nullable().default(null)
       .describe('Once every partition is caught up and no event arrived for this long, close every window holding events (events for those windows arriving later are late); null = windows close only when later events move the watermark (100-86400000 ms or null). Default: null.'),
+    metrics: z
+      .object({
+        listen: listenAddress.nullable().default(null)
+          .describe('host:port of the HTTP server with /metrics (Prometheus text format), /healthz and /readyz; null = no server. Keep it on loopback (127.0.0.1) unless a firewall guards the port. Default: null.'),
+        bearerTokenEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be an environment variable name' }).nullable().default(null)
+          .describe('Name of an environment variable holding a token that /metrics requests must send as "Authorization: Bearer <token>" (the token itself never goes in the config file); null = no token. /healthz and /readyz never need it. Default: null.'),
+      })
+      .strict()
+      .prefault({})
+      .describe('The daemon\'s metrics and health endpoints. Default: {listen: null}.'),
     shutdownTimeoutMs: int(1_000, 3_600_000).default(60_000)
       .describe('Longest a graceful shutdown (drain, flush sinks, commit) may take before the process exits 1 (1000-3600000 ms). Default: 60000.'),
   })

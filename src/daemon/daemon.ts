@@ -86,6 +86,7 @@ export class Daemon {
   private fatal: Error | undefined;
   private readonly fatalListeners: ((err: Error) => void)[] = [];
   private stopRequested = false;
+  private shuttingDown = false;
   private readonly stopListeners: (() => void)[] = [];
 
   private constructor(
@@ -304,8 +305,23 @@ export class Daemon {
     };
   }
 
+  /** Positions and lag per source partition (the metrics' source gauges). */
+  lag(): ReturnType<Source['lag']> {
+    return this.source.lag();
+  }
+
+  deadLettersByReason(): ReadonlyMap<string, number> {
+    return this.deadLetters.byReason;
+  }
+
+  /** Serving its source: not failed and not shutting down (readiness). */
+  ready(): boolean {
+    return this.fatal === undefined && !this.shuttingDown;
+  }
+
   /** Ends the daemon (see the header for the two modes); closes everything. */
   async shutdown(mode: EndMode): Promise<DaemonSummary> {
+    this.shuttingDown = true;
     try {
       await this.caughtUp.stop();
       await this.source.stop();

@@ -16,6 +16,8 @@ export class InputDeadLetterFile {
   private readonly timer: NodeJS.Timeout;
   private failure: Error | undefined;
   records = 0;
+  /** Records by reason (a bounded set: rule:field, late, ...), for the metrics. */
+  readonly byReason = new Map<string, number>();
 
   constructor(
     readonly path: string,
@@ -30,6 +32,7 @@ export class InputDeadLetterFile {
   add(entry: DeadLetterEntry): void {
     this.buffered += `${JSON.stringify(entry)}\n`;
     this.records++;
+    this.byReason.set(entry.reason, (this.byReason.get(entry.reason) ?? 0) + 1);
     if (this.buffered.length >= this.maxBufferedBytes) void this.flush(false).catch(() => undefined);
   }
 

@@ -11,6 +11,9 @@ import { Daemon, type DaemonSummary, type EndMode } from './daemon.js';
 import type { DaemonLogger } from './logger.js';
 import { compileRunPlan } from './plan.js';
 import { StatusLine } from './status-line.js';
+import { ConfigError } from '../errors.js';
+import { createDaemonMetrics } from './metrics/daemon-metrics.js';
+import { MetricsServer } from './metrics/metrics-server.js';
 
 export interface RunOptions {
   config: RingflowConfig;
@@ -33,7 +36,9 @@ type EndReason = { kind: 'signal'; signal: string } | { kind: 'duration' } | { k
 export async function runDaemon(opts: RunOptions): Promise<{ exitCode: number; summary?: DaemonSummary }> {
   const log = opts.logger;
   const plan = compileRunPlan(opts.config, { maxEvents: opts.maxEvents });
+  const bearerToken = metricsToken(plan.daemon.metrics.bearerTokenEnv);
   const daemon = await Daemon.start({ plan, logger: log });
+  const metrics = await startMetrics(daemon, plan.daemon.metrics.listen, bearerToken, opts.config.name, log);
   const status = new StatusLine(plan.daemon.statusIntervalMs, () => daemon.status());
   const signals = opts.signals ?? ['SIGTERM', 'SIGINT'];
   let resolveEnd!: (r: EndReason) => void;
@@ -82,5 +87,27 @@ export async function runDaemon(opts: RunOptions): Promise<{ exitCode: number; s
     return { exitCode: 1 };
   } finally {
     clearTimeout(deadline);
+    await metrics?.close();
+  }
+}
+
+function metricsToken(envName: string | null): string | null {
+  if (envName === null) return null;
+  const token = process.env[envName];
+  if (!token) throw new ConfigError('daemon.metrics.bearerTokenEnv', `environment variable ${envName} is not set or empty`);
+  return token;
+}
+
+/** The metrics server, or null when daemon.metrics.listen is null; a port that cannot be bound stops the daemon. */
+async function startMetrics(daemon: Daemon, listen: string | null, bearerToken: string | null, name: string,
+  log: DaemonLogger): Promise<MetricsServer | null> {
+  if (listen === null) return null;
+  try {
+    const server = await MetricsServer.start({ listen, bearerToken, registry: createDaemonMetrics(daemon, name), ready: () => daemon.ready() });
+    log.info({ address: server.address, endpoints: ['/metrics', '/healthz', '/readyz'] }, 'metrics listening');
+    return server;
+  } catch (err) {
+    await daemon.shutdown('stop').catch(() => undefined);
+    throw err;
   }
 }

@@ -110,9 +110,9 @@ export class DaemonProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   status: DaemonStatus = { input: 0, accepted: 0, late: 0, windows: 0 };
 
-  constructor(configPath: string, cwd: string, extraArgs: readonly string[] = []) {
+  constructor(configPath: string, cwd: string, extraArgs: readonly string[] = [], env: Record<string, string> = {}) {
     this.child = spawn(process.execPath, [BIN, 'run', '--config', configPath, ...extraArgs], {
-      cwd, env: { ...process.env, RINGFLOW_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'],
+      cwd, env: { ...process.env, RINGFLOW_LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child.stdout!.on('data', (d: Buffer) => { this.stdout += d.toString(); });
     this.child.stderr!.on('data', (d: Buffer) => {

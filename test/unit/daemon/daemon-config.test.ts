@@ -14,7 +14,7 @@ describe('daemon config', () => {
     if (cfg.source.type === 'generator') expect(cfg.source.generator.ratePerSec).toBe(DEFAULT_RATE_PER_SEC);
     expect(cfg.daemon).toEqual({
       deadLetterPath: './ringflow-out/dead-letter.ndjson', commitIntervalMs: 500, statusIntervalMs: 5000, shutdownTimeoutMs: 60000,
-      checkpoint: { dir: null, intervalMs: 10000 }, caughtUpPollMs: 1000, idleCloseMs: null,
+      checkpoint: { dir: null, intervalMs: 10000 }, caughtUpPollMs: 1000, idleCloseMs: null, metrics: { listen: null, bearerTokenEnv: null },
     });
     expect(cfg.sinks.clickhouse).toBeUndefined();
   });

@@ -1,0 +1,165 @@
+/**
+ * The daemon's Prometheus metrics (prom-client), read at scrape time from what the daemon already
+ * counts: nothing here runs per event, so keeping metrics costs the hot path nothing. Counters that
+ * the pipeline keeps as running totals are exported through `collect()` by setting the counter to
+ * the total (a reset plus one inc), which keeps Prometheus counter semantics because the totals only
+ * grow within a process.
+ *
+ * Names follow Prometheus conventions: `ringflow_` prefix, `_total` for counters, base units
+ * (seconds, bytes), and label sets bounded by the config (outcomes, dead-letter reasons, source
+ * partitions) — never by event values.
+ */
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import type { PipelineStats } from '../../pipeline/pipeline.js';
+import type { PartitionLag, SourceGroupState } from '../../sources/source.js';
+
+/** What the metrics read from a running daemon. */
+export interface MetricsView {
+  status(): {
+    stats: PipelineStats;
+    unsettledChunks: number;
+    committed: Record<number, number>;
+    outstandingWindowDeliveries: number;
+    group: SourceGroupState | null;
+  };
+  /** Per source partition positions and lag; read once per scrape. */
+  lag(): Promise<PartitionLag[]>;
+  /** Dead-lettered input lines so far, by reason (`bad_type:ts`, `late`, ...). */
+  deadLettersByReason(): ReadonlyMap<string, number>;
+  /** 1 while the daemon serves its source (started, not failed, not shutting down). */
+  ready(): boolean;
+  /** Processing-time clock in ms (Date.now; injectable for tests). */
+  now?: () => number;
+}
+
+/** Sets a counter to a running total (see the header). */
+function setTotal(counter: Counter, labels: Record<string, string>, total: number): void {
+  counter.inc(labels, Math.max(0, total));
+}
+
+export function createDaemonMetrics(view: MetricsView, daemonName: string): Registry {
+  const registry = new Registry();
+  registry.setDefaultLabels({ daemon: daemonName });
+  const registers = [registry];
+  const now = view.now ?? Date.now;
+
+  new Counter({
+    name: 'ringflow_input_events_total',
+    help: 'Non-blank input lines ingested: accepted + invalid + duplicate + late + failed.',
+    registers,
+    collect() { this.reset(); setTotal(this, {}, view.status().stats.input); },
+  });
+  new Counter({
+    name: 'ringflow_events_total',
+    help: 'Input lines by their outcome (accepted, invalid, duplicate, late, failed); in-flight lines have none yet.',
+    labelNames: ['outcome'],
+    registers,
+    collect() {
+      const s = view.status().stats;
+      this.reset();
+      setTotal(this, { outcome: 'accepted' }, s.accepted);
+      setTotal(this, { outcome: 'invalid' }, s.invalid);
+      setTotal(this, { outcome: 'duplicate' }, s.duplicates);
+      setTotal(this, { outcome: 'late' }, s.late);
+      setTotal(this, { outcome: 'failed' }, s.failed);
+    },
+  });
+  new Counter({
+    name: 'ringflow_dead_letter_lines_total',
+    help: 'Input lines written to the dead letter, by reason (rule:field, malformed_json, late, kernel_failed:code, ...).',
+    labelNames: ['reason'],
+    registers,
+    collect() {
+      this.reset();
+      for (const [reason, n] of view.deadLettersByReason()) setTotal(this, { reason }, n);
+    },
+  });
+  new Counter({
+    name: 'ringflow_windows_emitted_total',
+    help: 'Windows closed and handed to the sinks.',
+    registers,
+    collect() { this.reset(); setTotal(this, {}, view.status().stats.windowsEmitted); },
+  });
+  new Counter({
+    name: 'ringflow_window_rows_emitted_total',
+    help: 'Aggregate rows (one per window and group) handed to the sinks.',
+    registers,
+    collect() { this.reset(); setTotal(this, {}, view.status().stats.windowRowsEmitted); },
+  });
+  new Gauge({
+    name: 'ringflow_watermark_seconds',
+    help: 'Event-time watermark, in seconds since the Unix epoch; absent before the first event.',
+    registers,
+    collect() {
+      this.reset();
+      const wm = view.status().stats.watermarkMs;
+      if (Number.isFinite(wm)) this.set(wm / 1000);
+    },
+  });
+  new Gauge({
+    name: 'ringflow_watermark_lag_seconds',
+    help: 'Wall clock minus the event-time watermark; absent before the first event.',
+    registers,
+    collect() {
+      this.reset();
+      const wm = view.status().stats.watermarkMs;
+      if (Number.isFinite(wm)) this.set((now() - wm) / 1000);
+    },
+  });
+  new Gauge({
+    name: 'ringflow_unsettled_chunks',
+    help: 'Source chunks whose windows are not all emitted and acknowledged yet (their offsets are not committed).',
+    registers,
+    collect() { this.set(view.status().unsettledChunks); },
+  });
+  new Gauge({
+    name: 'ringflow_window_deliveries_outstanding',
+    help: 'Window deliveries handed to the sink thread and not acknowledged yet.',
+    registers,
+    collect() { this.set(view.status().outstandingWindowDeliveries); },
+  });
+  new Gauge({
+    name: 'ringflow_ready',
+    help: '1 while the daemon serves its source (started, not failed, not shutting down), else 0.',
+    registers,
+    collect() { this.set(view.ready() ? 1 : 0); },
+  });
+  registerSourceMetrics(view, registers);
+  collectDefaultMetrics({ register: registry, prefix: 'ringflow_' });
+  return registry;
+}
+
+/** Per source partition positions: one lag() call per scrape feeds the four gauges. */
+function registerSourceMetrics(view: MetricsView, registers: Registry[]): void {
+  let scrape: Promise<PartitionLag[]> | null = null;
+  // The four gauges of one scrape share one lag() call (prom-client collects them concurrently).
+  const lagOnce = (): Promise<PartitionLag[]> => {
+    scrape ??= view.lag().finally(() => setTimeout(() => { scrape = null; }, 0));
+    return scrape;
+  };
+  const positionGauge = (name: string, help: string, pick: (l: PartitionLag) => number): void => {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['source_partition'],
+      registers,
+      async collect() {
+        this.reset();
+        let lags: PartitionLag[];
+        try {
+          lags = await lagOnce();
+        } catch {
+          return; // the source cannot tell right now (a broker restarting): the series are absent
+        }
+        for (const l of lags) {
+          const v = pick(l);
+          if (v >= 0) this.set({ source_partition: String(l.sourcePartition) }, v);
+        }
+      },
+    });
+  };
+  positionGauge('ringflow_source_end_position', 'End of the input known now, per source partition (Kafka: the high watermark offset).', (l) => l.endPosition);
+  positionGauge('ringflow_source_committed_position', 'Last committed position per source partition (Kafka: the group offset).', (l) => l.committedPosition);
+  positionGauge('ringflow_source_delivered_position', 'Position after the last chunk handed to the pipeline, per source partition.', (l) => l.deliveredPosition);
+  positionGauge('ringflow_source_lag', 'End position minus committed position per source partition (Kafka: consumer lag in messages).', (l) => l.lag);
+}

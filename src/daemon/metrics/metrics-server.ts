@@ -1,0 +1,85 @@
+/**
+ * The daemon's HTTP endpoints (`daemon.metrics.listen`):
+ *
+ *   GET /metrics  Prometheus text format (daemon-metrics.ts); with a bearer token configured, only
+ *                 requests carrying `Authorization: Bearer <token>` get it (401 otherwise)
+ *   GET /healthz  200 while the process serves requests (liveness)
+ *   GET /readyz   200 while the daemon serves its source, 503 before it started, after a fatal
+ *                 failure and while it shuts down (readiness)
+ *
+ * Health answers carry no secret and need no token, so a probe needs no credentials.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { timingSafeEqual } from 'node:crypto';
+import type { Registry } from 'prom-client';
+import { ConfigError } from '../../errors.js';
+import { LISTEN_ADDRESS } from '../daemon-config.js';
+
+export interface MetricsServerOptions {
+  /** host:port; port 0 picks a free one (see `address`). */
+  listen: string;
+  registry: Registry;
+  ready: () => boolean;
+  /** Required on /metrics when not null. */
+  bearerToken: string | null;
+}
+
+export function parseListenAddress(listen: string, path = 'daemon.metrics.listen'): { host: string; port: number } {
+  const m = LISTEN_ADDRESS.exec(listen);
+  const port = m ? Number(m[2]) : -1;
+  if (!m || port > 65535) throw new ConfigError(path, `"${listen}" must be host:port (e.g. 127.0.0.1:9464; port 0 picks a free one)`);
+  return { host: m[1].replace(/^\[|\]$/g, ''), port };
+}
+
+function tokenMatches(header: string | undefined, token: string): boolean {
+  const given = Buffer.from(header?.startsWith('Bearer ') ? header.slice(7) : '');
+  const want = Buffer.from(token);
+  return given.length === want.length && timingSafeEqual(given, want);
+}
+
+export class MetricsServer {
+  private constructor(private readonly server: Server, readonly address: string) {}
+
+  static async start(o: MetricsServerOptions): Promise<MetricsServer> {
+    const { host, port } = parseListenAddress(o.listen);
+    const server = createServer((req, res) => void MetricsServer.handle(o, req, res));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const a = server.address() as AddressInfo;
+    return new MetricsServer(server, `${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`);
+  }
+
+  private static async handle(o: MetricsServerOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0];
+    const text = (status: number, body: string, type = 'text/plain; charset=utf-8'): void => {
+      res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
+      res.end(body);
+    };
+    if (req.method !== 'GET' && req.method !== 'HEAD') return text(405, 'method not allowed\n');
+    if (path === '/healthz') return text(200, 'ok\n');
+    if (path === '/readyz') return o.ready() ? text(200, 'ready\n') : text(503, 'not ready\n');
+    if (path !== '/metrics') return text(404, 'not found: try /metrics, /healthz or /readyz\n');
+    if (o.bearerToken !== null && !tokenMatches(req.headers.authorization, o.bearerToken)) {
+      res.setHeader('www-authenticate', 'Bearer');
+      return text(401, 'unauthorized\n');
+    }
+    try {
+      text(200, await o.registry.metrics(), o.registry.contentType);
+    } catch (err) {
+      text(500, `metrics failed: ${(err as Error).message}\n`);
+    }
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * The metrics endpoints over a real HTTP server on loopback: the exposition carries the daemon's
+ * counters as read at scrape time, Prometheus-style names and bounded labels; the bearer token guards
+ * /metrics only; /readyz follows the daemon's readiness; a bad listen address names its config path.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { createDaemonMetrics, type MetricsView } from '../../../src/daemon/metrics/daemon-metrics.js';
+import { MetricsServer, parseListenAddress } from '../../../src/daemon/metrics/metrics-server.js';
+import { daemonConfigSchema } from '../../../src/daemon/daemon-config.js';
+import type { PipelineStats } from '../../../src/pipeline/pipeline.js';
+
+const stats: PipelineStats = {
+  input: 1000, accepted: 900, invalid: 50, duplicates: 40, late: 10, failed: 0, blankLines: 3,
+  windowsEmitted: 4, windowRowsEmitted: 56, watermarkMs: 1_700_000_000_000,
+};
+
+function view(over: Partial<MetricsView> = {}): MetricsView & { isReady: boolean } {
+  const v = {
+    isReady: true,
+    status: () => ({ stats: { ...stats }, unsettledChunks: 7, committed: { 0: 10 }, outstandingWindowDeliveries: 2, group: null }),
+    lag: async () => [
+      { sourcePartition: 0, endPosition: 500, committedPosition: 400, deliveredPosition: 480, lag: 100 },
+      { sourcePartition: 1, endPosition: -1, committedPosition: -1, deliveredPosition: 0, lag: -1 },
+    ],
+    deadLettersByReason: () => new Map([['bad_type:ts', 30], ['malformed_json', 20], ['late', 10]]),
+    ready(): boolean { return v.isReady; },
+    now: () => 1_700_000_060_000,
+    ...over,
+  };
+  return v;
+}
+
+let server: MetricsServer | undefined;
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+describe('daemon metrics', () => {
+  it('exports the counters, gauges and per-partition positions read at scrape time', async () => {
+    const text = await createDaemonMetrics(view(), 'clicks').metrics();
+    const line = (re: RegExp): string => text.split('\n').find((l) => re.test(l)) ?? `(no line matching ${re})`;
+    expect(line(/^ringflow_input_events_total\{/)).toBe('ringflow_input_events_total{daemon="clicks"} 1000');
+    expect(line(/^ringflow_events_total\{.*outcome="accepted"/)).toMatch(/ 900$/);
+    expect(line(/^ringflow_events_total\{.*outcome="duplicate"/)).toMatch(/ 40$/);
+    expect(line(/^ringflow_dead_letter_lines_total\{.*reason="bad_type:ts"/)).toMatch(/ 30$/);
+    expect(line(/^ringflow_watermark_seconds\{/)).toMatch(/ 1700000000$/);
+    expect(line(/^ringflow_watermark_lag_seconds\{/)).toMatch(/ 60$/);
+    expect(line(/^ringflow_source_lag\{.*source_partition="0"/)).toMatch(/ 100$/);
+    // A position the source cannot tell (-1) is absent, not a misleading value.
+    expect(text).not.toMatch(/^ringflow_source_lag\{.*source_partition="1"/m);
+    expect(line(/^ringflow_ready\{/)).toMatch(/ 1$/);
+    expect(text).toMatch(/^ringflow_process_resident_memory_bytes\{/m);
+    expect(text).toMatch(/^# TYPE ringflow_events_total counter$/m);
+  });
+
+  it('reads totals again at every scrape (counters grow with the pipeline)', async () => {
+    let input = 5;
+    const registry = createDaemonMetrics(view({ status: () => ({ stats: { ...stats, input }, unsettledChunks: 0, committed: {}, outstandingWindowDeliveries: 0, group: null }) }), 'x');
+    expect(await registry.metrics()).toMatch(/^ringflow_input_events_total\{daemon="x"\} 5$/m);
+    input = 12;
+    expect(await registry.metrics()).toMatch(/^ringflow_input_events_total\{daemon="x"\} 12$/m);
+  });
+
+  it('a source that cannot tell its positions leaves those series out and the scrape still answers', async () => {
+    const text = await createDaemonMetrics(view({ lag: async () => { throw new Error('broker down'); } }), 'x').metrics();
+    expect(text).not.toMatch(/^ringflow_source_lag\{/m);
+    expect(text).toMatch(/^ringflow_input_events_total\{/m);
+  });
+});
+
+describe('metrics server', () => {
+  it('guards /metrics with the bearer token, answers /healthz and /readyz without it', async () => {
+    const v = view();
+    server = await MetricsServer.start({ listen: '127.0.0.1:0', registry: createDaemonMetrics(v, 'x'), ready: () => v.ready(), bearerToken: 's3cret' });
+    const base = `http://${server.address}`;
+    expect((await fetch(`${base}/metrics`)).status).toBe(401);
+    expect((await fetch(`${base}/metrics`, { headers: { authorization: 'Bearer wrong!' } })).status).toBe(401);
+    const ok = await fetch(`${base}/metrics`, { headers: { authorization: 'Bearer s3cret' } });
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('content-type')).toMatch(/^text\/plain/);
+    expect(await ok.text()).not.toContain('s3cret');
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    expect((await fetch(`${base}/readyz`)).status).toBe(200);
+    v.isReady = false;
+    expect((await fetch(`${base}/readyz`)).status).toBe(503);
+    expect((await fetch(`${base}/nope`)).status).toBe(404);
+    expect((await fetch(`${base}/metrics`, { method: 'POST' })).status).toBe(405);
+  });
+
+  it('serves /metrics without a token when none is configured', async () => {
+    server = await MetricsServer.start({ listen: '127.0.0.1:0', registry: createDaemonMetrics(view(), 'x'), ready: () => true, bearerToken: null });
+    expect((await fetch(`http://${server.address}/metrics`)).status).toBe(200);
+  });
+
+  it('rejects a bad listen address with its config path, in the schema and at start', () => {
+    expect(() => parseListenAddress('localhost')).toThrow(/daemon\.metrics\.listen: "localhost" must be host:port/);
+    expect(parseListenAddress('[::1]:9464')).toEqual({ host: '::1', port: 9464 });
+    const r = daemonConfigSchema.safeParse({ metrics: { listen: '127.0.0.1:99999', token: 'x' } });
+    expect(r.success).toBe(false);
+    const paths = r.error!.issues.map((i) => i.path.join('.'));
+    expect(paths).toEqual(expect.arrayContaining(['metrics.listen', 'metrics']));
+    expect(daemonConfigSchema.parse({}).metrics).toEqual({ listen: null, bearerTokenEnv: null });
+  });
+});
