@@ -43,6 +43,7 @@ import { encodeCommitMetadata, restartStateFrom, restoredMaxTsMs } from './resta
 import { WindowAssigner } from '../kernels/window/assign.js';
 import { Pipeline, type PipelineStats } from '../pipeline/pipeline.js';
 import { SinkThread } from '../sinks/thread/client.js';
+import type { SinkCounters } from '../sinks/sink.js';
 import { createSource } from '../sources/create-source.js';
 import type { Source, SourceChunk, SourceGroupState } from '../sources/source.js';
 import type { IngestCounts } from '../contracts/index.js';
@@ -308,6 +309,11 @@ export class Daemon {
   /** Positions and lag per source partition (the metrics' source gauges). */
   lag(): ReturnType<Source['lag']> {
     return this.source.lag();
+  }
+
+  /** Each sink's counters (rows written, retries, dead letters, write latency), from the sink thread. */
+  async sinkCounters(): Promise<Record<string, SinkCounters>> {
+    return (await this.sinks.counters()).sinks;
   }
 
   deadLettersByReason(): ReadonlyMap<string, number> {

@@ -7,7 +7,7 @@ import { SinkError } from '../errors.js';
 import { Batcher } from './batcher.js';
 import type { DeadLetterFile } from './dead-letter-file.js';
 import { runWithRetry, type ErrorClassifier, type ErrorVerdict, type RetryPolicy } from './retry.js';
-import { newCounters, type DeliveryLatch, type Sink, type SinkCounters } from './sink.js';
+import { newCounters, recordWriteLatency, type DeliveryLatch, type Sink, type SinkCounters } from './sink.js';
 
 export interface SinkDriver<T> {
   /** e.g. `clickhouse.windows`; names the sink in dead letters, logs and counters. */
@@ -83,7 +83,7 @@ export class BufferedSink<T> implements Sink<T> {
   }
 
   counters(): SinkCounters {
-    return { ...this.stats, bufferedRows: this.batcher.bufferedRows };
+    return { ...this.stats, writeLatencyCounts: [...this.stats.writeLatencyCounts], bufferedRows: this.batcher.bufferedRows };
   }
 
   private rowsIn(items: readonly T[]): number {
@@ -94,7 +94,15 @@ export class BufferedSink<T> implements Sink<T> {
 
   /** Settles every row of `items`: stored, or dead-lettered. Rejects only if the dead letter fails. */
   private async deliver(items: T[]): Promise<void> {
-    const outcome = await runWithRetry(() => this.driver.writeBatch(items), this.options.retry, this.driver.classify, {
+    const attempt = async (): Promise<void> => {
+      const startedMs = performance.now();
+      try {
+        await this.driver.writeBatch(items);
+      } finally {
+        recordWriteLatency(this.stats, (performance.now() - startedMs) / 1000);
+      }
+    };
+    const outcome = await runWithRetry(attempt, this.options.retry, this.driver.classify, {
       onRetry: (verdict, attempt, delayMs) => {
         this.stats.retriedAttempts++;
         this.events.onRetry?.(this.name, verdict, attempt, delayMs);

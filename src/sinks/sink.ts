@@ -60,6 +60,23 @@ export interface SinkCounters {
   deadLetteredRows: number;
   /** Rows accepted by write() and not yet settled. */
   bufferedRows: number;
+  /** Write requests to the destination (each attempt, retried ones included). */
+  writeAttempts: number;
+  /** Attempts per latency bucket: index i counts those that took at most WRITE_LATENCY_BUCKETS_S[i] (the last: longer). */
+  writeLatencyCounts: number[];
+  writeLatencySumSeconds: number;
+}
+
+/** Upper bounds (seconds) of the write latency histogram's buckets, Prometheus-style. */
+export const WRITE_LATENCY_BUCKETS_S: readonly number[] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** Counts one write attempt that took `seconds`. */
+export function recordWriteLatency(c: SinkCounters, seconds: number): void {
+  let i = 0;
+  while (i < WRITE_LATENCY_BUCKETS_S.length && seconds > WRITE_LATENCY_BUCKETS_S[i]) i++;
+  c.writeLatencyCounts[i]++;
+  c.writeLatencySumSeconds += seconds;
+  c.writeAttempts++;
 }
 
 export interface Sink<T> {
@@ -74,7 +91,10 @@ export interface Sink<T> {
 }
 
 export function newCounters(): SinkCounters {
-  return { writtenRows: 0, retriedAttempts: 0, deadLetteredRows: 0, bufferedRows: 0 };
+  return {
+    writtenRows: 0, retriedAttempts: 0, deadLetteredRows: 0, bufferedRows: 0,
+    writeAttempts: 0, writeLatencyCounts: new Array<number>(WRITE_LATENCY_BUCKETS_S.length + 1).fill(0), writeLatencySumSeconds: 0,
+  };
 }
 
 /** Number of events in an EventBatch, for batching by rows. */

@@ -12,6 +12,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { PipelineStats } from '../../pipeline/pipeline.js';
 import type { PartitionLag, SourceGroupState } from '../../sources/source.js';
+import { registerSinkMetrics, type SinkCountersRead } from './sink-metrics.js';
 
 /** What the metrics read from a running daemon. */
 export interface MetricsView {
@@ -24,6 +25,8 @@ export interface MetricsView {
   };
   /** Per source partition positions and lag; read once per scrape. */
   lag(): Promise<PartitionLag[]>;
+  /** Each sink's counters, from the sink thread. */
+  sinkCounters: SinkCountersRead;
   /** Dead-lettered input lines so far, by reason (`bad_type:ts`, `late`, ...). */
   deadLettersByReason(): ReadonlyMap<string, number>;
   /** 1 while the daemon serves its source (started, not failed, not shutting down). */
@@ -125,6 +128,7 @@ export function createDaemonMetrics(view: MetricsView, daemonName: string): Regi
     collect() { this.set(view.ready() ? 1 : 0); },
   });
   registerSourceMetrics(view, registers);
+  registerSinkMetrics(registry, () => view.sinkCounters());
   collectDefaultMetrics({ register: registry, prefix: 'ringflow_' });
   return registry;
 }

@@ -2,7 +2,7 @@
  * The operator's view through a real Prometheus (Debian's `prometheus`): a daemon fed from a
  * 4-partition Kafka topic serves /metrics behind a bearer token, Prometheus scrapes it every 250 ms,
  * and PromQL gives what `ringflow replay` of the same lines gives (input, each outcome, dead letters
- * by reason) and a consumer lag that is above zero while the backlog waits for its commit and falls
+ * by reason), every emitted window row written once by each window sink, and a consumer lag that is above zero while the backlog waits for its commit and falls
  * to zero once it is committed. /healthz and /readyz answer without the token, /metrics refuses a
  * request without it, and the token appears in no log line and no metric.
  */
@@ -97,6 +97,13 @@ describe('metrics scraped by a real Prometheus', () => {
     expect(reasons).toEqual(oracleReasons);
     expect(await scalar('max_over_time(sum(ringflow_source_lag{job="ringflow"})[5m:250ms])')).toBeGreaterThan(0);
     expect(await scalar('ringflow_ready{job="ringflow"}')).toBe(1);
+    // Every emitted window row stored once in ClickHouse and in Redis (no retries in this run), each write timed.
+    const rowsEmitted = await scalar('ringflow_window_rows_emitted_total{job="ringflow"}');
+    expect(rowsEmitted).toBeGreaterThan(0);
+    for (const sink of ['clickhouse.windows', 'redis.windows']) {
+      expect(await scalar(`ringflow_sink_rows_written_total{job="ringflow",sink="${sink}"}`)).toBe(rowsEmitted);
+      expect(await scalar(`ringflow_sink_write_seconds_count{job="ringflow",sink="${sink}"}`)).toBeGreaterThan(0);
+    }
     expect(await scalar('ringflow_process_resident_memory_bytes{job="ringflow"}')).toBeGreaterThan(0);
 
     const text = await (await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text();

@@ -8,6 +8,7 @@ import { createDaemonMetrics, type MetricsView } from '../../../src/daemon/metri
 import { MetricsServer, parseListenAddress } from '../../../src/daemon/metrics/metrics-server.js';
 import { daemonConfigSchema } from '../../../src/daemon/daemon-config.js';
 import type { PipelineStats } from '../../../src/pipeline/pipeline.js';
+import { newCounters, recordWriteLatency } from '../../../src/sinks/sink.js';
 
 const stats: PipelineStats = {
   input: 1000, accepted: 900, invalid: 50, duplicates: 40, late: 10, failed: 0, blankLines: 3,
@@ -23,6 +24,11 @@ function view(over: Partial<MetricsView> = {}): MetricsView & { isReady: boolean
       { sourcePartition: 1, endPosition: -1, committedPosition: -1, deliveredPosition: 0, lag: -1 },
     ],
     deadLettersByReason: () => new Map([['bad_type:ts', 30], ['malformed_json', 20], ['late', 10]]),
+    sinkCounters: async () => {
+      const c = { ...newCounters(), writtenRows: 56, retriedAttempts: 1, bufferedRows: 3 };
+      for (const seconds of [0.0004, 0.003, 0.003, 0.2, 30]) recordWriteLatency(c, seconds);
+      return { 'clickhouse.windows': c };
+    },
     ready(): boolean { return v.isReady; },
     now: () => 1_700_000_060_000,
     ...over,
@@ -52,6 +58,18 @@ describe('daemon metrics', () => {
     expect(line(/^ringflow_ready\{/)).toMatch(/ 1$/);
     expect(text).toMatch(/^ringflow_process_resident_memory_bytes\{/m);
     expect(text).toMatch(/^# TYPE ringflow_events_total counter$/m);
+    expect(line(/^ringflow_sink_rows_written_total\{.*sink="clickhouse.windows"/)).toMatch(/ 56$/);
+    expect(line(/^ringflow_sink_retries_total\{/)).toMatch(/ 1$/);
+    expect(line(/^ringflow_sink_buffered_rows\{/)).toMatch(/ 3$/);
+    // Cumulative buckets: 1 attempt <= 1 ms, 3 <= 5 ms, 4 <= 250 ms, all 5 in +Inf.
+    expect(text).toMatch(/^# TYPE ringflow_sink_write_seconds histogram$/m);
+    expect(line(/^ringflow_sink_write_seconds_bucket\{.*le="0.001"/)).toMatch(/ 1$/);
+    expect(line(/^ringflow_sink_write_seconds_bucket\{.*le="0.005"/)).toMatch(/ 3$/);
+    expect(line(/^ringflow_sink_write_seconds_bucket\{.*le="0.25"/)).toMatch(/ 4$/);
+    expect(line(/^ringflow_sink_write_seconds_bucket\{.*le="10"/)).toMatch(/ 4$/);
+    expect(line(/^ringflow_sink_write_seconds_bucket\{.*le="\+Inf"/)).toMatch(/ 5$/);
+    expect(line(/^ringflow_sink_write_seconds_count\{/)).toMatch(/ 5$/);
+    expect(Number(line(/^ringflow_sink_write_seconds_sum\{/).split(' ')[1])).toBeCloseTo(30.2064, 6);
   });
 
   it('reads totals again at every scrape (counters grow with the pipeline)', async () => {
