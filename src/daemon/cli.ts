@@ -10,6 +10,7 @@ import { replay } from './replay.js';
 import { loadDefaultConfig } from './default-config.js';
 import { createDaemonLogger } from './logger.js';
 import { runDaemon } from './run.js';
+import { runTop } from './top/top-command.js';
 import { RINGFLOW_VERSION } from './version.js';
 import { intOption } from './cli-options.js';
 
@@ -79,6 +80,19 @@ export function buildProgram(): Command {
       const logger = createDaemonLogger(config.name);
       const { exitCode } = await runDaemon({ config, logger, maxEvents: o.maxEvents, durationMs: o.durationMs, untilCaughtUp: o.untilCaughtUp });
       process.exitCode = exitCode;
+    });
+
+  program
+    .command('top')
+    .description('Show the figures of a running daemon in the terminal (read from its /metrics: set daemon.metrics.listen); q quits.')
+    .option('-u, --url <url>', 'the daemon\'s metrics server', 'http://127.0.0.1:9464')
+    .option('--interval-ms <ms>', 'refresh interval', intOption('--interval-ms'), 1000)
+    .option('--token-env <name>', 'environment variable holding the bearer token of /metrics (daemon.metrics.bearerTokenEnv)')
+    .option('--once', 'print one frame (two scrapes one interval apart, for the rates) and exit')
+    .action(async (o: { url: string; intervalMs: number; tokenEnv?: string; once?: boolean }) => {
+      const token = o.tokenEnv === undefined ? null : process.env[o.tokenEnv] ?? null;
+      if (o.tokenEnv !== undefined && !token) throw new ConfigError('--token-env', `environment variable ${o.tokenEnv} is not set or empty`);
+      process.exitCode = await runTop({ url: o.url, intervalMs: o.intervalMs, token, once: o.once === true });
     });
 
   return program;
