@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One idempotent install step for everything the tests need on a fresh Debian 12 machine (run as root):
-#   1. Debian packages redis-server, clickhouse-server, clickhouse-client, prometheus (system services left stopped:
+#   1. Debian packages redis-server, clickhouse-server, clickhouse-client, prometheus, chromium (system services left stopped:
 #      the tests start their own servers on free ports);
 #   2. Kafka 3.9 broker jars from Maven Central into a cache (test/kafka/pom.xml names them);
 #   3. npm packages (npm ci) when node_modules is missing or older than package-lock.json;
@@ -16,7 +16,7 @@ fail() { echo "install-deps: FAILED: $*" >&2; exit 1; }
 step() { echo "install-deps: $*"; }
 
 # --- 1. Debian packages -------------------------------------------------------------------------
-APT_PACKAGES=(redis-server clickhouse-server clickhouse-client prometheus)
+APT_PACKAGES=(redis-server clickhouse-server clickhouse-client prometheus chromium)
 # The services the packages register; their postinst may start them, which we undo.
 SYSTEM_SERVICES=(redis-server clickhouse-server prometheus)
 
@@ -78,7 +78,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
   fi
   stop_system_services
 fi
-for bin in redis-server clickhouse-server clickhouse-client prometheus java mvn; do
+for bin in redis-server clickhouse-server clickhouse-client prometheus chromium java mvn; do
   command -v "$bin" >/dev/null 2>&1 || fail "$bin not on PATH after installing its Debian package"
 done
 

@@ -6,8 +6,10 @@
  *   GET /healthz  200 while the process serves requests (liveness)
  *   GET /readyz   200 while the daemon serves its source, 503 before it started, after a fatal
  *                 failure and while it shuts down (readiness)
+ *   GET /         the live dashboard (dashboard-page.ts), which polls
+ *   GET /dashboard.json  the same metrics as JSON (prom-client's getMetricsAsJSON); token as /metrics
  *
- * Health answers carry no secret and need no token, so a probe needs no credentials.
+ * Health answers and the page itself carry no secret and need no token, so a probe needs no credentials.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,6 +17,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { Registry } from 'prom-client';
 import { ConfigError } from '../../errors.js';
 import { LISTEN_ADDRESS } from '../daemon-config.js';
+import { DASHBOARD_HTML } from './dashboard-page.js';
 
 export interface MetricsServerOptions {
   /** host:port; port 0 picks a free one (see `address`). */
@@ -64,13 +67,17 @@ export class MetricsServer {
     if (req.method !== 'GET' && req.method !== 'HEAD') return text(405, 'method not allowed\n');
     if (path === '/healthz') return text(200, 'ok\n');
     if (path === '/readyz') return o.ready() ? text(200, 'ready\n') : text(503, 'not ready\n');
-    if (path !== '/metrics') return text(404, 'not found: try /metrics, /healthz or /readyz\n');
+    if (path === '/') return text(200, DASHBOARD_HTML, 'text/html; charset=utf-8');
+    // Browsers ask for it on their own; an answer without content keeps the page's console clean.
+    if (path === '/favicon.ico') return text(204, '');
+    if (path !== '/metrics' && path !== '/dashboard.json') return text(404, 'not found: try /, /metrics, /healthz or /readyz\n');
     if (o.bearerToken !== null && !tokenMatches(req.headers.authorization, o.bearerToken)) {
       res.setHeader('www-authenticate', 'Bearer');
       return text(401, 'unauthorized\n');
     }
     try {
-      text(200, await o.registry.metrics(), o.registry.contentType);
+      if (path === '/metrics') text(200, await o.registry.metrics(), o.registry.contentType);
+      else text(200, JSON.stringify(await o.registry.getMetricsAsJSON()), 'application/json');
     } catch (err) {
       text(500, `metrics failed: ${(err as Error).message}\n`);
     }

@@ -103,6 +103,15 @@ describe('metrics server', () => {
     v.isReady = false;
     expect((await fetch(`${base}/readyz`)).status).toBe(503);
     expect((await fetch(`${base}/nope`)).status).toBe(404);
+    // The dashboard page needs no token; its data does, and is the registry as JSON.
+    const page = await fetch(`${base}/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await page.text()).toContain('dashboard.json');
+    expect((await fetch(`${base}/dashboard.json`)).status).toBe(401);
+    const json = await (await fetch(`${base}/dashboard.json`, { headers: { authorization: 'Bearer s3cret' } })).json() as { name: string }[];
+    expect(json.map((m) => m.name)).toEqual(expect.arrayContaining(['ringflow_input_events_total', 'ringflow_sink_write_seconds']));
+    expect((await fetch(`${base}/favicon.ico`)).status).toBe(204);
     expect((await fetch(`${base}/metrics`, { method: 'POST' })).status).toBe(405);
   });
 
