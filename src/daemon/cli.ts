@@ -11,6 +11,7 @@ import { loadDefaultConfig } from './default-config.js';
 import { createDaemonLogger } from './logger.js';
 import { runDaemon } from './run.js';
 import { runTop } from './top/top-command.js';
+import { secretsOfConfig } from '../logging.js';
 import { RINGFLOW_VERSION } from './version.js';
 import { intOption } from './cli-options.js';
 
@@ -77,7 +78,10 @@ export function buildProgram(): Command {
     .action(async (o: { config?: string; maxEvents?: number; durationMs?: number; untilCaughtUp?: boolean }) => {
       // Validation first: a bad setting exits 2 before any thread, socket or file exists.
       const config = o.config ? await loadRingflowConfig(o.config) : await loadDefaultConfig();
-      const logger = createDaemonLogger(config.name);
+      const metricsTokenEnv = config.daemon.metrics.bearerTokenEnv;
+      const logger = createDaemonLogger(config.name, undefined, {
+        secrets: [...secretsOfConfig(config), ...(metricsTokenEnv && process.env[metricsTokenEnv] ? [process.env[metricsTokenEnv]!] : [])],
+      });
       const { exitCode } = await runDaemon({ config, logger, maxEvents: o.maxEvents, durationMs: o.durationMs, untilCaughtUp: o.untilCaughtUp });
       process.exitCode = exitCode;
     });

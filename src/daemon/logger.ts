@@ -1,8 +1,10 @@
 /**
- * The daemon's structured log: pino, JSON lines on stderr (stdout stays free for command output).
- * Level from RINGFLOW_LOG_LEVEL (trace/debug/info/warn/error/silent). Default: info.
+ * The daemon's log (src/logging.ts): on stderr, JSON lines or human-readable on a terminal
+ * (RINGFLOW_LOG_FORMAT=json|pretty overrides), level from RINGFLOW_LOG_LEVEL
+ * (trace/debug/info/warn/error/silent; default info), with the config's secrets redacted.
  */
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
+import { createLogger, logFormatFromEnv, type LogFormat } from '../logging.js';
 
 export type DaemonLogger = Logger;
 
@@ -13,7 +15,7 @@ export function daemonLogLevel(env: NodeJS.ProcessEnv = process.env): string {
   return (LOG_LEVELS as readonly string[]).includes(level) ? level : 'info';
 }
 
-export function createDaemonLogger(name: string, level = daemonLogLevel()): DaemonLogger {
-  // Synchronous writes: the last lines before an exit (or a crash) must not be lost in a buffer.
-  return pino({ name, level }, pino.destination({ fd: 2, sync: true }));
+export function createDaemonLogger(name: string, level = daemonLogLevel(),
+  options: { secrets?: readonly string[]; format?: LogFormat } = {}): DaemonLogger {
+  return createLogger({ name, level, format: options.format ?? logFormatFromEnv(), secrets: options.secrets ?? [] });
 }

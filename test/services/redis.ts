@@ -92,7 +92,8 @@ function pingRedis(port: number): Promise<boolean> {
       reply += chunk.toString('latin1');
       if (reply.includes('\r\n')) {
         socket.end();
-        resolve(reply.startsWith('+PONG'));
+        // A server started with --requirepass answers NOAUTH: it is up all the same.
+        resolve(reply.startsWith('+PONG') || reply.startsWith('-NOAUTH'));
       }
     });
     socket.once('error', reject);

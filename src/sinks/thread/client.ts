@@ -21,6 +21,7 @@ import { SinkError } from '../../errors.js';
 import type { SinkCounters } from '../sink.js';
 import type { SinksConfig } from '../sink-config.js';
 import type { FromSinkThread, SerializedError, SinkThreadData, ToSinkThread } from './protocol.js';
+import { logFormatFromEnv, secretsOfConfig, type LogFormat } from '../../logging.js';
 import type { EventBatch, WindowRow, WindowShape } from '../../contracts/index.js';
 
 export interface Delivery {
@@ -32,6 +33,10 @@ export interface SinkThreadOptions {
   config: SinksConfig;
   shape: WindowShape;
   logLevel?: string;
+  /** Default: RINGFLOW_LOG_FORMAT, else pretty when stderr is a terminal (decided here: a worker's stderr is never one). */
+  logFormat?: LogFormat;
+  /** Strings redacted from the sink thread's log lines. Default: the secrets of `config` (secretsOfConfig). */
+  secrets?: string[];
 }
 
 interface Pending {
@@ -89,7 +94,10 @@ export class SinkThread {
   static async start(options: SinkThreadOptions): Promise<SinkThread> {
     const here = import.meta.url;
     const entry = compiledSiblingUrl(here, './thread');
-    const data: SinkThreadData = { config: options.config, shape: options.shape, logLevel: options.logLevel ?? 'info' };
+    const data: SinkThreadData = {
+      config: options.config, shape: options.shape, logLevel: options.logLevel ?? 'info',
+      logFormat: options.logFormat ?? logFormatFromEnv(), secrets: options.secrets ?? secretsOfConfig(options.config),
+    };
     const worker = new Worker(entry, { workerData: data });
     const thread = new SinkThread(worker, options.config.maxInFlightDeliveries, options.config.maxInFlightBytes);
     await new Promise<void>((resolve, reject) => {

@@ -4,12 +4,16 @@
  */
 import type { SinkCounters } from '../sink.js';
 import type { SinksConfig } from '../sink-config.js';
+import type { LogFormat } from '../../logging.js';
 import type { EventBatch, WindowRow, WindowShape } from '../../contracts/index.js';
 
 export interface SinkThreadData {
   config: SinksConfig;
   shape: WindowShape;
   logLevel: string;
+  logFormat: LogFormat;
+  /** Redacted from every log line of the sink thread (src/logging.ts). */
+  secrets: string[];
 }
 
 export type ToSinkThread =

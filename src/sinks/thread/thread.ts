@@ -6,7 +6,7 @@
  * Each dead letter is announced (`deadLettered`) before the ack of the delivery it belongs to.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { pino } from 'pino';
+import { createLogger } from '../../logging.js';
 import { DeliveryLatch } from '../sink.js';
 import { SinkSet, type SinkSetHooks } from '../sink-set.js';
 import { serializeError, type FromSinkThread, type SinkThreadData, type ToSinkThread } from './protocol.js';
@@ -14,7 +14,7 @@ import { serializeError, type FromSinkThread, type SinkThreadData, type ToSinkTh
 if (!parentPort) throw new Error('sinks/thread/thread.ts must run as a worker thread');
 const port = parentPort;
 const data = workerData as SinkThreadData;
-const logger = pino({ name: 'ringflow-sinks', level: data.logLevel });
+const logger = createLogger({ name: 'ringflow-sinks', level: data.logLevel, format: data.logFormat, secrets: data.secrets });
 const post = (message: FromSinkThread): void => port.postMessage(message);
 
 let sinks: SinkSet | undefined;

@@ -4,7 +4,8 @@
  * and PromQL gives what `ringflow replay` of the same lines gives (input, each outcome, dead letters
  * by reason), every emitted window row written once by each window sink, and a consumer lag that is above zero while the backlog waits for its commit and falls
  * to zero once it is committed. /healthz and /readyz answer without the token, /metrics refuses a
- * request without it, and the token appears in no log line and no metric.
+ * request without it, and neither the token nor the Redis sink's password (the daemon writes to a
+ * Redis that requires one) appears in a log line, /metrics or the dashboard.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testServices, uniqueName } from '../../helpers/services.js';
 import { findFreePort } from '../../services/host.js';
 import { startPrometheus, type PrometheusServer } from '../../services/prometheus.js';
+import { startRedis, type RedisServer } from '../../services/redis.js';
 import { ClickstreamGenerator } from '../../../src/sources/generators/clickstream-events.js';
 import {
   connectProducer, createTopics, daemonConfig, DaemonProcess, messagesByPartition, producePartitioned, replayOracle, waitUntil,
@@ -21,6 +23,7 @@ import {
 let dir: string;
 const children: DaemonProcess[] = [];
 let prometheus: PrometheusServer | undefined;
+let securedRedis: RedisServer | undefined;
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'ringflow-daemon-metrics-'));
@@ -29,6 +32,7 @@ beforeAll(() => {
 afterAll(async () => {
   for (const c of children) if (c.child.exitCode === null) c.kill('SIGKILL');
   await prometheus?.stop();
+  await securedRedis?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -44,8 +48,11 @@ describe('metrics scraped by a real Prometheus', () => {
     await createTopics(services, [{ topic: names.topic, numPartitions: 4 }]);
     const lines = new ClickstreamGenerator({ seed: 171, eventsPerSecond: 100 }).fillLines(30_000);
     const port = await findFreePort();
+    // Credentials in the config: a Redis that requires a password, given in the sink's URL.
+    const redisPassword = `pw-${uniqueName('redis')}`;
+    securedRedis = await startRedis({ extraArgs: ['--requirepass', redisPassword] });
     const configPath = daemonConfig(services, names, testDir, {
-      sinks: { files: { dir: join(testDir, 'files') } },
+      sinks: { files: { dir: join(testDir, 'files') }, redis: { url: `redis://:${redisPassword}@127.0.0.1:${securedRedis.port}`, keyPrefix: names.redisPrefix, maxDelayMs: 50 } },
       // Commits every 4 s: the produced backlog shows as lag for a few scrapes before it is committed.
       daemon: { commitIntervalMs: 4_000, caughtUpPollMs: 200, idleCloseMs: 1_500, metrics: { listen: `127.0.0.1:${port}`, bearerTokenEnv: TOKEN_ENV } },
     });
@@ -107,9 +114,15 @@ describe('metrics scraped by a real Prometheus', () => {
     expect(await scalar('ringflow_process_resident_memory_bytes{job="ringflow"}')).toBeGreaterThan(0);
 
     const text = await (await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text();
+    const json = await (await fetch(`${base}/dashboard.json`, { headers: { authorization: `Bearer ${token}` } })).text();
+    const page = await (await fetch(`${base}/`)).text();
     expect(text).toMatch(/^ringflow_events_total\{[^}]*outcome="accepted"[^}]*\} \d+$/m);
     daemon.kill('SIGTERM');
     expect((await daemon.exited).code).toBe(0);
-    for (const output of [daemon.stderr, daemon.stdout, text]) expect(output.includes(token)).toBe(false);
+    for (const output of [daemon.stderr, daemon.stdout, text, json, page]) {
+      expect(output.includes(token)).toBe(false);
+      expect(output.includes(redisPassword)).toBe(false);
+    }
+    expect(daemon.stderr).toContain('ringflow stopped');
   }, 180_000);
 });
