@@ -82,6 +82,9 @@ export class Checkpointer {
     return n;
   }
 
+  /** For the metrics: checkpoints written, the last one's duration and time, the last commit's time. */
+  readonly stats = { taken: 0, lastDurationMs: Number.NaN, lastTakenAtMs: Number.NaN, lastCommittedAtMs: Number.NaN, lastBytes: 0 };
+
   /** Takes a checkpoint unless nothing was ingested since the last one. One at a time. */
   take(): Promise<void> {
     const next = this.tail.then(() => this.takeNow());
@@ -96,6 +99,7 @@ export class Checkpointer {
     const positions = new Map([...this.lastPositions, ...this.hooks.queuedPositions()]);
     if (positions.size === 0 || samePositions(positions, this.lastPositions)) return;
     const rt = this.pipeline.runtime;
+    const startedMs = performance.now();
     const states: Uint8Array[] = [];
     const maxTsMs = new Map<number, number>();
     await this.pipeline.serialize(async () => {
@@ -113,6 +117,10 @@ export class Checkpointer {
     await writeCheckpoint(this.dir, { header, states });
     this.lastPositions = positions;
     this.taken.push({ n, positions, maxTsMs, deliveryId });
+    this.stats.taken++;
+    this.stats.lastDurationMs = performance.now() - startedMs;
+    this.stats.lastTakenAtMs = header.createdAtMs;
+    this.stats.lastBytes = states.reduce((a, s) => a + s.byteLength, 0);
   }
 
   /** Commits the newest checkpoint whose window deliveries are all acknowledged. */
@@ -123,6 +131,7 @@ export class Checkpointer {
     if (!ready) return;
     const r = ready;
     await this.hooks.commit([...r.positions].map(([sourcePartition, position]) => ({ sourcePartition, position, maxTsMs: r.maxTsMs.get(sourcePartition)! })), r.n);
+    this.stats.lastCommittedAtMs = Date.now();
     // The broker names r.n now; newer ones are kept until they are committed in turn.
     await pruneCheckpoints(this.dir, r.n);
   }

@@ -43,10 +43,11 @@ import { encodeCommitMetadata, restartStateFrom, restoredMaxTsMs } from './resta
 import { WindowAssigner } from '../kernels/window/assign.js';
 import { Pipeline, type PipelineStats } from '../pipeline/pipeline.js';
 import { SinkThread } from '../sinks/thread/client.js';
-import type { SinkCounters } from '../sinks/sink.js';
 import { createSource } from '../sources/create-source.js';
 import type { Source, SourceChunk, SourceGroupState } from '../sources/source.js';
 import type { IngestCounts } from '../contracts/index.js';
+import { LastWindow } from './metrics/last-window.js';
+import type { MetricsView } from './metrics/daemon-metrics.js';
 
 export interface DaemonOptions {
   plan: RunPlan;
@@ -88,6 +89,7 @@ export class Daemon {
   private readonly fatalListeners: ((err: Error) => void)[] = [];
   private stopRequested = false;
   private shuttingDown = false;
+  private readonly lastWindow = new LastWindow();
   private readonly stopListeners: (() => void)[] = [];
 
   private constructor(
@@ -136,7 +138,10 @@ export class Daemon {
     let pipeline: Pipeline;
     try {
       pipeline = await Pipeline.create(plan.pipeline, {
-        onWindowRows: (rows) => daemon!.sender.sendWindows(rows),
+        onWindowRows: (rows) => {
+          daemon!.lastWindow.note(rows);
+          daemon!.sender.sendWindows(rows);
+        },
         onEvents: plan.pipeline.processor.events ? (batch) => daemon!.sender.sendEvents(batch) : undefined,
         onDeadLetter: (entry) => deadLetters.add(entry),
         logger: log,
@@ -306,18 +311,18 @@ export class Daemon {
     };
   }
 
-  /** Positions and lag per source partition (the metrics' source gauges). */
-  lag(): ReturnType<Source['lag']> {
-    return this.source.lag();
-  }
-
-  /** Each sink's counters (rows written, retries, dead letters, write latency), from the sink thread. */
-  async sinkCounters(): Promise<Record<string, SinkCounters>> {
-    return (await this.sinks.counters()).sinks;
-  }
-
-  deadLettersByReason(): ReadonlyMap<string, number> {
-    return this.deadLetters.byReason;
+  /** What the metrics endpoints read (metrics/daemon-metrics.ts), all at scrape time. */
+  metricsView(): MetricsView {
+    return {
+      status: () => this.status(),
+      lag: () => this.source.lag(),
+      sinkCounters: async () => (await this.sinks.counters()).sinks,
+      deadLettersByReason: () => this.deadLetters.byReason,
+      runtime: () => this.pipeline.runtime.metrics(),
+      checkpoint: () => this.checkpointer?.stats ?? null,
+      lastWindow: (limit) => this.lastWindow.top(limit),
+      ready: () => this.ready(),
+    };
   }
 
   /** Serving its source: not failed and not shutting down (readiness). */

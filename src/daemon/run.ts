@@ -103,8 +103,9 @@ async function startMetrics(daemon: Daemon, listen: string | null, bearerToken: 
   log: DaemonLogger): Promise<MetricsServer | null> {
   if (listen === null) return null;
   try {
-    const server = await MetricsServer.start({ listen, bearerToken, registry: createDaemonMetrics(daemon, name), ready: () => daemon.ready() });
-    log.info({ address: server.address, endpoints: ['/metrics', '/healthz', '/readyz'] }, 'metrics listening');
+    const view = daemon.metricsView();
+    const server = await MetricsServer.start({ listen, bearerToken, registry: createDaemonMetrics(view, name), ready: view.ready, lastWindow: view.lastWindow });
+    log.info({ address: server.address, endpoints: ['/', '/metrics', '/healthz', '/readyz'] }, 'metrics listening');
     return server;
   } catch (err) {
     await daemon.shutdown('stop').catch(() => undefined);

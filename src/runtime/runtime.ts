@@ -80,6 +80,14 @@ interface IdleWaiter {
 }
 
 /** A snapshot of the scheduler for diagnosing a stalled run (see debugState()). */
+export interface RuntimeMetrics {
+  ringSlots: number;
+  pendingBatches: number[];
+  tasksCompleted: number;
+  busySeconds: number;
+  threads: number;
+}
+
 export interface RuntimeDebugState {
   epoch: number;
   inFlightCount: number;
@@ -265,6 +273,21 @@ export class Runtime<Options = unknown, Output = unknown> {
       this.closed = true;
       await this.pool.destroy();
     }
+  }
+
+  /**
+   * Figures for the metrics: batches waiting in each ring (of ringSlots), tasks completed and the
+   * workers' busy time (piscina's run-time summary: mean task time x tasks).
+   */
+  metrics(): RuntimeMetrics {
+    const runTime = this.pool.histogram?.runTime as { mean?: number } | undefined;
+    return {
+      ringSlots: this.config.ringSlots,
+      pendingBatches: this.rings.map((r) => r.pending),
+      tasksCompleted: this.pool.completed,
+      busySeconds: ((runTime?.mean ?? 0) * this.pool.completed) / 1000,
+      threads: this.pool.threads.length,
+    };
   }
 
   /** The scheduler's bookkeeping and every ring's counters, for a watchdog to print when a run stalls. */

@@ -13,6 +13,16 @@ import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { PipelineStats } from '../../pipeline/pipeline.js';
 import type { PartitionLag, SourceGroupState } from '../../sources/source.js';
 import { registerSinkMetrics, type SinkCountersRead } from './sink-metrics.js';
+import type { RuntimeMetrics } from '../../runtime/runtime.js';
+import type { WindowRow } from '../../contracts/index.js';
+
+export interface CheckpointStats {
+  taken: number;
+  lastDurationMs: number;
+  lastTakenAtMs: number;
+  lastCommittedAtMs: number;
+  lastBytes: number;
+}
 
 /** What the metrics read from a running daemon. */
 export interface MetricsView {
@@ -29,6 +39,12 @@ export interface MetricsView {
   sinkCounters: SinkCountersRead;
   /** Dead-lettered input lines so far, by reason (`bad_type:ts`, `late`, ...). */
   deadLettersByReason(): ReadonlyMap<string, number>;
+  /** Rings and workers. */
+  runtime(): RuntimeMetrics;
+  /** Checkpoint figures in checkpoint mode, else null. */
+  checkpoint(): CheckpointStats | null;
+  /** The newest emitted window's rows, at most `limit`, largest count first (the dashboard). */
+  lastWindow(limit: number): WindowRow[];
   /** 1 while the daemon serves its source (started, not failed, not shutting down). */
   ready(): boolean;
   /** Processing-time clock in ms (Date.now; injectable for tests). */
@@ -128,6 +144,7 @@ export function createDaemonMetrics(view: MetricsView, daemonName: string): Regi
     collect() { this.set(view.ready() ? 1 : 0); },
   });
   registerSourceMetrics(view, registers);
+  registerRuntimeMetrics(view, registers, now);
   registerSinkMetrics(registry, () => view.sinkCounters());
   collectDefaultMetrics({ register: registry, prefix: 'ringflow_' });
   return registry;
@@ -166,4 +183,56 @@ function registerSourceMetrics(view: MetricsView, registers: Registry[]): void {
   positionGauge('ringflow_source_committed_position', 'Last committed position per source partition (Kafka: the group offset).', (l) => l.committedPosition);
   positionGauge('ringflow_source_delivered_position', 'Position after the last chunk handed to the pipeline, per source partition.', (l) => l.deliveredPosition);
   positionGauge('ringflow_source_lag', 'End position minus committed position per source partition (Kafka: consumer lag in messages).', (l) => l.lag);
+}
+
+/** Rings, workers and checkpoints. */
+function registerRuntimeMetrics(view: MetricsView, registers: Registry[], now: () => number): void {
+  new Gauge({
+    name: 'ringflow_ring_pending_batches',
+    help: 'Batches waiting in each key-hash partition\'s ring (ringflow_ring_slots is the most a ring holds).',
+    labelNames: ['partition'],
+    registers,
+    collect() {
+      this.reset();
+      view.runtime().pendingBatches.forEach((n, p) => this.set({ partition: String(p) }, n));
+    },
+  });
+  new Gauge({ name: 'ringflow_ring_slots', help: 'Batch slots of each ring.', registers, collect() { this.set(view.runtime().ringSlots); } });
+  new Gauge({ name: 'ringflow_worker_threads', help: 'Worker threads of the pool.', registers, collect() { this.set(view.runtime().threads); } });
+  new Counter({
+    name: 'ringflow_worker_tasks_total',
+    help: 'Partition tasks the workers completed (one task drains part of one ring).',
+    registers,
+    collect() { this.reset(); setTotal(this, {}, view.runtime().tasksCompleted); },
+  });
+  new Counter({
+    name: 'ringflow_worker_busy_seconds_total',
+    help: 'Time the worker threads spent running tasks (mean task time x tasks, from piscina).',
+    registers,
+    collect() { this.reset(); setTotal(this, {}, view.runtime().busySeconds); },
+  });
+  new Counter({
+    name: 'ringflow_checkpoints_total',
+    help: 'Checkpoints written (checkpoint mode only).',
+    registers,
+    collect() { this.reset(); const c = view.checkpoint(); if (c) setTotal(this, {}, c.taken); },
+  });
+  new Gauge({
+    name: 'ringflow_checkpoint_duration_seconds',
+    help: 'Duration of the last checkpoint (drain, copy of the state, write and fsync).',
+    registers,
+    collect() { this.reset(); const c = view.checkpoint(); if (c && Number.isFinite(c.lastDurationMs)) this.set(c.lastDurationMs / 1000); },
+  });
+  new Gauge({
+    name: 'ringflow_checkpoint_age_seconds',
+    help: 'Time since the last checkpoint was written.',
+    registers,
+    collect() { this.reset(); const c = view.checkpoint(); if (c && Number.isFinite(c.lastTakenAtMs)) this.set((now() - c.lastTakenAtMs) / 1000); },
+  });
+  new Gauge({
+    name: 'ringflow_checkpoint_bytes',
+    help: 'State bytes in the last checkpoint.',
+    registers,
+    collect() { this.reset(); const c = view.checkpoint(); if (c && c.taken > 0) this.set(c.lastBytes); },
+  });
 }

@@ -51,8 +51,10 @@ export const DASHBOARD_HTML = `<!doctype html>
     <div>windows emitted <span id="windows">-</span> (<span id="window-rows">-</span> rows), unsettled chunks <span id="unsettled">-</span></div></section>
   <section><h2>Source partitions</h2><table id="partitions"></table></section>
   <section class="wide"><h2>Sinks</h2><table id="sinks"></table></section>
+  <section class="wide"><h2>Last closed window <span id="last-window-span" class="dim"></span></h2><table id="last-window"></table></section>
   <section><h2>Process</h2><div class="row"><div>RSS <span id="rss">-</span></div><div>heap <span id="heap">-</span></div>
-    <div>event loop p99 <span id="loop">-</span></div><div>CPU <span id="cpu">-</span></div></div></section>
+    <div>event loop p99 <span id="loop">-</span></div><div>CPU <span id="cpu">-</span></div><div>workers busy <span id="busy">-</span></div></div>
+    <h2 style="margin-top:10px">Ring fill per partition</h2><table id="rings"></table></section>
 </main>
 <script>
 "use strict";
@@ -177,8 +179,25 @@ function render(cur) {
   $('heap').textContent = mib(m.value('ringflow_nodejs_heap_size_used_bytes'));
   const loop = m.value('ringflow_nodejs_eventloop_lag_p99_seconds');
   $('loop').textContent = Number.isFinite(loop) ? (loop * 1000).toFixed(1) + ' ms' : '-';
+  const threads = m.value('ringflow_worker_threads'), busy = rate(cur, 'ringflow_worker_busy_seconds_total');
+  $('busy').textContent = Number.isFinite(busy) && threads > 0 ? (100 * busy / threads).toFixed(0) + '%' : '-';
+  const slots = m.value('ringflow_ring_slots');
+  table($('rings'), ['partition', 'batches', ''], m.labels('ringflow_ring_pending_batches', 'partition').map((p) => {
+    const n = m.value('ringflow_ring_pending_batches', { partition: p });
+    return [esc(p), fmt(n) + ' / ' + fmt(slots), '<div class="bar" style="width:' + (slots > 0 ? (100 * n / slots).toFixed(1) : 0) + '%"></div>'];
+  }));
   const cpu = rate(cur, 'ringflow_process_cpu_seconds_total');
   $('cpu').textContent = Number.isFinite(cpu) ? (cpu * 100).toFixed(0) + '%' : '-';
+}
+
+/** The newest emitted window's largest groups: group columns as text, figures as numbers. */
+function renderLastWindow(rows) {
+  if (!rows.length) { $('last-window-span').textContent = '(none yet)'; return; }
+  const start = rows[0].window_start, end = rows[0].window_end;
+  $('last-window-span').textContent = new Date(start).toISOString() + ' to ' + new Date(end).toISOString().slice(11);
+  const cols = Object.keys(rows[0]).filter((k) => k !== 'window_start' && k !== 'window_end' && k !== 'version');
+  table($('last-window'), cols, rows.map((r) => cols.map((c) => typeof r[c] === 'number'
+    ? (Number.isInteger(r[c]) ? fmt(r[c]) : r[c].toFixed(2)) : esc(r[c] === null ? '' : r[c]))));
 }
 
 async function poll() {
@@ -193,6 +212,8 @@ async function poll() {
     if (!res.ok) throw new Error('dashboard.json answered ' + res.status);
     const cur = { at: Date.now(), m: index(await res.json()) };
     render(cur);
+    const last = await fetch('last-window.json', { headers: token ? { authorization: 'Bearer ' + token } : {}, cache: 'no-store' });
+    if (last.ok) renderLastWindow(await last.json());
     prev = cur;
     $('error').textContent = '';
   } catch (err) {

@@ -8,6 +8,7 @@
  *                 failure and while it shuts down (readiness)
  *   GET /         the live dashboard (dashboard-page.ts), which polls
  *   GET /dashboard.json  the same metrics as JSON (prom-client's getMetricsAsJSON); token as /metrics
+ *   GET /last-window.json  the top 10 rows (by count) of the newest window emitted; token as /metrics
  *
  * Health answers and the page itself carry no secret and need no token, so a probe needs no credentials.
  */
@@ -24,6 +25,8 @@ export interface MetricsServerOptions {
   listen: string;
   registry: Registry;
   ready: () => boolean;
+  /** The newest emitted window's rows, largest first (served as /last-window.json). */
+  lastWindow: (limit: number) => unknown[];
   /** Required on /metrics when not null. */
   bearerToken: string | null;
 }
@@ -48,7 +51,8 @@ export class MetricsServer {
     const { host, port } = parseListenAddress(o.listen);
     const server = createServer((req, res) => void MetricsServer.handle(o, req, res));
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
+      server.once('error', (err: NodeJS.ErrnoException) => reject(new ConfigError('daemon.metrics.listen',
+        `cannot listen on ${o.listen}: ${err.code ?? err.message}${err.code === 'EADDRINUSE' ? ' (another process has the port)' : ''}`, { cause: err })));
       server.listen(port, host, () => {
         server.off('error', reject);
         resolve();
@@ -70,14 +74,15 @@ export class MetricsServer {
     if (path === '/') return text(200, DASHBOARD_HTML, 'text/html; charset=utf-8');
     // Browsers ask for it on their own; an answer without content keeps the page's console clean.
     if (path === '/favicon.ico') return text(204, '');
-    if (path !== '/metrics' && path !== '/dashboard.json') return text(404, 'not found: try /, /metrics, /healthz or /readyz\n');
+    if (path !== '/metrics' && path !== '/dashboard.json' && path !== '/last-window.json') return text(404, 'not found: try /, /metrics, /healthz or /readyz\n');
     if (o.bearerToken !== null && !tokenMatches(req.headers.authorization, o.bearerToken)) {
       res.setHeader('www-authenticate', 'Bearer');
       return text(401, 'unauthorized\n');
     }
     try {
       if (path === '/metrics') text(200, await o.registry.metrics(), o.registry.contentType);
-      else text(200, JSON.stringify(await o.registry.getMetricsAsJSON()), 'application/json');
+      else if (path === '/dashboard.json') text(200, JSON.stringify(await o.registry.getMetricsAsJSON()), 'application/json');
+      else text(200, JSON.stringify(o.lastWindow(10)), 'application/json');
     } catch (err) {
       text(500, `metrics failed: ${(err as Error).message}\n`);
     }

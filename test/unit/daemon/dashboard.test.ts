@@ -76,6 +76,9 @@ describe('dashboard', () => {
       expect(await page.locator(`[data-outcome="${outcome}"]`).count()).toBe(1);
     }
     expect(await page.locator('[data-sink-rows="files.windows"]').count()).toBe(1);
+    // The last closed window's groups: a header row and at least one group, the largest count first.
+    await until('the last closed window', 20_000, async () => (await page.locator('#last-window tr').count()) > 1);
+    expect(await page.textContent('#last-window')).toMatch(/type.*region.*count/);
     expect(await page.textContent('#input-rate')).toMatch(/^[\d.]+[KM]?$/);
     expect(await page.textContent('#error')).toBe('');
     mkdirSync(join(ROOT, 'test-output'), { recursive: true });

@@ -29,6 +29,9 @@ function view(over: Partial<MetricsView> = {}): MetricsView & { isReady: boolean
       for (const seconds of [0.0004, 0.003, 0.003, 0.2, 30]) recordWriteLatency(c, seconds);
       return { 'clickhouse.windows': c };
     },
+    runtime: () => ({ ringSlots: 16, pendingBatches: [3, 0], tasksCompleted: 120, busySeconds: 4.5, threads: 2 }),
+    checkpoint: () => ({ taken: 7, lastDurationMs: 250, lastTakenAtMs: 1_700_000_050_000, lastCommittedAtMs: 1_700_000_055_000, lastBytes: 4096 }),
+    lastWindow: (limit: number) => [{ window_start: 0, window_end: 60_000, type: 'view', count: 9 }, { window_start: 0, window_end: 60_000, type: 'click', count: 4 }].slice(0, limit),
     ready(): boolean { return v.isReady; },
     now: () => 1_700_000_060_000,
     ...over,
@@ -70,6 +73,13 @@ describe('daemon metrics', () => {
     expect(line(/^ringflow_sink_write_seconds_bucket\{.*le="\+Inf"/)).toMatch(/ 5$/);
     expect(line(/^ringflow_sink_write_seconds_count\{/)).toMatch(/ 5$/);
     expect(Number(line(/^ringflow_sink_write_seconds_sum\{/).split(' ')[1])).toBeCloseTo(30.2064, 6);
+    expect(line(/^ringflow_ring_pending_batches\{.*partition="0"/)).toMatch(/ 3$/);
+    expect(line(/^ringflow_ring_slots\{/)).toMatch(/ 16$/);
+    expect(line(/^ringflow_worker_tasks_total\{/)).toMatch(/ 120$/);
+    expect(line(/^ringflow_worker_busy_seconds_total\{/)).toMatch(/ 4.5$/);
+    expect(line(/^ringflow_checkpoints_total\{/)).toMatch(/ 7$/);
+    expect(line(/^ringflow_checkpoint_duration_seconds\{/)).toMatch(/ 0.25$/);
+    expect(line(/^ringflow_checkpoint_age_seconds\{/)).toMatch(/ 10$/);
   });
 
   it('reads totals again at every scrape (counters grow with the pipeline)', async () => {
@@ -90,7 +100,7 @@ describe('daemon metrics', () => {
 describe('metrics server', () => {
   it('guards /metrics with the bearer token, answers /healthz and /readyz without it', async () => {
     const v = view();
-    server = await MetricsServer.start({ listen: '127.0.0.1:0', registry: createDaemonMetrics(v, 'x'), ready: () => v.ready(), bearerToken: 's3cret' });
+    server = await MetricsServer.start({ listen: '127.0.0.1:0', registry: createDaemonMetrics(v, 'x'), ready: () => v.ready(), lastWindow: v.lastWindow, bearerToken: 's3cret' });
     const base = `http://${server.address}`;
     expect((await fetch(`${base}/metrics`)).status).toBe(401);
     expect((await fetch(`${base}/metrics`, { headers: { authorization: 'Bearer wrong!' } })).status).toBe(401);
@@ -112,11 +122,14 @@ describe('metrics server', () => {
     const json = await (await fetch(`${base}/dashboard.json`, { headers: { authorization: 'Bearer s3cret' } })).json() as { name: string }[];
     expect(json.map((m) => m.name)).toEqual(expect.arrayContaining(['ringflow_input_events_total', 'ringflow_sink_write_seconds']));
     expect((await fetch(`${base}/favicon.ico`)).status).toBe(204);
+    expect((await fetch(`${base}/last-window.json`)).status).toBe(401);
+    const last = await (await fetch(`${base}/last-window.json`, { headers: { authorization: 'Bearer s3cret' } })).json() as { count: number }[];
+    expect(last.map((r) => r.count)).toEqual([9, 4]);
     expect((await fetch(`${base}/metrics`, { method: 'POST' })).status).toBe(405);
   });
 
   it('serves /metrics without a token when none is configured', async () => {
-    server = await MetricsServer.start({ listen: '127.0.0.1:0', registry: createDaemonMetrics(view(), 'x'), ready: () => true, bearerToken: null });
+    server = await MetricsServer.start({ listen: '127.0.0.1:0', registry: createDaemonMetrics(view(), 'x'), ready: () => true, lastWindow: () => [], bearerToken: null });
     expect((await fetch(`http://${server.address}/metrics`)).status).toBe(200);
   });
 
@@ -128,5 +141,19 @@ describe('metrics server', () => {
     const paths = r.error!.issues.map((i) => i.path.join('.'));
     expect(paths).toEqual(expect.arrayContaining(['metrics.listen', 'metrics']));
     expect(daemonConfigSchema.parse({}).metrics).toEqual({ listen: null, bearerTokenEnv: null });
+  });
+});
+
+describe('last window', () => {
+  it('keeps the newest window of each emission and ranks its rows by count', async () => {
+    const { LastWindow } = await import('../../../src/daemon/metrics/last-window.js');
+    const w = new LastWindow();
+    expect(w.top(5)).toEqual([]);
+    w.note([{ window_start: 0, window_end: 60, g: 'a', count: 1 }, { window_start: 60, window_end: 120, g: 'a', count: 2 }, { window_start: 60, window_end: 120, g: 'b', count: 5 }]);
+    expect(w.top(5).map((r) => r.g)).toEqual(['b', 'a']);
+    expect(w.top(1).map((r) => r.count)).toEqual([5]);
+    // An older window emitted later (a late re-emission) does not replace the newest one.
+    w.note([{ window_start: 0, window_end: 60, g: 'z', count: 99 }]);
+    expect(w.top(5).map((r) => r.g)).toEqual(['b', 'a']);
   });
 });
