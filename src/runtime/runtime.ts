@@ -30,6 +30,7 @@ import { CONSUMER_WAITING, PRODUCER_WAITING, Ring } from './ring.js';
 import type { RuntimeConfig } from './runtime-config.js';
 import { computeLayout, type BatchLayout, type Schema } from './schema.js';
 import { compiledModuleUrl, fixedThreadPool } from './worker-path.js';
+import type { RuntimeDebugState, RuntimeMetrics } from './runtime-state.js';
 import { WORKER_LOAD_FAILURE, type PartitionTask, type PartitionTaskResult, type WorkerSetup } from './worker-entry.js';
 import { KernelError, ShutdownError } from '../errors.js';
 
@@ -80,29 +81,6 @@ interface IdleWaiter {
 }
 
 /** A snapshot of the scheduler for diagnosing a stalled run (see debugState()). */
-export interface RuntimeMetrics {
-  ringSlots: number;
-  pendingBatches: number[];
-  tasksCompleted: number;
-  busySeconds: number;
-  threads: number;
-}
-
-export interface RuntimeDebugState {
-  epoch: number;
-  inFlightCount: number;
-  idleWaiters: number;
-  blockedPartition: number;
-  closed: boolean;
-  failure: string | null;
-  poolThreads: number;
-  poolQueueSize: number;
-  partitions: {
-    partition: number; inFlight: number; head: number; tail: number; pending: number; currentSeq: number;
-    producerWaiting: number; consumerWaiting: number; taskEpoch: number; generation: number; failedSeq: number; forceTask: number;
-  }[];
-}
-
 export class Runtime<Options = unknown, Output = unknown> {
   readonly config: RuntimeConfig;
   readonly layout: BatchLayout;

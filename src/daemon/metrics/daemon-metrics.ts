@@ -13,7 +13,7 @@ import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { PipelineStats } from '../../pipeline/pipeline.js';
 import type { PartitionLag, SourceGroupState } from '../../sources/source.js';
 import { registerSinkMetrics, type SinkCountersRead } from './sink-metrics.js';
-import type { RuntimeMetrics } from '../../runtime/runtime.js';
+import type { RuntimeMetrics } from '../../runtime/runtime-state.js';
 import type { WindowRow } from '../../contracts/index.js';
 
 export interface CheckpointStats {

@@ -1,0 +1,27 @@
+/**
+ * What the runtime reports about itself: figures for the daemon's metrics (RuntimeMetrics) and the
+ * scheduler's full bookkeeping for a watchdog to print when a run stalls (RuntimeDebugState).
+ */
+
+export interface RuntimeMetrics {
+  ringSlots: number;
+  pendingBatches: number[];
+  tasksCompleted: number;
+  busySeconds: number;
+  threads: number;
+}
+
+export interface RuntimeDebugState {
+  epoch: number;
+  inFlightCount: number;
+  idleWaiters: number;
+  blockedPartition: number;
+  closed: boolean;
+  failure: string | null;
+  poolThreads: number;
+  poolQueueSize: number;
+  partitions: {
+    partition: number; inFlight: number; head: number; tail: number; pending: number; currentSeq: number;
+    producerWaiting: number; consumerWaiting: number; taskEpoch: number; generation: number; failedSeq: number; forceTask: number;
+  }[];
+}
