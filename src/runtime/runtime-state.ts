@@ -3,6 +3,7 @@
  * scheduler's full bookkeeping for a watchdog to print when a run stalls (RuntimeDebugState).
  */
 
+/** Figures for the metrics (Runtime.metrics()). */
 export interface RuntimeMetrics {
   ringSlots: number;
   pendingBatches: number[];
@@ -11,6 +12,7 @@ export interface RuntimeMetrics {
   threads: number;
 }
 
+/** A snapshot of the scheduler for diagnosing a stalled run (Runtime.debugState()). */
 export interface RuntimeDebugState {
   epoch: number;
   inFlightCount: number;

@@ -80,7 +80,6 @@ interface IdleWaiter {
   reject(err: Error): void;
 }
 
-/** A snapshot of the scheduler for diagnosing a stalled run (see debugState()). */
 export class Runtime<Options = unknown, Output = unknown> {
   readonly config: RuntimeConfig;
   readonly layout: BatchLayout;
