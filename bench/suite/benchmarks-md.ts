@@ -116,19 +116,29 @@ function cpuBound(e2e: NonNullable<NonNullable<SuiteResults['kafka']>['end_to_en
   return ` CPU from the daemon's start (its start-up and group join included) to the last acknowledgement: ringflow ${e2e.ringflow_cpu_s.toFixed(1)} s, the Kafka broker ${e2e.broker_cpu_s.toFixed(1)} s (${e2e.events.toLocaleString('en-US')} events fetched, the accepted ones produced again to the processed-events topic); with ${cores} cores busy the whole time that work allows at most ${n(bound)}.`;
 }
 
+/** Metrics on against off (best of the rounds of each), signed: -1.5% = 1.5% slower with metrics on. */
+function metricsCost(h: KafkaShapeHeadline | null): string {
+  const on = h?.ringflow_with_metrics_events_per_sec ?? null;
+  const off = h?.ringflow_events_per_sec ?? null;
+  if (on === null || off === null || off === 0) return '-';
+  const pct = ((on - off) / off) * 100;
+  return `${pct >= 0 ? '+' : ''}${pct.toFixed(1)}%`;
+}
+
 /** Issue 5: both topic shapes side by side (best run of each system on the same topic). */
 function kafkaSection(r: SuiteResults): string {
   const k = r.kafka ?? null;
   const row = (label: string, h: KafkaShapeHeadline | null): string[] => [label, h ? h.messages.toLocaleString('en-US') : '-',
-    n(h?.raw_kafkajs_events_per_sec), n(h?.ringflow_events_per_sec), x(h?.ratio ?? null), n(h?.ringflow_with_events_sink_events_per_sec ?? null)];
+    n(h?.raw_kafkajs_events_per_sec), n(h?.ringflow_events_per_sec), x(h?.ratio ?? null), n(h?.ringflow_with_events_sink_events_per_sec ?? null),
+    n(h?.ringflow_with_metrics_events_per_sec ?? null), metricsCost(h)];
   const e2e = k?.end_to_end ?? null;
   return [
     '## Kafka -> ringflow -> sinks, next to raw kafkajs (issue 5)',
     '',
-    k === null ? '_Not run._' : `One topic of ${k.topic_partitions} partition${k.topic_partitions === 1 ? '' : 's'} per shape, filled once; raw kafkajs and the ringflow daemon read the same topic in the same run (best of the rounds). The last column: the same daemon with the processed-events Kafka sink on as well.`,
+    k === null ? '_Not run._' : `One topic of ${k.topic_partitions} partition${k.topic_partitions === 1 ? '' : 's'} per shape, filled once; raw kafkajs and the ringflow daemon read the same topic in the same run (best of the rounds). The next column: the same daemon with the processed-events Kafka sink on as well. The last two: the files-sink daemon again with its metrics server on and \`/metrics\` and \`/dashboard.json\` read every second (as a Prometheus and an open dashboard would), and the change against metrics off.`,
     '',
     ...(k === null || e2e === null ? [] : [`**End to end with every sink** (ClickHouse, Redis, the processed-events topic and files; first read to the last row in ClickHouse): ${e2e.events.toLocaleString('en-US')} events through a ${e2e.partitions}-partition topic at **${n(e2e.events_per_sec)}**.${cpuBound(e2e, r.machine.cores, r.machine.cpu_quota_cores)}`, '']),
-    ...(k === null ? [] : [table(['shape', 'messages', 'raw kafkajs eachBatch', 'ringflow daemon (canonical pipeline, files sink)', 'ringflow / raw', 'ringflow + processed-events sink'], [
+    ...(k === null ? [] : [table(['shape', 'messages', 'raw kafkajs eachBatch', 'ringflow daemon (canonical pipeline, files sink)', 'ringflow / raw', 'ringflow + processed-events sink', 'ringflow, metrics scraped every 1 s', 'metrics on vs off'], [
       row('1 event per message', k.single),
       row(`${k.batched?.events_per_message ?? '?'} events per message`, k.batched),
     ]), '']),

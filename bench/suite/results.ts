@@ -62,6 +62,8 @@ export interface KafkaShapeHeadline {
   ringflow_events_per_sec: number | null;
   /** The same daemon with the processed-events Kafka sink on as well (absent in older runs). */
   ringflow_with_events_sink_events_per_sec?: number | null;
+  /** The files-sink run with the metrics server on and read every second (same round), best of the rounds. */
+  ringflow_with_metrics_events_per_sec?: number | null;
   /** ringflow / raw kafkajs. */
   ratio: number | null;
 }

@@ -30,6 +30,8 @@ import { parseRingflowConfig } from '../../src/daemon/config.js';
 import { Daemon } from '../../src/daemon/daemon.js';
 import { compileRunPlan } from '../../src/daemon/plan.js';
 import { createDaemonLogger } from '../../src/daemon/logger.js';
+import { createDaemonMetrics } from '../../src/daemon/metrics/daemon-metrics.js';
+import { MetricsServer } from '../../src/daemon/metrics/metrics-server.js';
 import type { PipelineStats } from '../../src/pipeline/pipeline.js';
 import { startKafka, type KafkaServer } from '../../test/services/index.js';
 import { consumeRaw, fillTopic, type TopicFixture } from '../sources/kafka-consume-bench.js';
@@ -45,6 +47,8 @@ const PROCESSED_EVENTS_PER_MESSAGE = 100;
 /** Same fetch sizing as the raw consumer in kafka-consume-bench.ts, so both read the same way. */
 const FETCH = { maxBytes: 10 * 1024 * 1024, maxBytesPerPartition: 2 * 1024 * 1024, maxWaitTimeMs: 100 };
 const POLL_MS = 2;
+/** With metrics on, /metrics and /dashboard.json are read this often, as a Prometheus and an open dashboard would. */
+const SCRAPE_INTERVAL_MS = 1_000;
 /** Slowest rate accepted before a run is declared stuck (events/s), with a floor. */
 const STUCK_EVENTS_PER_SEC = 10_000;
 const MIN_DEADLINE_MS = 60_000;
@@ -89,6 +93,30 @@ interface RingflowRun {
   windowRowsInFile: number;
   /** Plain record batches reached the chunk builder undecoded (kafka-record-block.ts). */
   recordBlockDecoder: boolean;
+  /** Scrapes of /metrics (+ /dashboard.json) during the timed span; 0 with metrics off. */
+  scrapes: number;
+}
+
+/** The daemon's metrics server (as `ringflow run` starts it) and a scraper reading it every SCRAPE_INTERVAL_MS. */
+async function startScrapedMetrics(daemon: Daemon): Promise<{ scrapes: () => number; stop: () => Promise<void> }> {
+  const view = daemon.metricsView();
+  const server = await MetricsServer.start({ listen: '127.0.0.1:0', bearerToken: null, registry: createDaemonMetrics(view, 'ringflow-bench'), ready: view.ready, lastWindow: view.lastWindow });
+  let scrapes = 0;
+  let inFlight: Promise<void> = Promise.resolve();
+  const timer = setInterval(() => {
+    inFlight = (async () => {
+      for (const path of ['/metrics', '/dashboard.json']) await (await fetch(`http://${server.address}${path}`)).text();
+      scrapes++;
+    })().catch(() => undefined);
+  }, SCRAPE_INTERVAL_MS);
+  return {
+    scrapes: () => scrapes,
+    stop: async () => {
+      clearInterval(timer);
+      await inFlight;
+      await server.close();
+    },
+  };
 }
 
 /**
@@ -109,12 +137,13 @@ function daemonConfig(brokers: string[], topic: string, groupId: string, dir: st
   }, resolve(REPO_ROOT, 'examples'));
 }
 
-async function runRingflow(brokers: string[], fixture: TopicFixture, round: number, eventsTopic: string | null): Promise<RingflowRun> {
+async function runRingflow(brokers: string[], fixture: TopicFixture, round: number, eventsTopic: string | null, withMetrics = false): Promise<RingflowRun> {
   const events = fixture.messages * fixture.eventsPerMessage;
   const dir = mkdtempSync(join(tmpdir(), 'ringflow-bench-kafka-'));
   const groupId = `bench_ringflow_${round}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2)}`;
   try {
     const daemon = await Daemon.start({ plan: compileRunPlan(daemonConfig(brokers, fixture.topic, groupId, dir, eventsTopic)), logger: createDaemonLogger('ringflow-bench', 'warn') });
+    const metrics = withMetrics ? await startScrapedMetrics(daemon) : null;
     // Daemon.start resolves once the consumer joined its group: the instant the raw consumer's clock starts.
     const startedAt = performance.now();
     const cpuAtStart = cpuMark();
@@ -128,11 +157,14 @@ async function runRingflow(brokers: string[], fixture: TopicFixture, round: numb
         await sleep(POLL_MS);
       }
     } catch (err) {
+      await metrics?.stop();
       await daemon.shutdown('stop').catch(() => undefined);
       throw err;
     }
     const seconds = (performance.now() - startedAt) / 1000;
     const cpu = cpuParams(cpuAtStart, cpuMark(), events);
+    const scrapes = metrics?.scrapes() ?? 0;
+    await metrics?.stop();
     const recordBlockDecoder = daemon.status().group?.recordBlockDecoder ?? false;
     const finishStarted = performance.now();
     const summary = await daemon.shutdown('finish');
@@ -140,7 +172,7 @@ async function runRingflow(brokers: string[], fixture: TopicFixture, round: numb
     const windowsFile = readFileSync(join(dir, 'out', 'windows.ndjson'), 'utf8');
     let windowRowsInFile = 0;
     for (let i = windowsFile.indexOf('\n'); i !== -1; i = windowsFile.indexOf('\n', i + 1)) windowRowsInFile++;
-    return { seconds, cpu, finishMs, stats: summary.stats, windowRowsInFile, recordBlockDecoder };
+    return { seconds, cpu, finishMs, stats: summary.stats, windowRowsInFile, recordBlockDecoder, scrapes };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -165,18 +197,19 @@ function rawRecord(fixture: TopicFixture, round: number, { seconds, cpu }: { sec
   };
 }
 
-function ringflowRecord(fixture: TopicFixture, round: number, run: RingflowRun, withEvents: boolean): RunRecord {
+function ringflowRecord(fixture: TopicFixture, round: number, run: RingflowRun, withEvents: boolean, withMetrics: boolean): RunRecord {
   const events = fixture.messages * fixture.eventsPerMessage;
   const s = run.stats;
   return {
     section: 'kafka',
-    name: `ringflow daemon: Kafka -> canonical pipeline -> files sink${withEvents ? ` + processed-events topic (${PROCESSED_EVENTS_PER_MESSAGE} events/message)` : ''}, ${shapeName(fixture)}`,
+    name: `ringflow daemon: Kafka -> canonical pipeline -> files sink${withEvents ? ` + processed-events topic (${PROCESSED_EVENTS_PER_MESSAGE} events/message)` : ''}`
+      + `${withMetrics ? `, metrics scraped every ${SCRAPE_INTERVAL_MS / 1000} s` : ''}, ${shapeName(fixture)}`,
     params: {
       messages: fixture.messages, events_per_message: fixture.eventsPerMessage, events, topic_mb: Number((fixture.bytes / 1e6).toFixed(1)),
       partitions: TOPIC_PARTITIONS, round, accepted: s.accepted, duplicates: s.duplicates, invalid: s.invalid, late: s.late,
       window_rows: s.windowRowsEmitted, finish_ms: Math.round(run.finishMs), ...run.cpu,
       with_finish_events_per_sec: Math.round(events / (run.seconds + run.finishMs / 1000)),
-      record_block_decoder: run.recordBlockDecoder, processed_events_sink: withEvents,
+      record_block_decoder: run.recordBlockDecoder, processed_events_sink: withEvents, metrics_scrapes: run.scrapes,
     },
     events_per_sec: Math.round(events / run.seconds),
     mb_per_sec: Number((fixture.bytes / 1e6 / run.seconds).toFixed(1)),
@@ -199,6 +232,7 @@ async function runShape(
   const raws: RunRecord[] = [];
   const ours: RunRecord[] = [];
   const oursWithEvents: RunRecord[] = [];
+  const oursWithMetrics: RunRecord[] = [];
   try {
     const t = performance.now();
     const fixture = await fillTopic(kafka, admin, messages, eventsPerMessage, TOPIC_PARTITIONS);
@@ -209,10 +243,16 @@ async function runShape(
       raws.push(raw);
       record(raw);
       progress.result(raw);
-      for (const eventsTopic of [null, `${fixture.topic}_processed_${round}`]) {
+      // Files sink alone, with metrics scraped (metrics on vs off in the same round, their order swapped
+      // every round so neither always runs on a warmer process), then with the processed-events sink.
+      const onOff = [{ eventsTopic: null, metrics: false }, { eventsTopic: null, metrics: true }];
+      const variants: { eventsTopic: string | null; metrics: boolean }[] = [
+        ...(round % 2 === 1 ? onOff : onOff.reverse()), { eventsTopic: `${fixture.topic}_processed_${round}`, metrics: false },
+      ];
+      for (const { eventsTopic, metrics } of variants) {
         if (eventsTopic !== null) await admin.createTopics({ topics: [{ topic: eventsTopic, numPartitions: TOPIC_PARTITIONS, replicationFactor: 1 }], waitForLeaders: true });
-        const run = await runRingflow(brokers, fixture, round, eventsTopic);
-        const r = ringflowRecord(fixture, round, run, eventsTopic !== null);
+        const run = await runRingflow(brokers, fixture, round, eventsTopic, metrics);
+        const r = ringflowRecord(fixture, round, run, eventsTopic !== null, metrics);
         // Every produced event counted once, and every emitted window row in the file: otherwise no figure.
         const problems: string[] = [];
         const st = run.stats;
@@ -225,7 +265,7 @@ async function runShape(
           progress.warn(`run not counted: ${problems.join('; ')}`);
           continue;
         }
-        (eventsTopic === null ? ours : oursWithEvents).push(r);
+        (eventsTopic !== null ? oursWithEvents : metrics ? oursWithMetrics : ours).push(r);
         record(r);
         progress.result(r);
         if (eventsTopic !== null) await admin.deleteTopics({ topics: [eventsTopic] }).catch(() => undefined);
@@ -243,6 +283,7 @@ async function runShape(
     raw_kafkajs_events_per_sec: rawBest,
     ringflow_events_per_sec: oursBest,
     ringflow_with_events_sink_events_per_sec: best(oursWithEvents),
+    ringflow_with_metrics_events_per_sec: best(oursWithMetrics),
     ratio: rawBest === null || oursBest === null || rawBest === 0 ? null : Number((oursBest / rawBest).toFixed(2)),
   };
 }
