@@ -318,16 +318,24 @@ export class Daemon {
       lag: () => this.source.lag(),
       sinkCounters: async () => (await this.sinks.counters()).sinks,
       deadLettersByReason: () => this.deadLetters.byReason,
-      runtime: () => this.pipeline.runtime.metrics(),
+      runtime: () => ({ ...this.pipeline.runtime.metrics(), openWindowCells: this.pipeline.openWindowCells() }),
       checkpoint: () => this.checkpointer?.stats ?? null,
       lastWindow: (limit) => this.lastWindow.top(limit),
-      ready: () => this.ready(),
+      readiness: () => this.readiness(),
     };
   }
 
-  /** Serving its source: not failed and not shutting down (readiness). */
-  ready(): boolean {
-    return this.fatal === undefined && !this.shuttingDown;
+  /** Readiness (/readyz): not failed, not shutting down, the source connected, no sink failing. */
+  private async readiness(): Promise<{ ready: boolean; reasons: string[] }> {
+    const reasons: string[] = [];
+    if (this.fatal) reasons.push(`failed: ${this.fatal.message}`);
+    if (this.shuttingDown) reasons.push('shutting down');
+    const group = this.source.groupState();
+    if (group !== null && group.joins === 0) reasons.push('the source has not joined its consumer group yet');
+    const sinks = await this.sinks.counters().catch(() => null);
+    if (sinks === null) reasons.push('the sink thread does not answer');
+    else for (const [name, c] of Object.entries(sinks.sinks)) if (c.failing) reasons.push(`sink ${name} is failing (retrying)`);
+    return { ready: reasons.length === 0, reasons };
   }
 
   /** Ends the daemon (see the header for the two modes); closes everything. */

@@ -104,7 +104,7 @@ async function startMetrics(daemon: Daemon, listen: string | null, bearerToken: 
   if (listen === null) return null;
   try {
     const view = daemon.metricsView();
-    const server = await MetricsServer.start({ listen, bearerToken, registry: createDaemonMetrics(view, name), ready: view.ready, lastWindow: view.lastWindow });
+    const server = await MetricsServer.start({ listen, bearerToken, registry: createDaemonMetrics(view, name), readiness: view.readiness, lastWindow: view.lastWindow });
     log.info({ address: server.address, endpoints: ['/', '/metrics', '/healthz', '/readyz'] }, 'metrics listening');
     return server;
   } catch (err) {

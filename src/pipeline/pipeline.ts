@@ -13,7 +13,7 @@ import { createDimTableShared, type DimTableShared } from '../kernels/enrich/dim
 import { DimTableLoader } from '../kernels/enrich/dim-table-loader.js';
 import { withDimTable, type PipelineProcessorOptions } from './processor-options.js';
 import type { PipelinePlan } from './plan.js';
-import type { PipelineTaskOutput } from './processor.js';
+import { openWindowCells, type PipelineTaskOutput } from './processor.js';
 import { WatermarkTracker } from '../kernels/event-time/watermark.js';
 import { WindowAssigner } from '../kernels/window/assign.js';
 import { rowPlanFor } from '../kernels/window/partials.js';
@@ -260,6 +260,11 @@ export class Pipeline implements IngestContext {
       await this.runtime.drain();
     });
     return this.stats();
+  }
+
+  /** Open (window, group) cells per partition, read from the shared state while workers run (metrics). */
+  openWindowCells(): number[] {
+    return Array.from({ length: this.runtime.partitions }, (_, p) => openWindowCells(this.runtime.stateBuffer(p), this.plan.processor));
   }
 
   async close(): Promise<void> {

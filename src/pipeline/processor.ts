@@ -28,7 +28,7 @@ import { EventSerializer } from '../kernels/events/event-serializer.js';
 import type { PipelineProcessorOptions } from './processor-options.js';
 import { RowAggregator } from '../kernels/window/update.js';
 import { WindowAssigner } from '../kernels/window/assign.js';
-import { accumulatorLayout, windowTableBytesFor, WindowTable, type WindowPartials } from '../kernels/window/table.js';
+import { accumulatorLayout, liveCellsIn, windowTableBytesFor, WindowTable, type WindowPartials } from '../kernels/window/table.js';
 import { hash64Into } from '../kernels/shared/xxhash32.js';
 import type { EventBatch } from '../contracts/index.js';
 
@@ -62,13 +62,18 @@ export interface PipelineTaskOutput {
 
 const align8 = (n: number): number => Math.ceil(n / 8) * 8;
 
-function bloomBytes(o: PipelineProcessorOptions): number {
+function bloomBytes(o: Pick<PipelineProcessorOptions, 'dedupe'>): number {
   return o.dedupe ? align8(bloomBytesFor(o.dedupe.bloom)) : 0;
 }
 
 function tableBytes(o: PipelineProcessorOptions): number {
   const a = o.aggregate;
   return windowTableBytesFor(a.maxOpenCells, accumulatorLayout(a.metrics, a.hllPrecision));
+}
+
+/** Open (window, group) cells of one partition's table, read from the main thread (metrics). */
+export function openWindowCells(state: SharedArrayBuffer, options: Pick<PipelineProcessorOptions, 'dedupe'>): number {
+  return liveCellsIn(state, bloomBytes(options));
 }
 
 export function stateBytes(options: PipelineProcessorOptions, _layout?: BatchLayout): number {

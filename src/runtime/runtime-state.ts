@@ -5,6 +5,8 @@
 
 /** Figures for the metrics (Runtime.metrics()). */
 export interface RuntimeMetrics {
+  /** Open (window, group) cells per partition (filled in by the pipeline, which knows the state layout). */
+  openWindowCells?: number[];
   ringSlots: number;
   pendingBatches: number[];
   tasksCompleted: number;

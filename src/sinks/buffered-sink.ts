@@ -105,11 +105,15 @@ export class BufferedSink<T> implements Sink<T> {
     const outcome = await runWithRetry(attempt, this.options.retry, this.driver.classify, {
       onRetry: (verdict, attempt, delayMs) => {
         this.stats.retriedAttempts++;
+        this.stats.failing = true;
         this.events.onRetry?.(this.name, verdict, attempt, delayMs);
       },
     });
     if (outcome.ok) {
       this.stats.writtenRows += this.rowsIn(items);
+      this.stats.writtenBatches++;
+      this.stats.failing = false;
+      if (this.driver.bytesOf) for (const item of items) this.stats.writtenBytes += this.driver.bytesOf(item);
       return;
     }
     const verdict = outcome.verdict!;

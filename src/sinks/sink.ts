@@ -60,6 +60,11 @@ export interface SinkCounters {
   deadLetteredRows: number;
   /** Rows accepted by write() and not yet settled. */
   bufferedRows: number;
+  /** Batches stored, and their bytes when the sink can tell them (else 0). */
+  writtenBatches: number;
+  writtenBytes: number;
+  /** The last write attempt failed and no write has succeeded since (readiness: the destination is unreachable). */
+  failing: boolean;
   /** Write requests to the destination (each attempt, retried ones included). */
   writeAttempts: number;
   /** Attempts per latency bucket: index i counts those that took at most WRITE_LATENCY_BUCKETS_S[i] (the last: longer). */
@@ -92,7 +97,7 @@ export interface Sink<T> {
 
 export function newCounters(): SinkCounters {
   return {
-    writtenRows: 0, retriedAttempts: 0, deadLetteredRows: 0, bufferedRows: 0,
+    writtenRows: 0, retriedAttempts: 0, deadLetteredRows: 0, bufferedRows: 0, writtenBatches: 0, writtenBytes: 0, failing: false,
     writeAttempts: 0, writeLatencyCounts: new Array<number>(WRITE_LATENCY_BUCKETS_S.length + 1).fill(0), writeLatencySumSeconds: 0,
   };
 }

@@ -45,8 +45,11 @@ export interface MetricsView {
   checkpoint(): CheckpointStats | null;
   /** The newest emitted window's rows, at most `limit`, largest count first (the dashboard). */
   lastWindow(limit: number): WindowRow[];
-  /** 1 while the daemon serves its source (started, not failed, not shutting down). */
-  ready(): boolean;
+  /**
+   * Ready to serve: not failed, not shutting down, the source connected (Kafka: joined its group) and
+   * no sink failing; `reasons` says what is not.
+   */
+  readiness(): Promise<{ ready: boolean; reasons: string[] }>;
   /** Processing-time clock in ms (Date.now; injectable for tests). */
   now?: () => number;
 }
@@ -139,9 +142,9 @@ export function createDaemonMetrics(view: MetricsView, daemonName: string): Regi
   });
   new Gauge({
     name: 'ringflow_ready',
-    help: '1 while the daemon serves its source (started, not failed, not shutting down), else 0.',
+    help: '1 while the daemon is ready (not failed or shutting down, source connected, no sink failing: /readyz), else 0.',
     registers,
-    collect() { this.set(view.ready() ? 1 : 0); },
+    async collect() { this.set((await view.readiness()).ready ? 1 : 0); },
   });
   registerSourceMetrics(view, registers);
   registerRuntimeMetrics(view, registers, now);
@@ -195,6 +198,16 @@ function registerRuntimeMetrics(view: MetricsView, registers: Registry[], now: (
     collect() {
       this.reset();
       view.runtime().pendingBatches.forEach((n, p) => this.set({ partition: String(p) }, n));
+    },
+  });
+  new Gauge({
+    name: 'ringflow_window_open_cells',
+    help: 'Open (window, group) cells in each partition\'s window table: the windows and keys held in memory.',
+    labelNames: ['partition'],
+    registers,
+    collect() {
+      this.reset();
+      (view.runtime().openWindowCells ?? []).forEach((n, p) => this.set({ partition: String(p) }, n));
     },
   });
   new Gauge({ name: 'ringflow_ring_slots', help: 'Batch slots of each ring.', registers, collect() { this.set(view.runtime().ringSlots); } });

@@ -4,8 +4,8 @@
  *   GET /metrics  Prometheus text format (daemon-metrics.ts); with a bearer token configured, only
  *                 requests carrying `Authorization: Bearer <token>` get it (401 otherwise)
  *   GET /healthz  200 while the process serves requests (liveness)
- *   GET /readyz   200 while the daemon serves its source, 503 before it started, after a fatal
- *                 failure and while it shuts down (readiness)
+ *   GET /readyz   200 while the daemon is ready: not failed, not shutting down, its source connected
+ *                 (Kafka: joined the group) and no sink failing; 503 with the reasons otherwise
  *   GET /         the live dashboard (dashboard-page.ts), which polls
  *   GET /dashboard.json  the same metrics as JSON (prom-client's getMetricsAsJSON); token as /metrics
  *   GET /last-window.json  the top 10 rows (by count) of the newest window emitted; token as /metrics
@@ -24,7 +24,7 @@ export interface MetricsServerOptions {
   /** host:port; port 0 picks a free one (see `address`). */
   listen: string;
   registry: Registry;
-  ready: () => boolean;
+  readiness: () => Promise<{ ready: boolean; reasons: string[] }>;
   /** The newest emitted window's rows, largest first (served as /last-window.json). */
   lastWindow: (limit: number) => unknown[];
   /** Required on /metrics when not null. */
@@ -70,7 +70,10 @@ export class MetricsServer {
     };
     if (req.method !== 'GET' && req.method !== 'HEAD') return text(405, 'method not allowed\n');
     if (path === '/healthz') return text(200, 'ok\n');
-    if (path === '/readyz') return o.ready() ? text(200, 'ready\n') : text(503, 'not ready\n');
+    if (path === '/readyz') {
+      const r = await o.readiness().catch((err: Error) => ({ ready: false, reasons: [`readiness check failed: ${err.message}`] }));
+      return r.ready ? text(200, 'ready\n') : text(503, `not ready: ${r.reasons.join('; ')}\n`);
+    }
     if (path === '/') return text(200, DASHBOARD_HTML, 'text/html; charset=utf-8');
     // Browsers ask for it on their own; an answer without content keeps the page's console clean.
     if (path === '/favicon.ico') return text(204, '');

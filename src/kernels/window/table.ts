@@ -67,6 +67,11 @@ export interface WindowPartials {
 }
 
 const HEADER_FIELDS = 4;
+
+/** Open cells of the table at `byteOffset` of `buffer`, read from another thread (a gauge: may be a moment old). */
+export function liveCellsIn(buffer: SharedArrayBuffer, byteOffset: number): number {
+  return new Float64Array(buffer, byteOffset, HEADER_FIELDS)[H_LIVE];
+}
 const H_INIT = 0;
 const H_FREE_TOP = 1;
 const H_LIVE = 2;

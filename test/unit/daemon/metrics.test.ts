@@ -25,14 +25,14 @@ function view(over: Partial<MetricsView> = {}): MetricsView & { isReady: boolean
     ],
     deadLettersByReason: () => new Map([['bad_type:ts', 30], ['malformed_json', 20], ['late', 10]]),
     sinkCounters: async () => {
-      const c = { ...newCounters(), writtenRows: 56, retriedAttempts: 1, bufferedRows: 3 };
+      const c = { ...newCounters(), writtenRows: 56, retriedAttempts: 1, bufferedRows: 3, writtenBatches: 4, writtenBytes: 9000, failing: true };
       for (const seconds of [0.0004, 0.003, 0.003, 0.2, 30]) recordWriteLatency(c, seconds);
       return { 'clickhouse.windows': c };
     },
-    runtime: () => ({ ringSlots: 16, pendingBatches: [3, 0], tasksCompleted: 120, busySeconds: 4.5, threads: 2 }),
+    runtime: () => ({ ringSlots: 16, pendingBatches: [3, 0], tasksCompleted: 120, busySeconds: 4.5, threads: 2, openWindowCells: [56, 12] }),
     checkpoint: () => ({ taken: 7, lastDurationMs: 250, lastTakenAtMs: 1_700_000_050_000, lastCommittedAtMs: 1_700_000_055_000, lastBytes: 4096 }),
     lastWindow: (limit: number) => [{ window_start: 0, window_end: 60_000, type: 'view', count: 9 }, { window_start: 0, window_end: 60_000, type: 'click', count: 4 }].slice(0, limit),
-    ready(): boolean { return v.isReady; },
+    readiness: async (): Promise<{ ready: boolean; reasons: string[] }> => ({ ready: v.isReady, reasons: v.isReady ? [] : ['sink clickhouse.windows is failing (retrying)'] }),
     now: () => 1_700_000_060_000,
     ...over,
   };
@@ -75,6 +75,10 @@ describe('daemon metrics', () => {
     expect(Number(line(/^ringflow_sink_write_seconds_sum\{/).split(' ')[1])).toBeCloseTo(30.2064, 6);
     expect(line(/^ringflow_ring_pending_batches\{.*partition="0"/)).toMatch(/ 3$/);
     expect(line(/^ringflow_ring_slots\{/)).toMatch(/ 16$/);
+    expect(line(/^ringflow_window_open_cells\{.*partition="1"/)).toMatch(/ 12$/);
+    expect(line(/^ringflow_sink_batches_written_total\{/)).toMatch(/ 4$/);
+    expect(line(/^ringflow_sink_bytes_written_total\{/)).toMatch(/ 9000$/);
+    expect(line(/^ringflow_sink_failing\{/)).toMatch(/ 1$/);
     expect(line(/^ringflow_worker_tasks_total\{/)).toMatch(/ 120$/);
     expect(line(/^ringflow_worker_busy_seconds_total\{/)).toMatch(/ 4.5$/);
     expect(line(/^ringflow_checkpoints_total\{/)).toMatch(/ 7$/);
@@ -100,7 +104,7 @@ describe('daemon metrics', () => {
 describe('metrics server', () => {
   it('guards /metrics with the bearer token, answers /healthz and /readyz without it', async () => {
     const v = view();
-    server = await MetricsServer.start({ listen: '127.0.0.1:0', registry: createDaemonMetrics(v, 'x'), ready: () => v.ready(), lastWindow: v.lastWindow, bearerToken: 's3cret' });
+    server = await MetricsServer.start({ listen: '127.0.0.1:0', registry: createDaemonMetrics(v, 'x'), readiness: v.readiness, lastWindow: v.lastWindow, bearerToken: 's3cret' });
     const base = `http://${server.address}`;
     expect((await fetch(`${base}/metrics`)).status).toBe(401);
     expect((await fetch(`${base}/metrics`, { headers: { authorization: 'Bearer wrong!' } })).status).toBe(401);
@@ -111,7 +115,9 @@ describe('metrics server', () => {
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
     expect((await fetch(`${base}/readyz`)).status).toBe(200);
     v.isReady = false;
-    expect((await fetch(`${base}/readyz`)).status).toBe(503);
+    const notReady = await fetch(`${base}/readyz`);
+    expect(notReady.status).toBe(503);
+    expect(await notReady.text()).toBe('not ready: sink clickhouse.windows is failing (retrying)\n');
     expect((await fetch(`${base}/nope`)).status).toBe(404);
     // The dashboard page needs no token; its data does, and is the registry as JSON.
     const page = await fetch(`${base}/`);
@@ -129,7 +135,7 @@ describe('metrics server', () => {
   });
 
   it('serves /metrics without a token when none is configured', async () => {
-    server = await MetricsServer.start({ listen: '127.0.0.1:0', registry: createDaemonMetrics(view(), 'x'), ready: () => true, lastWindow: () => [], bearerToken: null });
+    server = await MetricsServer.start({ listen: '127.0.0.1:0', registry: createDaemonMetrics(view(), 'x'), readiness: async () => ({ ready: true, reasons: [] }), lastWindow: () => [], bearerToken: null });
     expect((await fetch(`http://${server.address}/metrics`)).status).toBe(200);
   });
 
