@@ -9,6 +9,11 @@
 //!
 //! Blank lines (only ' ', '\t', '\r' before '\n') are consumed and counted, as the JS decoder does
 //! (`linesBlank`), unless longer than maxLineBytes: then the block stops there (`line_too_long`).
+//!
+//! UTF-8: the lines this decodes or rejects are well-formed by construction (line.rs declines every
+//! byte >= 0x80 except in strings it checks). A declined line within maxLineBytes is checked with
+//! std::str::from_utf8 (`ill_formed`), so the JS decoder rejects it as `bad_utf8` without checking
+//! any line native has seen: ASCII input costs nothing more, and only declined lines (rare) a check.
 
 use crate::line::LineDecoder;
 use crate::verdict::Line;
@@ -31,6 +36,8 @@ pub struct BlockResult {
   pub reason: i32,
   pub verdict: u32,
   pub reject_nl: usize,
+  /// STOP_LINE: the declined line is ill-formed UTF-8 (and not over maxLineBytes).
+  pub ill_formed: bool,
 }
 
 /// Per accepted row k: line_starts[k], line_ends[k] (content end: without '\n' and one trailing
@@ -43,7 +50,7 @@ pub struct RowLines<'a> {
 
 #[inline(never)]
 pub fn decode_block(dec: &LineDecoder, chunk: &[u8], start: usize, end: usize, s: &mut [u8], row_start: usize, row_limit: usize, out: RowLines) -> BlockResult {
-  let mut res = BlockResult { rows: 0, stop_offset: start, lines: 0, blank: 0, reason: STOP_END, verdict: 0, reject_nl: 0 };
+  let mut res = BlockResult { rows: 0, stop_offset: start, lines: 0, blank: 0, reason: STOP_END, verdict: 0, reject_nl: 0, ill_formed: false };
   let last_nl = match chunk[start..end].iter().rposition(|&c| c == b'\n') {
     Some(i) => start + i,
     None => return res,
@@ -76,6 +83,7 @@ pub fn decode_block(dec: &LineDecoder, chunk: &[u8], start: usize, end: usize, s
       Line::Rejected(nl, v) => (nl, Some(v)),
       Line::Declined => {
         res.reason = STOP_LINE;
+        res.ill_formed = ill_formed(b, ls, q, max_line);
         break;
       }
     };
@@ -101,4 +109,12 @@ pub fn decode_block(dec: &LineDecoder, chunk: &[u8], start: usize, end: usize, s
   }
   res.stop_offset = p;
   res
+}
+
+/// Whether the line starting at ls (first non-blank byte at q; a '\n' follows) is not well-formed UTF-8,
+/// for a line within max_line bytes (a longer one is `line_too_long` whatever it holds).
+fn ill_formed(b: &[u8], ls: usize, q: usize, max_line: usize) -> bool {
+  let nl = q + b[q..].iter().position(|&c| c == b'\n').unwrap_or(b.len() - q);
+  let content_end = if nl > ls && b[nl - 1] == b'\r' { nl - 1 } else { nl };
+  content_end - ls <= max_line && std::str::from_utf8(&b[ls..content_end]).is_err()
 }

@@ -63,7 +63,7 @@ impl BlockDecoder {
   }
 
   /// Decodes the complete lines of chunk[start, end) into slot rows row_start.. (below row_limit).
-  /// `out` = [status: rows, stopOffset, linesConsumed, linesBlank, stopReason, verdict, rejectNewline, 0 |
+  /// `out` = [status: rows, stopOffset, linesConsumed, linesBlank, stopReason, verdict, rejectNewline, illFormed |
   /// lineStarts: rowCapacity | lineEnds: rowCapacity | lineIndex: rowCapacity]. Returns rows written.
   #[napi(catch_unwind)]
   pub fn decode(&self, chunk: &[u8], start: u32, end: u32, slot: BytesMut, row_start: u32, row_limit: u32, out: I32sMut) -> Result<i32> {
@@ -93,6 +93,7 @@ impl BlockDecoder {
     status[4] = r.reason;
     status[5] = r.verdict as i32;
     status[6] = r.reject_nl as i32;
+    status[7] = r.ill_formed as i32;
     Ok(r.rows as i32)
   }
 }

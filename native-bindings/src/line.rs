@@ -7,7 +7,8 @@
 //!
 //! Accepted shape: one JSON object (whitespace anywhere between tokens), keys without escapes or
 //! non-ASCII bytes, each declared key at most once, any other key with any valid JSON value (nested
-//! up to 64 deep). Declared values: strings and enum values of printable ASCII without escapes; numbers
+//! up to 64 deep; its strings' bytes >= 0x80 well-formed UTF-8, else declined: `bad_utf8` is the JS
+//! decoder's). Declared values: strings and enum values of printable ASCII without escapes; numbers
 //! in JSON grammar; true/false; null (optional fields only, same as absent). All rules pass.
 //!
 //! A row's writes (only row `row`, never before it): values, validity bits of every declared column,

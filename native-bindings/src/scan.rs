@@ -89,11 +89,19 @@ pub fn plain_string_end(b: &[u8], mut p: usize) -> Option<usize> {
 }
 
 /// p = first byte after the opening quote; index of the closing quote of any valid JSON string
-/// (escapes checked, bytes >= 0x80 allowed: they stay valid strings after a UTF-8 decode), else None.
+/// (escapes checked; bytes >= 0x80 only as well-formed UTF-8: a line with any other is `bad_utf8`,
+/// which the JS decoder decides), else None.
 pub fn skip_string(b: &[u8], mut p: usize) -> Option<usize> {
+  let s = p;
+  let mut non_ascii = false;
   loop {
     let c = at(b, p);
     if c == b'"' {
+      // The only place the line decoder lets bytes >= 0x80 through (keys, declared values and
+      // everything outside strings decline on them), so this makes its lines well-formed UTF-8.
+      if non_ascii && std::str::from_utf8(&b[s..p]).is_err() {
+        return None;
+      }
       return Some(p);
     }
     if c == b'\\' {
@@ -112,6 +120,7 @@ pub fn skip_string(b: &[u8], mut p: usize) -> Option<usize> {
     if c < 0x20 {
       return None;
     }
+    non_ascii |= c >= 0x80;
     p += 1;
   }
 }

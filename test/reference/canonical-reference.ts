@@ -17,7 +17,8 @@ import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { classifyLine, cutRaw, stripTrailingCr } from './canonical-validate.js';
+import { isUtf8 } from 'node:buffer';
+import { classifyLine, classifyLineBytes, cutRaw, cutRawBytes, stripTrailingCr, stripTrailingCrBytes } from './canonical-validate.js';
 
 export { compareAggregates, compareDeadLetters, compareSummaries, HLL_BOUND } from './compare-outputs.js';
 export type { CompareOptions } from './compare-outputs.js';
@@ -193,6 +194,25 @@ export class CanonicalReference {
     }));
     return { aggregates, deadLetter: [...this.deadLetter], summary: { ...this.summary } };
   }
+
+  /**
+   * A physical line given as bytes (without '\n'): pushLine of its text when it is well-formed UTF-8;
+   * otherwise invalid, `bad_utf8` or `line_too_long` (classifyLineBytes), with cutRawBytes as raw.
+   */
+  pushLineBytes(physicalLine: Uint8Array): void {
+    const bytes = Buffer.from(physicalLine.buffer, physicalLine.byteOffset, physicalLine.byteLength);
+    if (isUtf8(bytes)) {
+      this.pushLine(bytes.toString('utf8'));
+      return;
+    }
+    const line = stripTrailingCrBytes(bytes);
+    const verdict = classifyLineBytes(line);
+    if (verdict.kind !== 'invalid') throw new Error('reference: a line of ill-formed UTF-8 must be invalid');
+    this.physicalLine++;
+    this.summary.input++;
+    this.summary.invalid++;
+    this.onDeadLetter({ reason: verdict.reason, line: this.physicalLine, raw: cutRawBytes(line) });
+  }
 }
 
 /** Code-unit order, the order of `<` on strings (not locale order). */
@@ -200,19 +220,30 @@ function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/**
+ * A physical line (without its '\n') as text, or as bytes when it may not be UTF-8: bytes go through
+ * pushLineBytes, which is where `bad_utf8` is decided (text cannot hold ill-formed UTF-8).
+ */
+export type ReferenceLine = string | Uint8Array;
+
+function pushReferenceLine(reference: CanonicalReference, line: ReferenceLine): void {
+  if (typeof line === 'string') reference.pushLine(line);
+  else reference.pushLineBytes(line);
+}
+
 /** Runs the reference over physical lines (each without its '\n'). */
-export function runReferenceOnLines(lines: Iterable<string>, options: ReferenceOptions = {}): ReferenceResult {
+export function runReferenceOnLines(lines: Iterable<ReferenceLine>, options: ReferenceOptions = {}): ReferenceResult {
   const reference = new CanonicalReference(options);
-  for (const line of lines) reference.pushLine(line);
+  for (const line of lines) pushReferenceLine(reference, line);
   return reference.finish();
 }
 
 export async function runReference(
-  lines: Iterable<string> | AsyncIterable<string>,
+  lines: Iterable<ReferenceLine> | AsyncIterable<ReferenceLine>,
   options: ReferenceOptions = {},
 ): Promise<ReferenceResult> {
   const reference = new CanonicalReference(options);
-  for await (const line of lines) reference.pushLine(line);
+  for await (const line of lines) pushReferenceLine(reference, line);
   return reference.finish();
 }
 
@@ -227,33 +258,61 @@ export function runReferenceOnText(text: string, options: ReferenceOptions = {})
   return runReferenceOnLines(splitNdjsonLines(text), options);
 }
 
+/** Physical lines of NDJSON bytes, as splitNdjsonLines (views into `input`, which may hold any bytes). */
+export function splitNdjsonLineBytes(input: Uint8Array): Uint8Array[] {
+  const lines: Uint8Array[] = [];
+  let start = 0;
+  while (start < input.length) {
+    const nl = input.indexOf(0x0a, start);
+    const end = nl < 0 ? input.length : nl;
+    lines.push(input.subarray(start, end));
+    start = end + 1;
+  }
+  return lines;
+}
+
+/** The reference over an input's bytes: what `ringflow replay` of a file holding them must give. */
+export function runReferenceOnBytes(input: Uint8Array, options: ReferenceOptions = {}): ReferenceResult {
+  return runReferenceOnLines(splitNdjsonLineBytes(input), options);
+}
+
 /**
- * 'newline' splits on '\n' only: exact physical line numbers. 'readline' is node:readline, what a
- * user writes by hand; it also ends a line at a lone '\r' (not followed by '\n'), so on inputs with
- * such bytes its line numbers and lines differ from the contract.
+ * 'newline' splits on '\n' only: exact physical line numbers, and lines that are not well-formed
+ * UTF-8 are found (`bad_utf8`). 'readline' is node:readline, what a user writes by hand; it also ends
+ * a line at a lone '\r' (not followed by '\n'), so on inputs with such bytes its line numbers and
+ * lines differ from the contract, and it decodes text, so ill-formed UTF-8 becomes U+FFFD unseen.
  */
 export type LineSplitter = 'newline' | 'readline';
 
-export async function* readNewlineSplitLines(path: string): AsyncGenerator<string> {
+/** A line's bytes as text when they are well-formed UTF-8, else the bytes (for pushLineBytes). */
+function lineOf(bytes: Buffer): ReferenceLine {
+  return isUtf8(bytes) ? bytes.toString('utf8') : bytes;
+}
+
+export async function* readNewlineSplitLines(path: string): AsyncGenerator<ReferenceLine> {
   let pending: Buffer[] = [];
   for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
     let start = 0;
-    for (let nl = chunk.indexOf(0x0a, start); nl !== -1; nl = chunk.indexOf(0x0a, start)) {
-      if (pending.length === 0) {
-        yield chunk.toString('utf8', start, nl);
-      } else {
-        pending.push(chunk.subarray(start, nl));
-        yield Buffer.concat(pending).toString('utf8');
-        pending = [];
-      }
+    let nl = chunk.indexOf(0x0a);
+    if (nl !== -1 && pending.length > 0) {
+      pending.push(chunk.subarray(0, nl));
+      yield lineOf(Buffer.concat(pending));
+      pending = [];
+      start = nl + 1;
+    }
+    // The chunk's whole lines are checked for UTF-8 at once; a line on its own only when that fails.
+    const lastNl = chunk.lastIndexOf(0x0a);
+    const wellFormed = lastNl < start || isUtf8(chunk.subarray(start, lastNl));
+    for (nl = chunk.indexOf(0x0a, start); nl !== -1; nl = chunk.indexOf(0x0a, start)) {
+      yield wellFormed ? chunk.toString('utf8', start, nl) : lineOf(chunk.subarray(start, nl));
       start = nl + 1;
     }
     if (start < chunk.length) pending.push(chunk.subarray(start));
   }
-  if (pending.length > 0) yield Buffer.concat(pending).toString('utf8');
+  if (pending.length > 0) yield lineOf(Buffer.concat(pending));
 }
 
-export function readLines(path: string, splitter: LineSplitter = 'newline'): AsyncIterable<string> {
+export function readLines(path: string, splitter: LineSplitter = 'newline'): AsyncIterable<ReferenceLine> {
   if (splitter === 'newline') return readNewlineSplitLines(path);
   return createInterface({ input: createReadStream(path, { highWaterMark: 1 << 20 }), crlfDelay: Infinity });
 }

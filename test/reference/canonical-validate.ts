@@ -5,12 +5,18 @@
  * from ringflow so that it can judge ringflow's kernels.
  *
  * Choices the contract leaves open, fixed here (ringflow must match them):
- * - Input bytes are decoded as UTF-8; an invalid sequence becomes U+FFFD before any check (the
- *   generator never writes one).
- * - A line is the text between two '\n'. One trailing '\r' is stripped, and the remainder is "the
- *   line": its UTF-8 length decides `line_too_long` (> 1 MiB = 1,048,576 bytes) and it is what
- *   `raw` holds. `line_too_long` is decided before the whitespace test, because a streaming scanner
- *   that stops buffering at 1 MiB cannot know whether the rest is whitespace.
+ * - A line is the bytes between two '\n'. One trailing '\r' is stripped, and the remainder is "the
+ *   line": its length in bytes decides `line_too_long` (> 1 MiB = 1,048,576 bytes) and it is what
+ *   `raw` holds. `line_too_long` is decided first, before the whitespace test, because a streaming
+ *   scanner that stops buffering at 1 MiB cannot know whether the rest is whitespace.
+ * - Then a line whose bytes are not well-formed UTF-8 is `bad_utf8` (well-formed as node:buffer
+ *   isUtf8 and Rust std::str::from_utf8 define it: overlong forms, surrogates encoded in UTF-8, code
+ *   points above U+10FFFF, stray continuation bytes and truncated sequences are all ill-formed),
+ *   before the whitespace test and JSON.parse, so a line that is also malformed JSON is `bad_utf8`.
+ *   Its `raw` is its bytes cut as cutRawBytes says, then decoded with U+FFFD for each ill-formed
+ *   sequence. Only the byte entry points (classifyLineBytes, CanonicalReference.pushLineBytes, the
+ *   file and byte runners) see this; text (classifyLine, pushLine) is well-formed by construction.
+ * - A well-formed line is decoded as UTF-8 (a BOM is kept) and the rules below apply to that text.
  * - Whitespace means JSON whitespace: ' ', '\t', '\r' ('\n' cannot occur inside a line). An empty line
  *   is whitespace-only. Any other character (a BOM, U+00A0) makes JSON.parse fail: `malformed_json`.
  * - `null` counts as absent for every field: a required field that is null is `missing:<field>`;
@@ -27,6 +33,8 @@
  * - Only own properties are read (Object.hasOwn), so "__proto__" and "constructor" keys, which
  *   JSON.parse stores as plain own data properties, are ignored like any other extra field.
  */
+import { isUtf8 } from 'node:buffer';
+
 export const MAX_LINE_BYTES = 1024 * 1024;
 export const MAX_RAW_BYTES = 4096;
 /** 2000-01-01T00:00:00Z, inclusive. */
@@ -70,9 +78,18 @@ export function stripTrailingCr(physicalLine: string): string {
 export function cutRaw(line: string): string {
   // A UTF-16 code unit is at most 3 UTF-8 bytes, so short strings skip the byte count.
   if (line.length * 3 <= MAX_RAW_BYTES || utf8ByteLength(line) <= MAX_RAW_BYTES) return line;
-  const bytes = Buffer.from(line, 'utf8');
+  return cutRawBytes(Buffer.from(line, 'utf8'));
+}
+
+/**
+ * `raw` of a line given as bytes: at most the first 4096, the cut moved back over continuation bytes
+ * (0b10xxxxxx: the character started earlier), then decoded as UTF-8 with U+FFFD for each ill-formed
+ * sequence (the WHATWG decoder's replacement, which Buffer's and TextDecoder's share).
+ */
+export function cutRawBytes(line: Uint8Array): string {
+  const bytes = Buffer.from(line.buffer, line.byteOffset, line.byteLength);
+  if (bytes.length <= MAX_RAW_BYTES) return bytes.toString('utf8');
   let end = MAX_RAW_BYTES;
-  // 0b10xxxxxx is a continuation byte: the character started earlier.
   while (end > 0 && (bytes[end] & 0xc0) === 0x80) end--;
   return bytes.toString('utf8', 0, end);
 }
@@ -153,6 +170,22 @@ export function validateEventObject(obj: object): LineVerdict {
       country: (country as string | undefined) ?? DEFAULT_COUNTRY,
     },
   };
+}
+
+/** Removes the one trailing '\r' (byte 13) of a CRLF line ending from a line's bytes. */
+export function stripTrailingCrBytes(physicalLine: Uint8Array): Uint8Array {
+  const n = physicalLine.length;
+  return n > 0 && physicalLine[n - 1] === 13 ? physicalLine.subarray(0, n - 1) : physicalLine;
+}
+
+/**
+ * Classifies one line given as bytes (already without '\r'): `line_too_long` by its byte length, then
+ * `bad_utf8` when it is not well-formed UTF-8, else classifyLine of its UTF-8 text.
+ */
+export function classifyLineBytes(line: Uint8Array): LineVerdict {
+  if (line.length > MAX_LINE_BYTES) return { kind: 'invalid', reason: 'line_too_long' };
+  if (!isUtf8(line)) return { kind: 'invalid', reason: 'bad_utf8' };
+  return classifyLine(Buffer.from(line.buffer, line.byteOffset, line.byteLength).toString('utf8'));
 }
 
 /** Classifies one line (already without '\r'): skipped, invalid with its reason, or a valid event. */

@@ -16,12 +16,13 @@
  *      the next batch: rows after it are simply not published);
  *   3. staging.rowCount = rowStart + rows published.
  * Then: linesConsumed physical lines were used (linesBlank of them blank: count them as the JS does);
- * on stopReason STOP_LINE hand the line at stopOffset to the JS decoder (after setting rowCount), on
+ * on stopReason STOP_LINE hand the line at stopOffset to the JS decoder (after setting rowCount; if
+ * illFormed, it is `bad_utf8`: the lines native decodes or rejects are well-formed UTF-8), on
  * STOP_REJECT reject it with the verdict native gives, and call native again after it. The JS decoder's own state (skipping the rest of an over-long line,
  * unterminated tails, `final`) stays with the JS decoder: native only ever sees complete lines.
  *
  * Output array shared with native (one Int32Array, views made once):
- *   [ status: rows, stopOffset, linesConsumed, linesBlank, stopReason, verdict, rejectNewline, 0 |
+ *   [ status: rows, stopOffset, linesConsumed, linesBlank, stopReason, verdict, rejectNewline, illFormed |
  *     lineStarts: rowCapacity | lineEnds: rowCapacity | lineIndex: rowCapacity ]
  */
 import { KernelError } from '../../errors.js';
@@ -122,6 +123,8 @@ export class NativeBlockDecoder {
   get rejectReason(): string { return this.reasons[this.out[5]]; }
   /** STOP_REJECT: index of the rejected line's '\n' in the chunk. */
   get rejectNewline(): number { return this.out[6]; }
+  /** STOP_LINE: the declined line is not well-formed UTF-8 (checked when within maxLineBytes). */
+  get illFormed(): boolean { return this.out[7] === 1; }
 
   private checkLayout(layout: BatchLayout): void {
     if (!sameLayout(layout, this.layout)) throw new KernelError('native decode: the staging batch layout differs from the one the decoder was created for');

@@ -6,16 +6,18 @@
  * Line semantics (the contract; the reference is UTF-8 decode + JSON.parse + the filter rules):
  *  - a line ends at '\n'; one trailing '\r' is stripped; line numbers count every physical line;
  *  - content longer than maxLineBytes (after the '\r' strip) -> `line_too_long`, whatever it holds;
+ *  - bytes that are not well-formed UTF-8 -> `bad_utf8`, whatever else the line holds (utf8-gate.ts);
  *  - a line of only JSON whitespace (' ', '\t', '\r') is skipped and is not an input event; other
  *    spaces (U+00A0, a BOM) make it `malformed_json`, as JSON.parse does;
  *  - JSON.parse fails -> `malformed_json` (trailing garbage included); not a plain object -> `not_object`;
  *  - declared fields -> filter/row-filter.ts rules (first failure in declaration order); other keys are ignored.
  *
- * Tiers: the native block decoder (native.ts, when built and `input.decoder` is "auto") accepts
- * runs of common lines in one call, rejects the lines of that shape that break a rule (with
- * RowFilter.check's verdict, so the same reason) and stops at the first other line it is not sure of;
- * per line, the decoder compiled for the config (compiled.ts) accepts the common shape
- * or declines; the general scanner (+ JSON.parse fallback) and filter decide the rest.
+ * Tiers, given only well-formed UTF-8 lines (others are rejected first: native checks the lines it
+ * sees, utf8-gate.ts the rest): the native block decoder (native.ts, when built and `input.decoder` is "auto") accepts runs of common
+ * lines in one call, rejects the lines of that shape that break a rule (with RowFilter.check's
+ * verdict, so the same reason) and stops at the first other line it is not sure of; per line, the
+ * decoder compiled for the config (compiled.ts) accepts the common shape or declines; the general
+ * scanner (+ JSON.parse fallback) and filter decide the rest.
  *
  * Chunking: only lines terminated by '\n' inside [start, end) are decoded. The unterminated tail is
  * left for the caller (endOffset points at it) to be passed again with more bytes, unless `final`.
@@ -30,6 +32,7 @@ import { COMPILED_DECLINE, compileLineDecoder, type CompiledLineDecoder } from '
 import { EnumTable } from './enum.js';
 import { NativeBlockDecoder, STOP_LINE, STOP_REJECT } from './native.js';
 import { RowFinisher } from './row-finisher.js';
+import { Utf8Gate } from './utf8-gate.js';
 import { LINE_INVALID_JSON, LINE_NOT_OBJECT, LineScanner, SCAN_NO_ROOM, skipWs, validateLine, type ScanField } from './scan.js';
 import { compileField, fieldKind, longestValidBytes, RowFilter, RowScratch, ROW_NO_ROOM, ROW_OK } from '../filter/row-filter.js';
 import { eventTimeField, inputSchemaToBatchSchema, type InputConfig } from '../input/config.js';
@@ -83,6 +86,7 @@ export interface NdjsonDecoder {
 export const REASON_MALFORMED_JSON = 'malformed_json';
 export const REASON_NOT_OBJECT = 'not_object';
 export const REASON_LINE_TOO_LONG = 'line_too_long';
+export const REASON_BAD_UTF8 = 'bad_utf8';
 
 const NO_ROOM = -1;
 
@@ -100,6 +104,7 @@ class Decoder implements NdjsonDecoder {
   private readonly compiled: CompiledLineDecoder | null;
   private readonly scratch: RowScratch;
   private readonly rows: RowFinisher;
+  private readonly utf8 = new Utf8Gate();
   private readonly cfg: InputConfig;
   /** Native block tier for the checked layout, or null (not built, `decoder: "js"`, unsupported config). */
   private native: NativeBlockDecoder | null = null;
@@ -181,6 +186,7 @@ class Decoder implements NdjsonDecoder {
     const capacity = out.layout.rowCapacity;
     const native = this.native;
     let lines = 0;
+    let utf8End = p; // without native: b[p, utf8End) are whole lines of well-formed UTF-8 (utf8-gate.ts)
     // Every line before lastNl ends in '\n': the scanner relies on it to skip bounds checks.
     while (p <= lastNl && out.rowCount < capacity) {
       if (native !== null) {
@@ -201,6 +207,14 @@ class Decoder implements NdjsonDecoder {
           continue;
         }
         if (stop !== STOP_LINE) continue;
+      } else if (p >= utf8End) {
+        utf8End = this.utf8.wellFormedUntil(b, p, lastNl + 1, (capacity - out.rowCount) * 256);
+      }
+      // Native checks the UTF-8 of the lines it sees (a declined one: illFormed), the gate the others.
+      if (native !== null ? native.illFormed : utf8End === p) {
+        p = this.rejectIllFormed(onReject, firstLineNumber + lines, b, p, b.indexOf(10, p));
+        lines++;
+        continue;
       }
       // A line native declined is never one the compiled tier accepts (native covers every shape it
       // does): straight to the exact path, which saves the compiled tier's failed attempt.
@@ -267,6 +281,8 @@ class Decoder implements NdjsonDecoder {
     const tail = (this.tail ??= new Uint8Array(this.maxLineBytes + 2));
     for (let k = 0; k < tailBytes; k++) tail[k] = b[p + k];
     tail[tailBytes] = 10;
+    const illFormed = this.utf8.wellFormedUntil(tail, 0, tailBytes + 1, tailBytes + 1) === 0;
+    if (illFormed) { this.rejectIllFormed(onReject, lineNumber, tail, 0, tailBytes); return end; }
     this.viewOf(tail);
     return this.line(tail, 0, lineNumber, out, onReject) === NO_ROOM ? p : end;
   }
@@ -327,6 +343,13 @@ class Decoder implements NdjsonDecoder {
     }
     if (verdict === ROW_NO_ROOM) return this.noRoom(out);
     return this.reject(onReject, lineNumber, this.filter.reasons[verdict], b, ls, contentEnd, nl);
+  }
+
+  /** The line at ls (its '\n' at nl) is not well-formed UTF-8: `bad_utf8`, unless it is `line_too_long`. */
+  private rejectIllFormed(onReject: RejectHandler, lineNumber: number, b: Uint8Array, ls: number, nl: number): number {
+    const contentEnd = nl > ls && b[nl - 1] === 13 ? nl - 1 : nl;
+    const reason = contentEnd - ls > this.maxLineBytes ? REASON_LINE_TOO_LONG : REASON_BAD_UTF8;
+    return this.reject(onReject, lineNumber, reason, b, ls, contentEnd, nl);
   }
 
   private reject(onReject: RejectHandler, lineNumber: number, reason: string, b: Uint8Array, ls: number, le: number, nl: number): number {

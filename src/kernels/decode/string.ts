@@ -57,32 +57,41 @@ for (let c = 0x20; c < 0x80; c++) PLAIN[c] = c === 34 || c === 92 ? 0 : 1;
 
 /** True when bytes[start, end) is well-formed UTF-8 (no overlongs, no encoded surrogates, <= U+10FFFF). */
 export function isWellFormedUtf8(b: Uint8Array, start: number, end: number): boolean {
+  return firstIllFormedUtf8(b, start, end) === end;
+}
+
+/**
+ * Index of the first byte of b[start, end) that starts an ill-formed UTF-8 sequence (an overlong, an
+ * encoded surrogate, a code point > U+10FFFF, a stray continuation byte, a sequence cut by `end`), or
+ * `end` when there is none: the well-formedness of node:buffer isUtf8 and Rust std::str::from_utf8.
+ */
+export function firstIllFormedUtf8(b: Uint8Array, start: number, end: number): number {
   let p = start;
   while (p < end) {
     const c = b[p];
     if (c < 0x80) { p++; continue; }
     if (c >= 0xc2 && c <= 0xdf) {
-      if (p + 1 >= end || (b[p + 1] & 0xc0) !== 0x80) return false;
+      if (p + 1 >= end || (b[p + 1] & 0xc0) !== 0x80) return p;
       p += 2;
     } else if (c >= 0xe0 && c <= 0xef) {
-      if (p + 2 >= end) return false;
+      if (p + 2 >= end) return p;
       const c1 = b[p + 1];
       const lo = c === 0xe0 ? 0xa0 : 0x80;
       const hi = c === 0xed ? 0x9f : 0xbf;
-      if (c1 < lo || c1 > hi || (b[p + 2] & 0xc0) !== 0x80) return false;
+      if (c1 < lo || c1 > hi || (b[p + 2] & 0xc0) !== 0x80) return p;
       p += 3;
     } else if (c >= 0xf0 && c <= 0xf4) {
-      if (p + 3 >= end) return false;
+      if (p + 3 >= end) return p;
       const c1 = b[p + 1];
       const lo = c === 0xf0 ? 0x90 : 0x80;
       const hi = c === 0xf4 ? 0x8f : 0xbf;
-      if (c1 < lo || c1 > hi || (b[p + 2] & 0xc0) !== 0x80 || (b[p + 3] & 0xc0) !== 0x80) return false;
+      if (c1 < lo || c1 > hi || (b[p + 2] & 0xc0) !== 0x80 || (b[p + 3] & 0xc0) !== 0x80) return p;
       p += 4;
     } else {
-      return false;
+      return p;
     }
   }
-  return true;
+  return end;
 }
 
 const hex4 = (b: Uint8Array, p: number): number => (HEX[b[p]] << 12) | (HEX[b[p + 1]] << 8) | (HEX[b[p + 2]] << 4) | HEX[b[p + 3]];

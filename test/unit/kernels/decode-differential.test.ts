@@ -7,7 +7,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { parseInputConfig } from '../../../src/kernels/input/config.js';
-import { classifyLine, stripTrailingCr } from '../../reference/canonical-validate.js';
+import { classifyLineBytes, stripTrailingCrBytes } from '../../reference/canonical-validate.js';
+import { splitNdjsonLineBytes } from '../../reference/canonical-reference.js';
 import { canonicalConfig, decodeStream, referenceStream, type Outcome } from './decode-oracle.js';
 
 const enc = new TextEncoder();
@@ -160,12 +161,8 @@ describe('decoder equals the JSON.parse reference', () => {
 /** The project's reference classifier (test/reference, written independently) over the same stream. */
 function projectReference(input: Uint8Array): Outcome[] {
   const out: Outcome[] = [];
-  const text = Buffer.from(input).toString('utf8');
-  const lines = text.split('\n');
-  if (lines[lines.length - 1] === '') lines.pop();
-  lines.forEach((physical, i) => {
-    const line = stripTrailingCr(physical);
-    const v = classifyLine(line);
+  splitNdjsonLineBytes(input).forEach((physical, i) => {
+    const v = classifyLineBytes(stripTrailingCrBytes(physical));
     if (v.kind === 'skip') return;
     if (v.kind === 'invalid') { out.push({ line: i + 1, kind: 'reject', reason: v.reason, raw: new Uint8Array(0) }); return; }
     const e = v.event;

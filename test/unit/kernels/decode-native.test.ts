@@ -15,7 +15,7 @@ import { inputSchemaToBatchSchema, parseInputConfig, type InputConfig } from '..
 import { hash64Into } from '../../../src/kernels/shared/xxhash32.js';
 import { BatchView, isValid } from '../../../src/runtime/batch.js';
 import { computeLayout, type BatchLayout } from '../../../src/runtime/schema.js';
-import { canonicalConfig } from './decode-oracle.js';
+import { canonicalConfig, encodeWithMarks, pickMarks, UTF8_MARK } from './decode-oracle.js';
 
 const mod = loadNativeModule();
 const enc = new TextEncoder();
@@ -68,7 +68,7 @@ const numberText = fc.oneof(
   { weight: 1, arbitrary: fc.integer({ min: 946684800000, max: 4102444900000 }).map(String) },
 );
 const nested = fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v) ?? 'null');
-const wrong = fc.oneof(oddString, numberText, nested, fc.constantFrom('null', 'true', 'false', '[]', '{}', 'tru', 'nul', '"é"'));
+const wrong = fc.oneof(oddString, numberText, nested, fc.constantFrom('null', 'true', 'false', '[]', '{}', 'tru', 'nul', '"é"', `"x${UTF8_MARK}"`));
 
 /** Values that pass the field's rules (the lines most producers write). */
 const validValues: Record<string, fc.Arbitrary<string>> = {
@@ -128,7 +128,7 @@ function lineArb(cfg: InputConfig): fc.Arbitrary<string> {
   const anyEntry = (k: string) => fc.oneof({ weight: 6, arbitrary: validValues[k] }, { weight: 2, arbitrary: edgeArb(cfg, k) }, { weight: 1, arbitrary: fc.constant('null') })
     .map((v) => [JSON.stringify(k), v] as [string, string]);
   const optional = names.filter((n) => !cfg.fields[n].required);
-  const extra = fc.tuple(fc.constantFrom('"x"', '"__proto__"', '"constructor"', '"é"', '""', '"t\\u0073"', '"ts "', '"TS"'), wrong);
+  const extra = fc.tuple(fc.constantFrom('"x"', '"__proto__"', '"constructor"', '"é"', '""', '"t\\u0073"', '"ts "', '"TS"', `"${UTF8_MARK}"`), wrong);
   const keys = fc.oneof(
     { weight: 4, arbitrary: fc.constant(names) },
     { weight: 2, arbitrary: fc.subarray(names) },
@@ -160,19 +160,23 @@ function lineArb(cfg: InputConfig): fc.Arbitrary<string> {
     .map(([entries, extras, w, at]) => render(entries, extras, w, at));
   const corrupt = fc.tuple(mixed, fc.nat(), fc.constantFrom('', 'x', '}', ',', '"', '\\'))
     .map(([s, at, junk]) => s.slice(0, at % (s.length + 1)) + junk);
+  // A byte sequence anywhere (encodeWithMarks): ill-formed UTF-8 is bad_utf8 whatever the line holds.
+  const marked = fc.tuple(fc.oneof(valid, mixed), fc.nat()).map(([s, at]) => s.slice(0, at % (s.length + 1)) + UTF8_MARK + s.slice(at % (s.length + 1)));
   return fc.oneof(
     { weight: 10, arbitrary: valid },
     { weight: 10, arbitrary: mixed },
     { weight: 2, arbitrary: corrupt },
+    { weight: 2, arbitrary: marked },
     { weight: 2, arbitrary: fc.constantFrom('', '   ', '\t\r', '\u00a0', '\ufeff{}', '[1]', '1', 'null', '{}', '{"a":1}{', ' '.repeat(400)) },
   );
 }
 
 function streamArb(cfg: InputConfig): fc.Arbitrary<{ input: Uint8Array; batchRows: number }> {
-  return fc.tuple(fc.array(fc.tuple(lineArb(cfg), fc.boolean()), { minLength: 1, maxLength: 40 }), fc.boolean(), fc.integer({ min: 1, max: 12 }))
-    .map(([lines, lastNewline, batchRows]) => {
+  const picks = fc.array(fc.nat(), { maxLength: 8 });
+  return fc.tuple(fc.array(fc.tuple(lineArb(cfg), fc.boolean()), { minLength: 1, maxLength: 40 }), fc.boolean(), fc.integer({ min: 1, max: 12 }), picks)
+    .map(([lines, lastNewline, batchRows, marks]) => {
       const text = lines.map(([l, cr], i) => l + (i < lines.length - 1 || lastNewline ? (cr ? '\r\n' : '\n') : '')).join('');
-      return { input: enc.encode(text), batchRows };
+      return { input: encodeWithMarks(text, pickMarks(marks)), batchRows };
     });
 }
 

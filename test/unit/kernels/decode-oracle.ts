@@ -1,13 +1,14 @@
 /**
- * Test helpers for the decode kernel: a plain object-based reference (UTF-8 decode + JSON.parse + the
- * rules written out directly, independent of filter.ts) and a driver that runs the real decoder over
- * a byte stream and reads the batch back as objects.
+ * Test helpers for the decode kernel: a plain object-based reference (UTF-8 check, UTF-8 decode +
+ * JSON.parse + the rules written out directly, independent of filter.ts) and a driver that runs the
+ * real decoder over a byte stream and reads the batch back as objects.
  */
 import { BatchView, isValid } from '../../../src/runtime/batch.js';
 import { computeLayout } from '../../../src/runtime/schema.js';
 import { createNdjsonDecoder } from '../../../src/kernels/decode/ndjson.js';
 import { parseInputConfig, type InputConfig } from '../../../src/kernels/input/config.js';
 import { hashString } from '../../../src/kernels/shared/xxhash32.js';
+import { isUtf8 } from 'node:buffer';
 import { readFileSync } from 'node:fs';
 
 export type Outcome =
@@ -24,6 +25,7 @@ const dec = new TextDecoder('utf-8', { ignoreBOM: true });
 /** Reference outcome of one line's content (no '\n', trailing '\r' already stripped); null = blank. */
 export function referenceLine(cfg: InputConfig, bytes: Uint8Array): { kind: 'ok'; values: Record<string, unknown> } | { kind: 'reject'; reason: string } | null {
   if (bytes.length > cfg.maxLineBytes) return { kind: 'reject', reason: 'line_too_long' };
+  if (!isUtf8(bytes)) return { kind: 'reject', reason: 'bad_utf8' };
   const text = dec.decode(bytes);
   if (/^[ \t\r]*$/.test(text)) return null; // JSON whitespace only (U+00A0 or a BOM is malformed_json)
   let doc: unknown;
@@ -156,4 +158,33 @@ export function decodeStream(cfg: InputConfig, input: Uint8Array, cuts: number[]
   }
   flush();
   return outcomes.sort((a, b) => a.line - b.line);
+}
+
+/** A placeholder in generated text (U+E000, EF 80 80 in UTF-8) for one of MARK_SEQUENCES (encodeWithMarks). */
+export const UTF8_MARK = '\ue000';
+
+/**
+ * Byte sequences a placeholder stands for: ill-formed UTF-8 (a lone continuation byte, 0xFF, 0xFE,
+ * overlong forms, encoded surrogates U+D800 and U+DFFF, code points above U+10FFFF, sequences cut
+ * short), then well-formed 2-, 3- and 4-byte characters (é, €, U+D7FF, U+FFFD, U+1F600, U+10FFFF).
+ */
+export const MARK_SEQUENCES: readonly (readonly number[])[] = [
+  [0x80], [0xff], [0xfe, 0xff], [0xc0, 0xaf], [0xc1, 0xbf], [0xe0, 0x80, 0xaf], [0xed, 0xa0, 0x80], [0xed, 0xbf, 0xbf],
+  [0xf4, 0x90, 0x80, 0x80], [0xf5, 0x80, 0x80, 0x80], [0xf0, 0x80, 0x80, 0xaf], [0xe2, 0x82], [0xf0, 0x9f, 0x98], [0xc3],
+  [0xc3, 0xa9], [0xe2, 0x82, 0xac], [0xed, 0x9f, 0xbf], [0xef, 0xbf, 0xbd], [0xf0, 0x9f, 0x98, 0x80], [0xf4, 0x8f, 0xbf, 0xbf],
+];
+
+/** UTF-8 of `text` with its i-th UTF8_MARK replaced by seqs[i % seqs.length]. */
+export function encodeWithMarks(text: string, seqs: readonly (readonly number[])[] = MARK_SEQUENCES): Uint8Array {
+  const out: number[] = [];
+  text.split(UTF8_MARK).forEach((part, i) => {
+    if (i > 0) out.push(...seqs[(i - 1) % seqs.length]);
+    out.push(...enc.encode(part));
+  });
+  return Uint8Array.from(out);
+}
+
+/** MARK_SEQUENCES picked by numbers (an fc.nat() each); all of them in order when there are none. */
+export function pickMarks(picks: readonly number[]): readonly (readonly number[])[] {
+  return picks.length === 0 ? MARK_SEQUENCES : picks.map((k) => MARK_SEQUENCES[k % MARK_SEQUENCES.length]);
 }

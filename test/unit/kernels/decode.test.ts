@@ -146,14 +146,14 @@ describe('fields', () => {
     expect(values(line().replace('"US"', '"\\u0055S"')).country).toBe('US');
   });
 
-  it('turns lone surrogate escapes and ill-formed UTF-8 into U+FFFD (3 bytes), as TextDecoder/TextEncoder do', () => {
+  it('turns lone surrogate escapes into U+FFFD (3 bytes), as TextEncoder does; ill-formed UTF-8 bytes are bad_utf8', () => {
     expect(values(line().replace('"e1"', '"a\\ud800b"')).event_id).toBe('a\ufffdb');
     expect(values(line().replace('"e1"', '"\\udc00"')).event_id).toBe('\ufffd');
     const bytes = enc.encode(line() + '\n');
     const at = line().indexOf('"e1"') + 1; // ASCII line: char index = byte index
     bytes[at] = 0xff; // "e1" -> "\xff1"
     const out = run(bytes);
-    expect(out[0]).toMatchObject({ kind: 'ok', values: { event_id: '\ufffd1' } });
+    expect(out[0]).toMatchObject({ kind: 'reject', reason: 'bad_utf8' });
     expect(reason(line().replace('"e1"', '"\\ud800' + 'x'.repeat(61) + '"'))).toBe('ok'); // 3 + 61 = 64 bytes
     expect(reason(line().replace('"e1"', '"\\ud800' + 'x'.repeat(62) + '"'))).toBe('too_long:event_id');
   });
