@@ -17,8 +17,11 @@ export interface SinkDriver<T> {
   bytesOf?(item: T): number;
   /** Two halves of an item that holds several rows, to isolate what a row-level error refused; else undefined. */
   split?(item: T): [T, T] | undefined;
-  /** Stores the whole batch or throws; storing the same batch twice must be harmless (idempotent). */
-  writeBatch(items: readonly T[]): Promise<void>;
+  /**
+   * Stores the whole batch or throws; storing the same batch twice must be harmless (idempotent).
+   * Resolves to the bytes written when the driver produces them itself (files), else nothing.
+   */
+  writeBatch(items: readonly T[]): Promise<number | void>;
   classify: ErrorClassifier;
   /** One dead-letter payload fragment per row of `item` (see dead-letter-file.ts). */
   deadLetterFragments(item: T): string[];
@@ -94,10 +97,11 @@ export class BufferedSink<T> implements Sink<T> {
 
   /** Settles every row of `items`: stored, or dead-lettered. Rejects only if the dead letter fails. */
   private async deliver(items: T[]): Promise<void> {
+    let writtenBytes: number | void = undefined;
     const attempt = async (): Promise<void> => {
       const startedMs = performance.now();
       try {
-        await this.driver.writeBatch(items);
+        writtenBytes = await this.driver.writeBatch(items);
       } finally {
         recordWriteLatency(this.stats, (performance.now() - startedMs) / 1000);
       }
@@ -113,7 +117,8 @@ export class BufferedSink<T> implements Sink<T> {
       this.stats.writtenRows += this.rowsIn(items);
       this.stats.writtenBatches++;
       this.stats.failing = false;
-      if (this.driver.bytesOf) for (const item of items) this.stats.writtenBytes += this.driver.bytesOf(item);
+      if (typeof writtenBytes === 'number') this.stats.writtenBytes += writtenBytes;
+      else if (this.driver.bytesOf) for (const item of items) this.stats.writtenBytes += this.driver.bytesOf(item);
       return;
     }
     const verdict = outcome.verdict!;

@@ -39,7 +39,7 @@ export function registerSinkMetrics(registry: Registry, read: SinkCountersRead):
   perSink('ringflow_sink_retries_total', 'Failed write attempts that were retried, per sink.', (c) => c.retriedAttempts, 'counter');
   perSink('ringflow_sink_dead_lettered_rows_total', 'Rows a sink wrote to the sinks\' dead letter (the daemon stops committing when this grows).', (c) => c.deadLetteredRows, 'counter');
   perSink('ringflow_sink_batches_written_total', 'Batches (write requests that succeeded) per sink.', (c) => c.writtenBatches, 'counter');
-  perSink('ringflow_sink_bytes_written_total', 'Bytes stored per sink, where the sink can tell them (Kafka, ClickHouse requests); 0 otherwise.', (c) => c.writtenBytes, 'counter');
+  perSink('ringflow_sink_bytes_written_total', 'Bytes stored per sink where the sink produces them itself (Kafka, files); 0 for ClickHouse and Redis, whose clients serialize the rows.', (c) => c.writtenBytes, 'counter');
   perSink('ringflow_sink_failing', '1 while a sink\'s last write attempt failed and none has succeeded since (its destination is unreachable or refusing).', (c) => (c.failing ? 1 : 0), 'gauge');
   perSink('ringflow_sink_buffered_rows', 'Rows accepted by a sink and not yet stored or dead-lettered.', (c) => c.bufferedRows, 'gauge');
 

@@ -46,13 +46,15 @@ abstract class AppendDriver<T> implements SinkDriver<T> {
   abstract render(items: readonly T[]): Buffer | string;
   abstract deadLetterFragments(item: T): string[];
 
-  async writeBatch(items: readonly T[]): Promise<void> {
+  async writeBatch(items: readonly T[]): Promise<number> {
     if (!this.handle) {
       await mkdir(dirname(this.path), { recursive: true });
       this.handle = await open(this.path, 'a');
     }
-    await this.handle.appendFile(this.render(items));
+    const data = this.render(items);
+    await this.handle.appendFile(data);
     await this.handle.datasync();
+    return typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
   }
 
   classify = classifyFsError;
