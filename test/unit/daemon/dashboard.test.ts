@@ -5,17 +5,14 @@
  * between two reads of /metrics, every outcome and sink shown), and they move while events flow. The
  * test saves a screenshot (test-output/dashboard.png).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { findFreePort, requireBinary } from '../../services/host.js';
+import { requireBinary } from '../../services/host.js';
+import { ROOT, startMetricsDaemon, until } from './metrics-daemon.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const BIN = join(ROOT, 'bin', 'ringflow.js');
 const children: ChildProcess[] = [];
 let browser: Browser | undefined;
 
@@ -24,32 +21,14 @@ afterAll(async () => {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
 });
 
-async function until(what: string, deadlineMs: number, check: () => boolean | Promise<boolean>, detail: () => string = () => ''): Promise<void> {
-  const end = Date.now() + deadlineMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n${detail()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 const num = (s: string | null): number => Number((s ?? '').replace(/,/g, ''));
 
 describe('dashboard', () => {
   it('loads without console errors in Chromium, shows the figures of /metrics and moves while events flow', async () => {
-    const cwd = mkdtempSync(join(tmpdir(), 'rf-dashboard-'));
-    const port = await findFreePort();
-    const raw = JSON.parse(readFileSync(join(ROOT, 'examples', 'clickstream.json'), 'utf8'));
-    writeFileSync(join(cwd, 'c.json'), JSON.stringify({
-      ...raw, name: 'dashboard-test', enrich: { ...raw.enrich, table: join(ROOT, 'examples', raw.enrich.table) },
-      source: { type: 'generator', generator: { ...raw.source?.generator, ratePerSec: 20_000 } },
-      daemon: { metrics: { listen: `127.0.0.1:${port}` } },
-    }));
-    const daemon = spawn(process.execPath, [BIN, 'run', '--config', 'c.json', '--duration-ms', '60000'], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+    const d = await startMetricsDaemon('dashboard-test');
+    const daemon = d.child;
     children.push(daemon);
-    let daemonErr = '';
-    daemon.stderr!.on('data', (d: Buffer) => { daemonErr += d.toString(); });
-    const base = `http://127.0.0.1:${port}`;
-    await until('/readyz 200', 30_000, async () => (await fetch(`${base}/readyz`).catch(() => null))?.status === 200, () => daemonErr);
+    const base = d.base;
     const metricsInput = async (): Promise<number> =>
       Number(/^ringflow_input_events_total\{[^}]*\} (\d+)$/m.exec(await (await fetch(`${base}/metrics`)).text())?.[1]);
 

@@ -4,28 +4,14 @@
  * the daemon's name and figures that grow while events flow, and exits 0 on `q`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { findFreePort } from '../../services/host.js';
+import { BIN, startMetricsDaemon, until } from './metrics-daemon.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const BIN = join(ROOT, 'bin', 'ringflow.js');
 const children: ChildProcess[] = [];
 
 afterAll(() => {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
 });
-
-async function until(what: string, deadlineMs: number, check: () => boolean | Promise<boolean>, detail: () => string): Promise<void> {
-  const end = Date.now() + deadlineMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n${detail()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** The input counts of every frame drawn so far, in order. */
 function inputCounts(screen: string): number[] {
@@ -34,19 +20,10 @@ function inputCounts(screen: string): number[] {
 
 describe('ringflow top', () => {
   it('shows a running daemon\'s figures in a terminal, moving while events flow, and quits on q', async () => {
-    const cwd = mkdtempSync(join(tmpdir(), 'rf-top-'));
-    const port = await findFreePort();
-    const raw = JSON.parse(readFileSync(join(ROOT, 'examples', 'clickstream.json'), 'utf8'));
-    writeFileSync(join(cwd, 'c.json'), JSON.stringify({
-      ...raw, name: 'top-test', enrich: { ...raw.enrich, table: join(ROOT, 'examples', raw.enrich.table) },
-      source: { type: 'generator', generator: { ...raw.source?.generator, ratePerSec: 20_000 } },
-      daemon: { metrics: { listen: `127.0.0.1:${port}` } },
-    }));
-    const daemon = spawn(process.execPath, [BIN, 'run', '--config', 'c.json', '--duration-ms', '60000'], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+    const d = await startMetricsDaemon('top-test');
+    const daemon = d.child;
     children.push(daemon);
-    let daemonErr = '';
-    daemon.stderr!.on('data', (d: Buffer) => { daemonErr += d.toString(); });
-    await until('/readyz 200', 30_000, async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => null))?.status === 200, () => daemonErr);
+    const { port, cwd } = d;
 
     // `script` gives the command a pseudo-terminal, so top runs as on a terminal: raw keys, frames redrawn in place.
     const command = `${process.execPath} ${BIN} top --url http://127.0.0.1:${port} --interval-ms 300`;
