@@ -51,10 +51,11 @@ export class MetricsServer {
     const { host, port } = parseListenAddress(o.listen);
     const server = createServer((req, res) => void MetricsServer.handle(o, req, res));
     await new Promise<void>((resolve, reject) => {
-      server.once('error', (err: NodeJS.ErrnoException) => reject(new ConfigError('daemon.metrics.listen',
-        `cannot listen on ${o.listen}: ${err.code ?? err.message}${err.code === 'EADDRINUSE' ? ' (another process has the port)' : ''}`, { cause: err })));
+      const failed = (err: NodeJS.ErrnoException): void => reject(new ConfigError('daemon.metrics.listen',
+        `cannot listen on ${o.listen}: ${err.code ?? err.message}${err.code === 'EADDRINUSE' ? ' (another process has the port)' : ''}`, { cause: err }));
+      server.once('error', failed);
       server.listen(port, host, () => {
-        server.off('error', reject);
+        server.off('error', failed);
         resolve();
       });
     });
