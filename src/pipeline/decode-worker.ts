@@ -57,7 +57,8 @@ export interface DecodeTaskResult {
 }
 
 const setup = workerData as DecodeWorkerSetup;
-const utf8 = new TextDecoder();
+// ignoreBOM: a line's leading U+FEFF is part of its raw text (the reference keeps it).
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 let decoder: NdjsonDecoder | null = null;
 let layout: BatchLayout | null = null;
 const inputs: (Uint8Array | undefined)[] = [];

@@ -61,7 +61,8 @@ export interface IngestContext {
   afterScatter(): void;
 }
 
-const utf8 = new TextDecoder();
+// ignoreBOM: a line's leading U+FEFF is part of its raw text (the reference keeps it).
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 
 /** The dead letter's `raw`: the line as text, cut to 4 KiB without splitting a character. */
 function rawLine(bytes: Uint8Array, start: number, end: number): string {

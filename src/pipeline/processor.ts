@@ -80,7 +80,8 @@ export function stateBytes(options: PipelineProcessorOptions, _layout?: BatchLay
   return bloomBytes(options) + tableBytes(options);
 }
 
-const textDecoder = new TextDecoder();
+// ignoreBOM: a late line's leading U+FEFF stays in its raw text, as in the reference.
+const textDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
 export class PipelineProcessor implements PartitionProcessor<PipelineTaskOutput> {
   private readonly options: PipelineProcessorOptions;

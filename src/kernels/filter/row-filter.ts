@@ -92,7 +92,8 @@ export interface RuleField {
 
 const INT32_MIN = -2147483648, INT32_MAX = 2147483647;
 const utf8 = new TextEncoder();
-const utf8Decoder = new TextDecoder();
+// ignoreBOM: a value's leading U+FEFF is a character the pattern must see, as JSON.parse keeps it.
+const utf8Decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
 export function compileField(f: FieldConfig, column: number): RuleField {
   const kind = fieldKind(f.type);

@@ -48,6 +48,12 @@ function input(events: number, seed: number): { bytes: Uint8Array; lineStarts: n
       lines.push([...head, ...new Array(4090 - head.length).fill(0x61), 0xff, ...new Array(30).fill(0x80), ...enc.encode('x"}')]);
     }
     if (i === 300) lines.push([...enc.encode(`{"event_id":"huge","pad":"${'y'.repeat(1024 * 1024)}`), 0xc0, 0xaf, ...enc.encode('"}')]);
+    if (i === 400) {
+      // A BOM is well-formed UTF-8: before the JSON it is malformed_json with the BOM kept in raw;
+      // inside a value it is a character like any other (this country then breaks its pattern).
+      lines.push([0xef, 0xbb, 0xbf, ...enc.encode(`{"event_id":"bom1","ts":${T0},"user_id":"u1","type":"view"}`)]);
+      lines.push([...enc.encode(`{"event_id":"bom2","ts":${T0},"user_id":"u1","type":"view","country":"`), 0xef, 0xbb, 0xbf, ...enc.encode('US"}')]);
+    }
   }
   lines.push([...enc.encode(`{"event_id":"last","ts":${T0},"user_id":"u1","type":"view","x":"`), 0xed, 0xa0, 0x80, 0x22, 0x7d]);
   const lineStarts: number[] = [];
@@ -81,6 +87,8 @@ function expectBadUtf8Lines(reference: ReferenceResult): void {
   expect([...reasons.values()].find((d) => d.raw.startsWith('{"event_id":"huge"'))?.reason).toBe('line_too_long');
   expect([...reasons.values()].at(-1)?.raw.startsWith('{"event_id":"last"')).toBe(true);
   expect([...reasons.values()].at(-1)?.reason).toBe('bad_utf8');
+  expect([...reasons.values()].find((d) => d.raw.startsWith('\ufeff{"event_id":"bom1"'))?.reason).toBe('malformed_json');
+  expect([...reasons.values()].find((d) => d.raw.includes('"event_id":"bom2"'))?.reason).toBe('bad_pattern:country');
 }
 
 const readNdjson = (path: string): Record<string, unknown>[] =>
