@@ -100,7 +100,8 @@ interface RingflowRun {
 /** The daemon's metrics server (as `ringflow run` starts it) and a scraper reading it every SCRAPE_INTERVAL_MS. */
 async function startScrapedMetrics(daemon: Daemon): Promise<{ scrapes: () => number; stop: () => Promise<void> }> {
   const view = daemon.metricsView();
-  const server = await MetricsServer.start({ listen: '127.0.0.1:0', bearerToken: null, registry: createDaemonMetrics(view, 'ringflow-bench'), readiness: view.readiness, lastWindow: view.lastWindow });
+  const server = await MetricsServer.start({ listen: '127.0.0.1:0', bearerToken: null });
+  server.attach({ registry: createDaemonMetrics(view, 'ringflow-bench'), readiness: view.readiness, lastWindow: view.lastWindow });
   let scrapes = 0;
   let inFlight: Promise<void> = Promise.resolve();
   const timer = setInterval(() => {

@@ -37,8 +37,21 @@ export async function runDaemon(opts: RunOptions): Promise<{ exitCode: number; s
   const log = opts.logger;
   const plan = compileRunPlan(opts.config, { maxEvents: opts.maxEvents });
   const bearerToken = metricsToken(plan.daemon.metrics.bearerTokenEnv);
-  const daemon = await Daemon.start({ plan, logger: log });
-  const metrics = await startMetrics(daemon, plan.daemon.metrics.listen, bearerToken, opts.config.name, log);
+  // Before the daemon: /healthz answers while the source connects (a Kafka group join takes seconds).
+  const listen = plan.daemon.metrics.listen;
+  const metrics = listen === null ? null : await MetricsServer.start({ listen, bearerToken });
+  if (metrics) log.info({ address: metrics.address, endpoints: ['/', '/metrics', '/healthz', '/readyz'] }, 'metrics listening');
+  let daemon: Daemon;
+  try {
+    daemon = await Daemon.start({ plan, logger: log });
+  } catch (err) {
+    await metrics?.close();
+    throw err;
+  }
+  if (metrics) {
+    const view = daemon.metricsView();
+    metrics.attach({ registry: createDaemonMetrics(view, opts.config.name), readiness: view.readiness, lastWindow: view.lastWindow });
+  }
   const status = new StatusLine(plan.daemon.statusIntervalMs, () => daemon.status());
   const signals = opts.signals ?? ['SIGTERM', 'SIGINT'];
   let resolveEnd!: (r: EndReason) => void;
@@ -96,19 +109,4 @@ function metricsToken(envName: string | null): string | null {
   const token = process.env[envName];
   if (!token) throw new ConfigError('daemon.metrics.bearerTokenEnv', `environment variable ${envName} is not set or empty`);
   return token;
-}
-
-/** The metrics server, or null when daemon.metrics.listen is null; a port that cannot be bound stops the daemon. */
-async function startMetrics(daemon: Daemon, listen: string | null, bearerToken: string | null, name: string,
-  log: DaemonLogger): Promise<MetricsServer | null> {
-  if (listen === null) return null;
-  try {
-    const view = daemon.metricsView();
-    const server = await MetricsServer.start({ listen, bearerToken, registry: createDaemonMetrics(view, name), readiness: view.readiness, lastWindow: view.lastWindow });
-    log.info({ address: server.address, endpoints: ['/', '/metrics', '/healthz', '/readyz'] }, 'metrics listening');
-    return server;
-  } catch (err) {
-    await daemon.shutdown('stop').catch(() => undefined);
-    throw err;
-  }
 }

@@ -23,12 +23,16 @@ import { DASHBOARD_HTML } from './dashboard-page.js';
 export interface MetricsServerOptions {
   /** host:port; port 0 picks a free one (see `address`). */
   listen: string;
+  /** Required on /metrics when not null. */
+  bearerToken: string | null;
+}
+
+/** What the data endpoints serve, attached once the daemon has started. */
+export interface MetricsSource {
   registry: Registry;
   readiness: () => Promise<{ ready: boolean; reasons: string[] }>;
   /** The newest emitted window's rows, largest first (served as /last-window.json). */
   lastWindow: (limit: number) => unknown[];
-  /** Required on /metrics when not null. */
-  bearerToken: string | null;
 }
 
 export function parseListenAddress(listen: string, path = 'daemon.metrics.listen'): { host: string; port: number } {
@@ -45,11 +49,16 @@ function tokenMatches(header: string | undefined, token: string): boolean {
 }
 
 export class MetricsServer {
+  /** Null while the daemon starts: /healthz answers, /readyz and the data endpoints say "starting". */
+  private source: MetricsSource | null = null;
+
   private constructor(private readonly server: Server, readonly address: string) {}
 
+  /** Listens at once (a liveness probe is answered during start-up); attach() the figures once there are some. */
   static async start(o: MetricsServerOptions): Promise<MetricsServer> {
     const { host, port } = parseListenAddress(o.listen);
-    const server = createServer((req, res) => void MetricsServer.handle(o, req, res));
+    let self: MetricsServer | null = null;
+    const server = createServer((req, res) => void MetricsServer.handle(o, self?.source ?? null, req, res));
     await new Promise<void>((resolve, reject) => {
       const failed = (err: NodeJS.ErrnoException): void => reject(new ConfigError('daemon.metrics.listen',
         `cannot listen on ${o.listen}: ${err.code ?? err.message}${err.code === 'EADDRINUSE' ? ' (another process has the port)' : ''}`, { cause: err }));
@@ -60,10 +69,15 @@ export class MetricsServer {
       });
     });
     const a = server.address() as AddressInfo;
-    return new MetricsServer(server, `${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`);
+    self = new MetricsServer(server, `${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`);
+    return self;
   }
 
-  private static async handle(o: MetricsServerOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  attach(source: MetricsSource): void {
+    this.source = source;
+  }
+
+  private static async handle(o: MetricsServerOptions, src: MetricsSource | null, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
     const text = (status: number, body: string, type = 'text/plain; charset=utf-8'): void => {
       res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
@@ -72,7 +86,8 @@ export class MetricsServer {
     if (req.method !== 'GET' && req.method !== 'HEAD') return text(405, 'method not allowed\n');
     if (path === '/healthz') return text(200, 'ok\n');
     if (path === '/readyz') {
-      const r = await o.readiness().catch((err: Error) => ({ ready: false, reasons: [`readiness check failed: ${err.message}`] }));
+      if (src === null) return text(503, 'not ready: starting\n');
+      const r = await src.readiness().catch((err: Error) => ({ ready: false, reasons: [`readiness check failed: ${err.message}`] }));
       return r.ready ? text(200, 'ready\n') : text(503, `not ready: ${r.reasons.join('; ')}\n`);
     }
     if (path === '/') return text(200, DASHBOARD_HTML, 'text/html; charset=utf-8');
@@ -83,10 +98,11 @@ export class MetricsServer {
       res.setHeader('www-authenticate', 'Bearer');
       return text(401, 'unauthorized\n');
     }
+    if (src === null) return text(503, 'starting\n');
     try {
-      if (path === '/metrics') text(200, await o.registry.metrics(), o.registry.contentType);
-      else if (path === '/dashboard.json') text(200, JSON.stringify(await o.registry.getMetricsAsJSON()), 'application/json');
-      else text(200, JSON.stringify(o.lastWindow(10)), 'application/json');
+      if (path === '/metrics') text(200, await src.registry.metrics(), src.registry.contentType);
+      else if (path === '/dashboard.json') text(200, JSON.stringify(await src.registry.getMetricsAsJSON()), 'application/json');
+      else text(200, JSON.stringify(src.lastWindow(10)), 'application/json');
     } catch (err) {
       text(500, `metrics failed: ${(err as Error).message}\n`);
     }

@@ -102,10 +102,16 @@ describe('daemon metrics', () => {
 });
 
 describe('metrics server', () => {
-  it('guards /metrics with the bearer token, answers /healthz and /readyz without it', async () => {
+  it('answers /healthz from the start; guards /metrics with the bearer token, answers /healthz and /readyz without it', async () => {
     const v = view();
-    server = await MetricsServer.start({ listen: '127.0.0.1:0', registry: createDaemonMetrics(v, 'x'), readiness: v.readiness, lastWindow: v.lastWindow, bearerToken: 's3cret' });
+    server = await MetricsServer.start({ listen: '127.0.0.1:0', bearerToken: 's3cret' });
     const base = `http://${server.address}`;
+    // While the daemon starts: alive, not ready, no figures yet.
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    const starting = await fetch(`${base}/readyz`);
+    expect([starting.status, await starting.text()]).toEqual([503, 'not ready: starting\n']);
+    expect((await fetch(`${base}/metrics`, { headers: { authorization: 'Bearer s3cret' } })).status).toBe(503);
+    server.attach({ registry: createDaemonMetrics(v, 'x'), readiness: v.readiness, lastWindow: v.lastWindow });
     expect((await fetch(`${base}/metrics`)).status).toBe(401);
     expect((await fetch(`${base}/metrics`, { headers: { authorization: 'Bearer wrong!' } })).status).toBe(401);
     const ok = await fetch(`${base}/metrics`, { headers: { authorization: 'Bearer s3cret' } });
@@ -135,7 +141,8 @@ describe('metrics server', () => {
   });
 
   it('serves /metrics without a token when none is configured', async () => {
-    server = await MetricsServer.start({ listen: '127.0.0.1:0', registry: createDaemonMetrics(view(), 'x'), readiness: async () => ({ ready: true, reasons: [] }), lastWindow: () => [], bearerToken: null });
+    server = await MetricsServer.start({ listen: '127.0.0.1:0', bearerToken: null });
+    server.attach({ registry: createDaemonMetrics(view(), 'x'), readiness: async () => ({ ready: true, reasons: [] }), lastWindow: () => [] });
     expect((await fetch(`http://${server.address}/metrics`)).status).toBe(200);
   });
 
