@@ -101,14 +101,17 @@ interface RingflowRun {
 async function startScrapedMetrics(daemon: Daemon): Promise<{ scrapes: () => number; stop: () => Promise<void> }> {
   const view = daemon.metricsView();
   const server = await MetricsServer.start({ listen: '127.0.0.1:0', bearerToken: null });
-  server.attach({ registry: createDaemonMetrics(view, 'ringflow-bench'), readiness: view.readiness, lastWindow: view.lastWindow });
+  server.attach({ registry: createDaemonMetrics(view, 'ringflow-bench', server.served), readiness: view.readiness, lastWindow: view.lastWindow });
   let scrapes = 0;
+  const scrape = async (): Promise<void> => {
+    for (const path of ['/metrics', '/dashboard.json']) await (await fetch(`http://${server.address}${path}`)).text();
+  };
+  // One scrape before the clock starts, as a running daemon has long been scraped: the first one
+  // loads and compiles the scrape path (prom-client, the HTTP client), a cost paid once per process.
+  await scrape();
   let inFlight: Promise<void> = Promise.resolve();
   const timer = setInterval(() => {
-    inFlight = (async () => {
-      for (const path of ['/metrics', '/dashboard.json']) await (await fetch(`http://${server.address}${path}`)).text();
-      scrapes++;
-    })().catch(() => undefined);
+    inFlight = scrape().then(() => { scrapes++; }, () => undefined);
   }, SCRAPE_INTERVAL_MS);
   return {
     scrapes: () => scrapes,

@@ -50,7 +50,7 @@ export async function runDaemon(opts: RunOptions): Promise<{ exitCode: number; s
   }
   if (metrics) {
     const view = daemon.metricsView();
-    metrics.attach({ registry: createDaemonMetrics(view, opts.config.name), readiness: view.readiness, lastWindow: view.lastWindow });
+    metrics.attach({ registry: createDaemonMetrics(view, opts.config.name, metrics.served), readiness: view.readiness, lastWindow: view.lastWindow });
   }
   const status = new StatusLine(plan.daemon.statusIntervalMs, () => daemon.status());
   const signals = opts.signals ?? ['SIGTERM', 'SIGINT'];

@@ -96,6 +96,8 @@ export class Runtime<Options = unknown, Output = unknown> {
   private epoch = 0;
   private readonly inFlight: Uint8Array;
   private inFlightCount = 0;
+  private tasksCompleted = 0;
+  private busyMs = 0;
   private readonly taskEpoch: Int32Array;
   private readonly generation: Int32Array;
   private readonly failedSeq: Float64Array;
@@ -253,31 +255,17 @@ export class Runtime<Options = unknown, Output = unknown> {
   }
 
   /**
-   * Figures for the metrics: batches waiting in each ring (of ringSlots), tasks completed and the
-   * workers' busy time (piscina's run-time summary: mean task time x tasks).
+   * Figures for the metrics: batches waiting in each ring (of ringSlots), tasks completed and the time
+   * they ran on their workers (each task measures itself: piscina's run-time summary computes sixteen
+   * percentiles per read, too much to read at every scrape).
    */
   metrics(): RuntimeMetrics {
-    const runTime = this.pool.histogram?.runTime as { mean?: number } | undefined;
     return {
       ringSlots: this.config.ringSlots,
       pendingBatches: this.rings.map((r) => r.pending),
-      tasksCompleted: this.pool.completed,
-      busySeconds: ((runTime?.mean ?? 0) * this.pool.completed) / 1000,
+      tasksCompleted: this.tasksCompleted,
+      busySeconds: this.busyMs / 1000,
       threads: this.pool.threads.length,
-    };
-  }
-
-  /** The scheduler's bookkeeping and every ring's counters, for a watchdog to print when a run stalls. */
-  debugState(): RuntimeDebugState {
-    return {
-      epoch: this.epoch, inFlightCount: this.inFlightCount, idleWaiters: this.idleWaiters.length,
-      blockedPartition: this.partitioner.blockedPartition, closed: this.closed, failure: this.failure?.message ?? null,
-      poolThreads: this.pool.threads.length, poolQueueSize: this.pool.queueSize,
-      partitions: this.rings.map((r, p) => ({
-        partition: p, inFlight: this.inFlight[p], head: r.head, tail: r.tail, pending: r.pending, currentSeq: r.currentSeq,
-        producerWaiting: Atomics.load(r.control, PRODUCER_WAITING), consumerWaiting: Atomics.load(r.control, CONSUMER_WAITING),
-        taskEpoch: this.taskEpoch[p], generation: this.generation[p], failedSeq: this.failedSeq[p], forceTask: this.forceTask[p],
-      })),
     };
   }
 
@@ -298,6 +286,8 @@ export class Runtime<Options = unknown, Output = unknown> {
 
   private taskDone(r: PartitionTaskResult): void {
     const p = r.partition;
+    this.tasksCompleted++;
+    this.busyMs += r.busyMs;
     this.inFlight[p] = 0;
     this.inFlightCount--;
     this.taskEpoch[p] = r.epoch;

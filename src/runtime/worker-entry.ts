@@ -44,6 +44,8 @@ export interface PartitionTaskResult {
   /** Ring TAIL after the task: every batch with seq < consumedSeq has been processed and released. */
   consumedSeq: number;
   batches: number;
+  /** Time this task ran on its worker (ms), for the metrics' worker busy time. */
+  busyMs: number;
   output: unknown;
 }
 
@@ -89,6 +91,7 @@ async function loadModule(): Promise<ProcessorModule> {
 
 export default async function runPartitionTask(task: PartitionTask): Promise<PartitionTaskResult> {
   if (task.runId !== setup.runId) throw new Error(`task of run ${task.runId} reached a worker of run ${setup.runId}`);
+  const startedMs = performance.now();
   const mod = await (modulePromise ??= loadModule());
   layout ??= computeLayout(setup.schema, setup.batchRows);
   const p = task.partition;
@@ -113,7 +116,7 @@ export default async function runPartitionTask(task: PartitionTask): Promise<Par
   }
   ring.setCurrentSeq(-1);
   const output = processor.finishTask(task.control);
-  const result: PartitionTaskResult = { partition: p, epoch: task.epoch, consumedSeq: ring.tail, batches, output };
+  const result: PartitionTaskResult = { partition: p, epoch: task.epoch, consumedSeq: ring.tail, batches, busyMs: performance.now() - startedMs, output };
   const transfer = mod.transferList?.(output) ?? [];
   if (transfer.length === 0) return result;
   // piscina posts result[valueSymbol] with result[transferableSymbol] as the transfer list.

@@ -13,6 +13,7 @@ import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { PipelineStats } from '../../pipeline/pipeline.js';
 import type { PartitionLag, SourceGroupState } from '../../sources/source.js';
 import { registerSinkMetrics, type SinkCountersRead } from './sink-metrics.js';
+import { oncePerScrape, oncePerScrapeSync } from './once-per-scrape.js';
 import type { RuntimeMetrics } from '../../runtime/runtime-state.js';
 import type { WindowRow } from '../../contracts/index.js';
 
@@ -59,7 +60,9 @@ function setTotal(counter: Counter, labels: Record<string, string>, total: numbe
   counter.inc(labels, Math.max(0, total));
 }
 
-export function createDaemonMetrics(view: MetricsView, daemonName: string): Registry {
+export function createDaemonMetrics(source: MetricsView, daemonName: string, served?: { seconds: number; requests: number }): Registry {
+  // Many collectors read the status and the runtime figures: one snapshot of each per scrape.
+  const view: MetricsView = { ...source, status: oncePerScrapeSync(() => source.status()), runtime: oncePerScrapeSync(() => source.runtime()) };
   const registry = new Registry();
   registry.setDefaultLabels({ daemon: daemonName });
   const registers = [registry];
@@ -146,6 +149,20 @@ export function createDaemonMetrics(view: MetricsView, daemonName: string): Regi
     registers,
     async collect() { this.set((await view.readiness()).ready ? 1 : 0); },
   });
+  if (served) {
+    new Counter({
+      name: 'ringflow_metrics_serve_seconds_total',
+      help: 'Time spent answering /metrics, /dashboard.json and /last-window.json (collecting and serializing): the cost of being watched.',
+      registers,
+      collect() { this.reset(); setTotal(this, {}, served.seconds); },
+    });
+    new Counter({
+      name: 'ringflow_metrics_requests_total',
+      help: 'Requests answered on /metrics, /dashboard.json and /last-window.json.',
+      registers,
+      collect() { this.reset(); setTotal(this, {}, served.requests); },
+    });
+  }
   registerSourceMetrics(view, registers);
   registerRuntimeMetrics(view, registers, now);
   registerSinkMetrics(registry, () => view.sinkCounters());
@@ -155,12 +172,7 @@ export function createDaemonMetrics(view: MetricsView, daemonName: string): Regi
 
 /** Per source partition positions: one lag() call per scrape feeds the four gauges. */
 function registerSourceMetrics(view: MetricsView, registers: Registry[]): void {
-  let scrape: Promise<PartitionLag[]> | null = null;
-  // The four gauges of one scrape share one lag() call (prom-client collects them concurrently).
-  const lagOnce = (): Promise<PartitionLag[]> => {
-    scrape ??= view.lag().finally(() => setTimeout(() => { scrape = null; }, 0));
-    return scrape;
-  };
+  const lagOnce = oncePerScrape(() => view.lag());
   const positionGauge = (name: string, help: string, pick: (l: PartitionLag) => number): void => {
     new Gauge({
       name,

@@ -51,6 +51,8 @@ function tokenMatches(header: string | undefined, token: string): boolean {
 export class MetricsServer {
   /** Null while the daemon starts: /healthz answers, /readyz and the data endpoints say "starting". */
   private source: MetricsSource | null = null;
+  /** Main-thread time spent answering the data endpoints (collect + serialize), for ringflow_metrics_serve_seconds_total. */
+  readonly served = { seconds: 0, requests: 0 };
 
   private constructor(private readonly server: Server, readonly address: string) {}
 
@@ -58,7 +60,7 @@ export class MetricsServer {
   static async start(o: MetricsServerOptions): Promise<MetricsServer> {
     const { host, port } = parseListenAddress(o.listen);
     let self: MetricsServer | null = null;
-    const server = createServer((req, res) => void MetricsServer.handle(o, self?.source ?? null, req, res));
+    const server = createServer((req, res) => void MetricsServer.handle(o, self?.source ?? null, self?.served ?? null, req, res));
     await new Promise<void>((resolve, reject) => {
       const failed = (err: NodeJS.ErrnoException): void => reject(new ConfigError('daemon.metrics.listen',
         `cannot listen on ${o.listen}: ${err.code ?? err.message}${err.code === 'EADDRINUSE' ? ' (another process has the port)' : ''}`, { cause: err }));
@@ -77,7 +79,8 @@ export class MetricsServer {
     this.source = source;
   }
 
-  private static async handle(o: MetricsServerOptions, src: MetricsSource | null, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private static async handle(o: MetricsServerOptions, src: MetricsSource | null, served: { seconds: number; requests: number } | null,
+    req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
     const text = (status: number, body: string, type = 'text/plain; charset=utf-8'): void => {
       res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
@@ -99,12 +102,19 @@ export class MetricsServer {
       return text(401, 'unauthorized\n');
     }
     if (src === null) return text(503, 'starting\n');
+    const startedMs = performance.now();
     try {
       if (path === '/metrics') text(200, await src.registry.metrics(), src.registry.contentType);
       else if (path === '/dashboard.json') text(200, JSON.stringify(await src.registry.getMetricsAsJSON()), 'application/json');
       else text(200, JSON.stringify(src.lastWindow(10)), 'application/json');
     } catch (err) {
       text(500, `metrics failed: ${(err as Error).message}\n`);
+    } finally {
+      // Wall time of this request's own work; collectors that await another thread include that wait.
+      if (served) {
+        served.seconds += (performance.now() - startedMs) / 1000;
+        served.requests++;
+      }
     }
   }
 

@@ -7,16 +7,13 @@
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { WRITE_LATENCY_BUCKETS_S, type SinkCounters } from '../../sinks/sink.js';
+import { oncePerScrape } from './once-per-scrape.js';
 
 export type SinkCountersRead = () => Promise<Record<string, SinkCounters>>;
 
 export function registerSinkMetrics(registry: Registry, read: SinkCountersRead): void {
-  let scrape: Promise<Record<string, SinkCounters>> | null = null;
   // Every sink metric of one scrape shares one request to the sink thread.
-  const once = (): Promise<Record<string, SinkCounters>> => {
-    scrape ??= read().finally(() => setTimeout(() => { scrape = null; }, 0));
-    return scrape;
-  };
+  const once = oncePerScrape(read);
   const registers = [registry];
   const perSink = (name: string, help: string, pick: (c: SinkCounters) => number, kind: 'counter' | 'gauge'): void => {
     const collect = async function (this: Counter | Gauge): Promise<void> {

@@ -91,6 +91,8 @@ describe('daemon metrics', () => {
     const registry = createDaemonMetrics(view({ status: () => ({ stats: { ...stats, input }, unsettledChunks: 0, committed: {}, outstandingWindowDeliveries: 0, group: null }) }), 'x');
     expect(await registry.metrics()).toMatch(/^ringflow_input_events_total\{daemon="x"\} 5$/m);
     input = 12;
+    // The next scrape is another request, in a later turn of the event loop (snapshots last one scrape).
+    await new Promise((r) => setTimeout(r, 1));
     expect(await registry.metrics()).toMatch(/^ringflow_input_events_total\{daemon="x"\} 12$/m);
   });
 
