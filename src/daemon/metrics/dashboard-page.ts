@@ -129,7 +129,7 @@ function drawChart() {
 
 function table(el, head, rows) {
   el.innerHTML = '<tr>' + head.map((x) => '<th>' + esc(x) + '</th>').join('') + '</tr>'
-    + rows.map((r) => '<tr>' + r.map((x, i) => '<td' + (i === 0 ? '' : '') + '>' + x + '</td>').join('') + '</tr>').join('');
+    + rows.map((r) => '<tr>' + r.map((x) => '<td>' + x + '</td>').join('') + '</tr>').join('');
 }
 
 function render(cur) {
