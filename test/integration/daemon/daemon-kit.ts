@@ -267,6 +267,17 @@ export async function redisRows(url: string, prefix: string): Promise<StoredRow[
 }
 
 /** All messages of a topic (partition order within each partition), read from the beginning. */
+/** Messages a topic holds: the sum over its partitions of end offset - start offset. */
+export async function topicMessageCount(services: ServiceAddresses, topic: string): Promise<number> {
+  const admin = new Kafka({ clientId: 'daemon-test-offsets', brokers: services.kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    return (await admin.fetchTopicOffsets(topic)).reduce((n, o) => n + Number(o.high) - Number(o.low), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 export async function readTopic(services: ServiceAddresses, topic: string, expectAtLeast: number, deadlineMs: number): Promise<string[]> {
   const kafka = new Kafka({ clientId: 'daemon-test-reader', brokers: services.kafkaBrokers, logLevel: logLevel.NOTHING });
   const admin = kafka.admin();

@@ -14,7 +14,7 @@ import { compareAggregates } from '../../reference/compare-outputs.js';
 import type { ClickHouseServer, KafkaServer } from '../../services/index.js';
 import { ClickstreamGenerator } from '../../../src/sources/generators/clickstream-events.js';
 import {
-  clickhouseRows, connectProducer, createTopics, daemonConfig, DaemonProcess, latestFileRows, messagesByPartition, partitionOf, producePartitioned,
+  clickhouseRows, connectProducer, createTopics, daemonConfig, DaemonProcess, latestFileRows, messagesByPartition, partitionOf, producePartitioned, topicMessageCount,
   readTopic, redisRows, replayOracle, waitUntil,
 } from './daemon-kit.js';
 
@@ -155,18 +155,28 @@ export async function runFaultScenario(o: ScenarioOptions): Promise<ScenarioResu
   peak = Math.max(peak, peakRssMiB(daemon.child.pid));
   daemon.kill('SIGTERM');
   const exit = await daemon.exited;
+  // The window sinks first: if the processed-events topic comes up short, the failure says whether the
+  // input itself was short (the input topics' offsets) and whether the window sinks still match.
+  const sinks = [
+    compareSink('clickhouse', await clickhouseRows(clickhouseUrl, names.table), expected),
+    compareSink('redis', await redisRows(services.redisUrl, names.redisPrefix), expected),
+    compareSink('files', latestFileRows(join(testDir, 'files', 'windows.ndjson')), expected),
+  ];
   // At-least-once across restarts: every accepted event at least once, the extra copies counted.
-  const stored = (await readTopic(services, names.eventsTopic, oracle.accepted, 120_000)).flatMap((m) => m.split('\n')).filter(Boolean);
+  let stored: string[];
+  try {
+    stored = (await readTopic(services, names.eventsTopic, oracle.accepted, 120_000)).flatMap((m) => m.split('\n')).filter(Boolean);
+  } catch (err) {
+    const inputMessages = (await Promise.all(topics.map((t) => topicMessageCount(services, t.topic)))).reduce((a, b) => a + b, 0);
+    const sinkState = sinks.map((s) => `${s.sink} ${s.differences.length} rows differing, ${s.lostEvents} lost`).join('; ');
+    throw new Error(`processed-events topic short; input topics hold ${inputMessages} of ${lines.length} produced lines; ${sinkState}\n${(err as Error).message}`);
+  }
   const ids = new Set(stored.map((l) => (JSON.parse(l) as { event_id: string }).event_id));
   return {
     eventsTopic: { expected: oracle.accepted, distinct: ids.size, duplicates: stored.length - ids.size },
     expectedRows: expected.length,
     expectedEvents: expected.reduce((n, r) => n + r.count, 0),
-    sinks: [
-      compareSink('clickhouse', await clickhouseRows(clickhouseUrl, names.table), expected),
-      compareSink('redis', await redisRows(services.redisUrl, names.redisPrefix), expected),
-      compareSink('files', latestFileRows(join(testDir, 'files', 'windows.ndjson')), expected),
-    ],
+    sinks,
     restartToConsumingMs,
     peakRssMiB: peak,
     exit,
