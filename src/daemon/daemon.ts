@@ -48,6 +48,8 @@ import type { Source, SourceChunk, SourceGroupState } from '../sources/source.js
 import type { IngestCounts } from '../contracts/index.js';
 import { LastWindow } from './metrics/last-window.js';
 import type { MetricsView } from './metrics/daemon-metrics.js';
+import { oncePerScrape } from './metrics/once-per-scrape.js';
+import type { SinkCounters } from '../sinks/sink.js';
 
 export interface DaemonOptions {
   plan: RunPlan;
@@ -313,28 +315,30 @@ export class Daemon {
 
   /** What the metrics endpoints read (metrics/daemon-metrics.ts), all at scrape time. */
   metricsView(): MetricsView {
+    // The sink metrics and the readiness of one scrape share one request to the sink thread.
+    const sinkCounters = oncePerScrape(async () => (await this.sinks.counters()).sinks);
     return {
       status: () => this.status(),
       lag: () => this.source.lag(),
-      sinkCounters: async () => (await this.sinks.counters()).sinks,
+      sinkCounters,
       deadLettersByReason: () => this.deadLetters.byReason,
       runtime: () => ({ ...this.pipeline.runtime.metrics(), openWindowCells: this.pipeline.openWindowCells() }),
       checkpoint: () => this.checkpointer?.stats ?? null,
       lastWindow: (limit) => this.lastWindow.top(limit),
-      readiness: () => this.readiness(),
+      readiness: () => this.readiness(sinkCounters),
     };
   }
 
   /** Readiness (/readyz): not failed, not shutting down, the source connected, no sink failing. */
-  private async readiness(): Promise<{ ready: boolean; reasons: string[] }> {
+  private async readiness(sinkCounters: () => Promise<Record<string, SinkCounters>>): Promise<{ ready: boolean; reasons: string[] }> {
     const reasons: string[] = [];
     if (this.fatal) reasons.push(`failed: ${this.fatal.message}`);
     if (this.shuttingDown) reasons.push('shutting down');
     const group = this.source.groupState();
     if (group !== null && group.joins === 0) reasons.push('the source has not joined its consumer group yet');
-    const sinks = await this.sinks.counters().catch(() => null);
+    const sinks = await sinkCounters().catch(() => null);
     if (sinks === null) reasons.push('the sink thread does not answer');
-    else for (const [name, c] of Object.entries(sinks.sinks)) if (c.failing) reasons.push(`sink ${name} is failing (retrying)`);
+    else for (const [name, c] of Object.entries(sinks)) if (c.failing) reasons.push(`sink ${name} is failing (retrying)`);
     return { ready: reasons.length === 0, reasons };
   }
 

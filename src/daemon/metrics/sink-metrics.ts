@@ -7,20 +7,18 @@
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { WRITE_LATENCY_BUCKETS_S, type SinkCounters } from '../../sinks/sink.js';
-import { oncePerScrape } from './once-per-scrape.js';
 
 export type SinkCountersRead = () => Promise<Record<string, SinkCounters>>;
 
+/** `read` is called by every sink metric of a scrape: give one that asks the sink thread once per scrape (oncePerScrape; the daemon's does). */
 export function registerSinkMetrics(registry: Registry, read: SinkCountersRead): void {
-  // Every sink metric of one scrape shares one request to the sink thread.
-  const once = oncePerScrape(read);
   const registers = [registry];
   const perSink = (name: string, help: string, pick: (c: SinkCounters) => number, kind: 'counter' | 'gauge'): void => {
     const collect = async function (this: Counter | Gauge): Promise<void> {
       this.reset();
       let all: Record<string, SinkCounters>;
       try {
-        all = await once();
+        all = await read();
       } catch {
         return; // the sink thread is gone (shutting down): the series are absent
       }
@@ -50,7 +48,7 @@ export function registerSinkMetrics(registry: Registry, read: SinkCountersRead):
       const values: { metricName: string; labels: Record<string, string | number>; value: number }[] = [];
       let all: Record<string, SinkCounters> = {};
       try {
-        all = await once();
+        all = await read();
       } catch {
         // absent while the sink thread is gone
       }
