@@ -269,6 +269,20 @@ export class Runtime<Options = unknown, Output = unknown> {
     };
   }
 
+  /** The scheduler's bookkeeping and every ring's counters, for a watchdog to print when a run stalls. */
+  debugState(): RuntimeDebugState {
+    return {
+      epoch: this.epoch, inFlightCount: this.inFlightCount, idleWaiters: this.idleWaiters.length,
+      blockedPartition: this.partitioner.blockedPartition, closed: this.closed, failure: this.failure?.message ?? null,
+      poolThreads: this.pool.threads.length, poolQueueSize: this.pool.queueSize,
+      partitions: this.rings.map((r, p) => ({
+        partition: p, inFlight: this.inFlight[p], head: r.head, tail: r.tail, pending: r.pending, currentSeq: r.currentSeq,
+        producerWaiting: Atomics.load(r.control, PRODUCER_WAITING), consumerWaiting: Atomics.load(r.control, CONSUMER_WAITING),
+        taskEpoch: this.taskEpoch[p], generation: this.generation[p], failedSeq: this.failedSeq[p], forceTask: this.forceTask[p],
+      })),
+    };
+  }
+
   private kick(p: number): void {
     if (this.inFlight[p] !== 0 || this.closed || this.failure !== null) return;
     if (this.rings[p].pending === 0 && this.taskEpoch[p] === this.epoch && this.forceTask[p] === 0) return;
