@@ -81,6 +81,13 @@ export class DimTableError extends RingflowError {
   }
 }
 
+/** A record of the scale-out partials topic is not one ringflow wrote (scale-out/partial-records.ts). */
+export class PartialRecordError extends RingflowError {
+  constructor(message: string, options: RingflowErrorOptions = {}) {
+    super('PARTIAL_RECORD_INVALID', `partials topic: ${message}`, options);
+  }
+}
+
 /** The pipeline was asked to stop while an operation waited. */
 export class ShutdownError extends RingflowError {
   constructor(message = 'ringflow is shutting down') {

@@ -55,6 +55,18 @@ export function parseRingflowConfig(raw: unknown, baseDir = process.cwd()): Ring
   if (cfg.daemon.checkpoint.dir !== null && cfg.source.type !== 'kafka') {
     throw new ConfigError('daemon.checkpoint.dir', `checkpoints need a source that resumes at a committed position: allowed only with source.type "kafka", got "${cfg.source.type}"`);
   }
+  if (cfg.daemon.scaleOut.partialsTopic !== null) {
+    if (cfg.source.type !== 'kafka') {
+      throw new ConfigError('daemon.scaleOut.partialsTopic', `scale-out shares a Kafka consumer group: allowed only with source.type "kafka", got "${cfg.source.type}"`);
+    }
+    if (cfg.daemon.checkpoint.dir !== null) {
+      throw new ConfigError('daemon.scaleOut.partialsTopic', 'checkpoints assume one daemon per consumer group: set daemon.checkpoint.dir to null with scale-out');
+    }
+    const topics = [cfg.source.kafka.topic].flat();
+    if (topics.includes(cfg.daemon.scaleOut.partialsTopic)) {
+      throw new ConfigError('daemon.scaleOut.partialsTopic', 'must not be a topic the source reads');
+    }
+  }
   return cfg;
 }
 

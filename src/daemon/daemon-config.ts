@@ -51,6 +51,16 @@ export const daemonConfigSchema = z
       .strict()
       .prefault({})
       .describe('The daemon\'s metrics and health endpoints. Default: {listen: null}.'),
+    scaleOut: z
+      .object({
+        partialsTopic: z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, { error: 'a Kafka topic name: 1-249 of letters, digits, . _ -' }).nullable().default(null)
+          .describe('Topic on the source\'s brokers (created with one partition if missing) where every daemon of the consumer group writes its window cells per source partition; one daemon, the owner of that partition in the consumer group "<source.kafka.groupId>.merge", merges them into the rows the sinks get, each once every source partition has passed its window. null = no scale-out: run one daemon per consumer group. Kafka source only; not with daemon.checkpoint. Default: null.'),
+        dedupeReplayMs: int(0, 30 * 86_400_000).nullable().default(null)
+          .describe('Event time re-read before a partition\'s committed position when a daemon takes it over (after a rebalance or a restart), so its dedupe filter knows the keys of that span again: offsets are committed that far back. 0 = no re-read (a duplicate whose first copy came before the committed position is counted); null = dedupe.horizonMs (0 without dedupe). Default: null.'),
+      })
+      .strict()
+      .prefault({})
+      .describe('Several daemons sharing one consumer group (ARCHITECTURE.md, "Scale-out"). Default: {partialsTopic: null}.'),
     shutdownTimeoutMs: int(1_000, 3_600_000).default(60_000)
       .describe('Longest a graceful shutdown (drain, flush sinks, commit) may take before the process exits 1 (1000-3600000 ms). Default: 60000.'),
   })

@@ -9,25 +9,8 @@
  *                                 | every commitIntervalMs: settled positions
  *                                 +--> dead letters fsync'ed --> source.commit(p, position, metadata)
  *
- * Two ways to end:
- *   finish  the input ended (a file, a generator with a total, --max-events on a generator): every
- *           window is closed, emitted and acked, then the final offsets are committed.
- *   stop    SIGTERM / SIGINT / --duration-ms on an input that goes on: the source stops, the rings
- *           drain, windows the watermark already passed are emitted and acked, and offsets are
- *           committed up to the last settled chunk. Windows still open are NOT closed as if input had
- *           ended: their events are after the committed offsets, so the next start reads them again
- *           and computes those windows whole. Closing them here would write partial rows.
- *
- * Restart after a crash (SIGKILL), two levels:
- *   default          commits as above, with the watermark state in the commit metadata: windows
- *                    emitted before the crash are not re-opened by re-read events (they are late
- *                    now); windows not emitted are recomputed whole. Exact, except that the dedupe
- *                    state is gone: a duplicate after the commit point whose first copy was before it
- *                    is counted (if its window is still open).
- *   checkpoint mode  (daemon.checkpoint.dir, checkpointer.ts) commits only checkpoint positions; the
- *                    restart loads the state buffers (Bloom filters, open windows) saved with them.
- *                    Exact, duplicates included, for one source partition (with several, the
- *                    interleaving of partitions after the restart may differ, as it does between runs).
+ * How it ends (finish, stop) and restarts after a crash (default, checkpoint mode): ARCHITECTURE.md,
+ * "Ending and restarting"; with several daemons in one group: "Scale-out".
  * Re-emitted windows overwrite the stored ones (ReplacingMergeTree + FINAL, Redis HSET/ZADD); dead
  * letters and alerts of the re-read range are written again (at-least-once; alert_id is stable).
  */
@@ -49,7 +32,8 @@ import type { IngestCounts } from '../contracts/index.js';
 import { LastWindow } from './metrics/last-window.js';
 import type { MetricsView } from './metrics/daemon-metrics.js';
 import { oncePerScrape } from './metrics/once-per-scrape.js';
-import type { SinkCounters } from '../sinks/sink.js';
+import { readiness } from './metrics/readiness.js';
+import { partialsSinkOptions, ScaleOut } from './scale-out/scale-out.js';
 
 export interface DaemonOptions {
   plan: RunPlan;
@@ -93,6 +77,8 @@ export class Daemon {
   private shuttingDown = false;
   private readonly lastWindow = new LastWindow();
   private readonly stopListeners: (() => void)[] = [];
+  /** Scale-out (plan.scaleOut): partials instead of window rows, and the merge; null when off. */
+  readonly scaleOut: ScaleOut | null = null;
 
   private constructor(
     readonly plan: RunPlan,
@@ -122,6 +108,10 @@ export class Daemon {
       this.checkpointTimer = setInterval(() => void this.checkpointer!.take().catch((err: Error) => this.setFatal(err)), cp.intervalMs);
       this.checkpointTimer.unref();
     }
+    if (plan.scaleOut) {
+      this.scaleOut = new ScaleOut(plan, plan.scaleOut, this.sender, source, sinks, logger,
+        (rows) => this.lastWindow.note(rows), (err) => this.setFatal(err));
+    }
   }
 
   static async start(opts: DaemonOptions): Promise<Daemon> {
@@ -135,6 +125,7 @@ export class Daemon {
       config: plan.sinks,
       shape: plan.windowShape,
       logLevel: opts.sinkLogLevel ?? log.level,
+      partials: partialsSinkOptions(plan),
     });
     let daemon: Daemon | undefined;
     let pipeline: Pipeline;
@@ -144,6 +135,7 @@ export class Daemon {
           daemon!.lastWindow.note(rows);
           daemon!.sender.sendWindows(rows);
         },
+        onWindowPartials: (cells, throughMs) => daemon!.scaleOut!.writePartials(cells, throughMs),
         onEvents: plan.pipeline.processor.events ? (batch) => daemon!.sender.sendEvents(batch) : undefined,
         onDeadLetter: (entry) => deadLetters.add(entry),
         logger: log,
@@ -161,14 +153,17 @@ export class Daemon {
     try {
       // Before the source starts: no task has run, so the state buffers can still be loaded.
       const fromCheckpoint = daemon.checkpointer ? await daemon.checkpointer.restore(restart) : null;
-      if (fromCheckpoint === null && restart.length > 0) {
+      // Scale-out re-reads from the replay start, whose windows the merge has: no watermark to restore.
+      if (fromCheckpoint === null && restart.length > 0 && !plan.scaleOut) {
         for (const s of restart) pipeline.watermark.observe(s.sourcePartition, restoredMaxTsMs(s, plan.allowedLatenessMs));
         log.info({ partitions: restart, watermarkMs: pipeline.watermark.watermark }, 'restored the watermark from the committed offsets');
       }
       await source.start((chunk) => daemon!.onChunk(chunk), {
         onRevoke: (parts) => daemon!.onRevoke(parts),
         onAssign: (parts) => daemon!.onAssign(parts),
+        redeliverKeptPartitions: daemon.scaleOut !== null,
       });
+      await daemon.scaleOut?.merge.start();
     } catch (err) {
       await daemon.closeAll();
       throw err;
@@ -202,12 +197,14 @@ export class Daemon {
     // Workers produce events faster than a sink may take them: hold ingest (and so the source) while the
     // queue in front of the sink thread holds more than its own in-flight bound.
     await this.sender.roomForEvents();
+    if (this.scaleOut) await this.scaleOut.ready();
     const p = chunk.sourcePartition;
     this.queuedEnd.set(p, chunk.endPosition);
     const counts = await this.pipeline.openStream(p).push(this.terminated(p, chunk.bytes));
     const wm = this.pipeline.watermark;
     const maxTs = wm.maxEventTimeOf(p);
     this.offsets.pushed(p, { endPosition: chunk.endPosition, boundMs: chunkBoundMs(this.assigner, maxTs, wm.watermark), maxTsMs: maxTs });
+    this.scaleOut?.pushed(p, chunk.startPosition, maxTs);
     const maxEvents = this.plan.maxEvents;
     if (maxEvents > 0 && !this.stopRequested && this.pipeline.stats().input >= maxEvents && this.plan.source.type !== 'generator') {
       this.stopRequested = true;
@@ -217,11 +214,9 @@ export class Daemon {
   }
 
   /**
-   * A chunk is complete lines, its last one possibly without '\n' (source.ts): a Kafka message or an
-   * HTTP body is a whole event. The ingest stream would carry an unterminated tail over to the next
-   * push (the way a file read split mid-line needs), so the last event would wait for the next
-   * message — and its offset could be committed before it was counted. Copy once per such chunk
-   * into a reused buffer; chunks ending in '\n' pass untouched.
+   * A chunk is complete lines, the last one possibly without '\n' (a Kafka message or an HTTP body is a
+   * whole event); the ingest stream would carry such a tail over to the next push, and its offset could
+   * be committed before it was counted. So it is copied once into a reused buffer with a '\n' added.
    */
   private terminated(p: number, bytes: Uint8Array): Uint8Array {
     const n = bytes.length;
@@ -272,18 +267,27 @@ export class Daemon {
   private async commitPositions(positions: { sourcePartition: number; position: number; maxTsMs: number }[], floorMs: number, checkpoint: number | null): Promise<void> {
     await this.deadLetters.flush();
     const source = this.source;
-    await Promise.all(positions.map((s) => source.commit(s.sourcePartition, s.position, encodeCommitMetadata(s.maxTsMs, floorMs, checkpoint))));
-    for (const s of positions) this.committed.set(s.sourcePartition, s.position);
+    // Scale-out commits the dedupe replay start instead (scale-out/replay-start.ts).
+    const at = positions.map((s) => ({ ...s, position: this.scaleOut?.commitPosition(s.sourcePartition, s.position, s.maxTsMs) ?? s.position }));
+    await Promise.all(at.map((s) => source.commit(s.sourcePartition, s.position, encodeCommitMetadata(s.maxTsMs, floorMs, checkpoint))));
+    for (const s of at) this.committed.set(s.sourcePartition, s.position);
   }
 
   /**
-   * Partitions leave this member: commit what is settled; their unsettled chunks are read again by
-   * the next owner. Known limit: events of those chunks already in this member's open windows are
-   * still emitted here, so with several members a rebalance can count them twice (one daemon per
-   * consumer group is exact; checkpoint mode assumes one daemon per group).
+   * Partitions leave this member: commit what is settled; their unsettled chunks are read again by the
+   * next owner. One daemon per group: events of those chunks in open windows are still emitted here.
+   * Scale-out: the pipeline starts over from the committed offsets (ARCHITECTURE.md, "Scale-out").
    */
   private async onRevoke(parts: readonly number[]): Promise<void> {
     await this.commitSettled();
+    // Scale-out, shutting down: keep the positions for the final commit (the source drops those of partitions moved away).
+    if (this.scaleOut && this.shuttingDown) return;
+    // Scale-out: start over from the committed offsets, kept partitions too (see ARCHITECTURE.md, "Scale-out").
+    if (this.scaleOut) {
+      await this.pipeline.resetState();
+      this.clock.reset();
+      this.scaleOut.revoked();
+    }
     for (const p of parts) {
       this.offsets.forget(p);
       this.queuedEnd.delete(p);
@@ -299,6 +303,11 @@ export class Daemon {
    * from now on, as not caught up until the next poll of the end offsets says otherwise.
    */
   private onAssign(parts: readonly number[]): void {
+    if (this.scaleOut) {
+      this.logger.info({ partitions: parts }, 'scale-out: assigned source partitions');
+      this.pipeline.retainStreams(parts);
+      this.scaleOut.assigned(parts);
+    }
     for (const p of parts) this.pipeline.assignStream(p, false);
     void this.caughtUp.poll();
   }
@@ -324,31 +333,23 @@ export class Daemon {
       deadLettersByReason: () => this.deadLetters.byReason,
       runtime: () => ({ ...this.pipeline.runtime.metrics(), openWindowCells: this.pipeline.openWindowCells() }),
       checkpoint: () => this.checkpointer?.stats ?? null,
+      ...(this.scaleOut ? { scaleOut: () => this.scaleOut!.merge.status() } : {}),
       lastWindow: (limit) => this.lastWindow.top(limit),
-      readiness: () => this.readiness(sinkCounters),
+      readiness: () => readiness({ fatal: this.fatal, shuttingDown: this.shuttingDown, group: this.source.groupState() }, sinkCounters),
     };
-  }
-
-  /** Readiness (/readyz): not failed, not shutting down, the source connected, no sink failing. */
-  private async readiness(sinkCounters: () => Promise<Record<string, SinkCounters>>): Promise<{ ready: boolean; reasons: string[] }> {
-    const reasons: string[] = [];
-    if (this.fatal) reasons.push(`failed: ${this.fatal.message}`);
-    if (this.shuttingDown) reasons.push('shutting down');
-    const group = this.source.groupState();
-    if (group !== null && group.joins === 0) reasons.push('the source has not joined its consumer group yet');
-    const sinks = await sinkCounters().catch(() => null);
-    if (sinks === null) reasons.push('the sink thread does not answer');
-    else for (const [name, c] of Object.entries(sinks)) if (c.failing) reasons.push(`sink ${name} is failing (retrying)`);
-    return { ready: reasons.length === 0, reasons };
   }
 
   /** Ends the daemon (see the header for the two modes); closes everything. */
   async shutdown(mode: EndMode): Promise<DaemonSummary> {
     this.shuttingDown = true;
+    await this.scaleOut?.freeze();
     try {
       await this.caughtUp.stop();
       await this.source.stop();
-      if (mode === 'finish') await this.pipeline.finish();
+      if (mode === 'finish') {
+        this.scaleOut?.finishing();
+        await this.pipeline.finish();
+      }
       else await this.pipeline.serialize(() => this.pipeline.runtime.drain());
       await this.sender.handedOver();
       await this.sinks.flush();
@@ -359,6 +360,10 @@ export class Daemon {
       } else {
         await this.commitSettled();
       }
+      // Scale-out: leave the group before waiting for the merge, so no partition is handed to a daemon that stopped reading.
+      if (this.scaleOut) await this.source.close();
+      const mergeFailure = await this.scaleOut?.end(mode, this.plan.daemon.shutdownTimeoutMs);
+      if (mergeFailure) this.setFatal(mergeFailure);
       if (this.fatal) throw this.fatal;
       return {
         mode,
@@ -374,6 +379,7 @@ export class Daemon {
 
   private async closeAll(): Promise<void> {
     clearInterval(this.commitTimer);
+    await this.scaleOut?.merge.close().catch(() => undefined);
     if (this.checkpointTimer) clearInterval(this.checkpointTimer);
     await this.caughtUp.stop();
     const results = await Promise.allSettled([

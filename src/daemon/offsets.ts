@@ -89,6 +89,13 @@ export class WindowAckClock {
     return this.ackedMs;
   }
 
+  /** Scale-out rebalance: the pipeline starts over, so nothing emitted before counts for later chunks. */
+  reset(): void {
+    this.deliveries.length = 0;
+    this.head = 0;
+    this.ackedMs = Number.NEGATIVE_INFINITY;
+  }
+
   /** Window deliveries not yet acknowledged. */
   get outstanding(): number {
     return this.deliveries.length - this.head;

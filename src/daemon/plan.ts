@@ -25,6 +25,17 @@ export interface RunPlan {
   /** Stop after this many input lines; -1 = no limit. A generator ends there by itself (finish). */
   readonly maxEvents: number;
   readonly allowedLatenessMs: number;
+  /** Scale-out (daemon.scaleOut): the partials topic, the merge's consumer group and how to reach them; null = off. */
+  readonly scaleOut: ScaleOutPlan | null;
+}
+
+export interface ScaleOutPlan {
+  readonly partialsTopic: string;
+  readonly mergeGroupId: string;
+  readonly brokers: readonly string[];
+  readonly clientId: string;
+  /** Event time read again before a committed position (daemon.scaleOut.dedupeReplayMs resolved). */
+  readonly dedupeReplayMs: number;
 }
 
 export function compileRunPlan(config: RingflowConfig, opts: { maxEvents?: number } = {}): RunPlan {
@@ -33,9 +44,16 @@ export function compileRunPlan(config: RingflowConfig, opts: { maxEvents?: numbe
   const source: SourceConfig = maxEvents > 0 && config.source.type === 'generator'
     ? { ...config.source, generator: { ...config.source.generator, totalEvents: maxEvents } }
     : config.source;
+  const partialsTopic = config.daemon.scaleOut.partialsTopic;
+  const scaleOut: ScaleOutPlan | null = partialsTopic !== null && config.source.type === 'kafka'
+    ? {
+      partialsTopic, mergeGroupId: `${config.source.kafka.groupId}.merge`, brokers: config.source.kafka.brokers, clientId: config.source.kafka.clientId,
+      dedupeReplayMs: config.daemon.scaleOut.dedupeReplayMs ?? (config.dedupe ? config.dedupe.horizonMs : 0),
+    }
+    : null;
   return deepFreeze({
     name: config.name,
-    pipeline: compilePipelinePlan(config, { emitEvents: eventsWanted(sinks) }),
+    pipeline: compilePipelinePlan(config, { emitEvents: eventsWanted(sinks), sourcePartitionCells: scaleOut !== null }),
     source,
     sinks,
     sinkNames: (['clickhouse', 'redis', 'kafka', 'files'] as const).filter((k) => sinks[k] !== undefined),
@@ -43,5 +61,6 @@ export function compileRunPlan(config: RingflowConfig, opts: { maxEvents?: numbe
     daemon: config.daemon,
     maxEvents,
     allowedLatenessMs: config.aggregate.allowedLatenessMs,
+    scaleOut,
   });
 }

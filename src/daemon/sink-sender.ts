@@ -39,6 +39,11 @@ export class SinkSender {
     this.send(() => this.sinks.sendEvents(batch), batch.lines.byteLength + batch.keys.byteLength);
   }
 
+  /** Scale-out: the first stage's partials, in place of window rows (same ack clock as sendWindows). */
+  sendPartials(batch: EventBatch): void {
+    this.send(() => this.sinks.sendPartials(batch), batch.lines.byteLength + batch.keys.byteLength);
+  }
+
   /** Resolves when the event bytes waiting for the sink thread are under the bound (or sending failed). */
   async roomForEvents(): Promise<void> {
     while (this.queuedEventBytes > this.maxQueuedEventBytes && !this.failed) {

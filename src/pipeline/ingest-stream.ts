@@ -29,6 +29,7 @@ import type { BatchView } from '../runtime/batch.js';
 import type { DecodePool, DecodeSlot } from './decode-pool.js';
 import type { DecodeTaskResult } from './decode-worker.js';
 import { PieceGate } from './piece-gate.js';
+import { SOURCE_COLUMN } from '../kernels/input/columns.js';
 import type { DeadLetterEntry, IngestCounts } from '../contracts/index.js';
 
 /** One line that ends as invalid or late: the dead letter. `raw` is the line cut to 4 KiB. */
@@ -79,6 +80,19 @@ interface PieceInFlight {
 }
 
 const ignore = (): void => undefined;
+
+/**
+ * Scale-out: rows [from, to) of `batch` get their source partition in `__source` (plan.ts,
+ * sourcePartitionCells), which the decoders leave alone. A no-op when the layout has no such column.
+ */
+function fillSourceColumn(batch: BatchView, from: number, to: number, sourcePartition: number): void {
+  const spec = batch.layout.byName.get(SOURCE_COLUMN);
+  if (spec === undefined || to <= from) return;
+  const col = batch.columns[spec.index];
+  (col.values as Int32Array).fill(sourcePartition, from, to);
+  const valid = col.validity;
+  for (let r = from; r < to; r++) valid[r >> 3] |= 1 << (r & 7);
+}
 
 export class IngestStream {
   private nextLine: number;
@@ -188,7 +202,9 @@ export class IngestStream {
     const capacity = staging.layout.rowCapacity;
     let pos = start;
     for (;;) {
+      const firstRow = staging.rowCount;
       const r = this.decoder.decode(buf, pos, end, this.nextLine, staging, this.onReject, final);
+      fillSourceColumn(staging, firstRow, staging.rowCount, this.sourcePartition);
       pos = r.endOffset;
       this.count(r.linesConsumed, r.linesRejected, r.linesBlank, r.rowsWritten);
       if (staging.rowCount >= capacity) {
@@ -259,6 +275,7 @@ export class IngestStream {
       for (const rj of res.rejects) this.reject(rj.line + delta, rj.reason, rj.raw);
       this.count(res.linesConsumed, res.linesRejected, res.linesBlank, res.rowsWritten);
       if (res.rowsWritten > 0) {
+        fillSourceColumn(batch, 0, batch.rowCount, this.sourcePartition);
         const from = await this.pieceGate!.run(batch, delta, this.ctx.watermark, this.sourcePartition,
           piece.slot.input, piece.length, this.scatterRows);
         await this.ctx.scatterRows(batch, from, batch.rowCount);

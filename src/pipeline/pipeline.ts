@@ -13,10 +13,11 @@ import { createDimTableShared, type DimTableShared } from '../kernels/enrich/dim
 import { DimTableLoader } from '../kernels/enrich/dim-table-loader.js';
 import { withDimTable, type PipelineProcessorOptions } from './processor-options.js';
 import type { PipelinePlan } from './plan.js';
-import { openWindowCells, type PipelineTaskOutput } from './processor.js';
+import { openWindowCells, resetPartitionState, type PipelineTaskOutput } from './processor.js';
 import { WatermarkTracker } from '../kernels/event-time/watermark.js';
 import { WindowAssigner } from '../kernels/window/assign.js';
-import { rowPlanFor } from '../kernels/window/partials.js';
+import { cellsToRows, rowPlanFor } from '../kernels/window/partials.js';
+import { SourcePartitionSplit, type PartialCell } from './scale-out/source-partition-split.js';
 import { createNdjsonDecoder } from '../kernels/decode/ndjson.js';
 import type { BatchView } from '../runtime/batch.js';
 import { DecodePool } from './decode-pool.js';
@@ -29,6 +30,11 @@ import type { DeadLetterEntry, EventBatch, WindowRow } from '../contracts/index.
 
 export interface PipelineCallbacks {
   onWindowRows(rows: WindowRow[]): void;
+  /**
+   * Scale-out (plan.sourcePartitionCells): closed cells per source partition, instead of rows, for a
+   * second stage to merge (scale-out/partial-records.ts); `throughMs` as emittedThroughMs.
+   */
+  onWindowPartials?(cells: PartialCell[], throughMs: number): void;
   /**
    * Processed events (accepted rows, enriched) of one task, in each partition's input order; set it only
    * when a sink wants them (it switches the serializer on). Called before that task's windows can be
@@ -56,7 +62,8 @@ export interface PipelineStats {
 
 export class Pipeline implements IngestContext {
   readonly runtime: Runtime<PipelineProcessorOptions, PipelineTaskOutput>;
-  readonly watermark: WatermarkTracker;
+  /** Replaced by resetState(): read it each time, do not keep it. */
+  watermark: WatermarkTracker;
   private readonly emitter: WindowEmitter;
   /**
    * The batch decoders fill before the scatter, or null with a single partition: rows are then
@@ -117,7 +124,14 @@ export class Pipeline implements IngestContext {
     const rowPlan = rowPlanFor(plan.processor.aggregate, plan.schema.columns);
     const dictionaries = new Map<string, readonly string[]>();
     if (e && dimLoader) dictionaries.set(e.as, dimLoader.dictionary);
-    const emitter = new WindowEmitter(runtime.partitions, rowPlan, dictionaries, (rows) => callbacks.onWindowRows(rows));
+    const split = plan.sourcePartitionCells ? new SourcePartitionSplit(plan.processor.aggregate, plan.schema.columns, dictionaries) : null;
+    const emitter = new WindowEmitter(runtime.partitions, rowPlan, (cells, throughMs) => {
+      if (split === null) {
+        if (cells.length > 0) callbacks.onWindowRows(cellsToRows(cells, rowPlan, dictionaries));
+      }
+      else if (!callbacks.onWindowPartials) throw new Error('a pipeline with sourcePartitionCells needs onWindowPartials');
+      else callbacks.onWindowPartials(split.cells(cells), throughMs);
+    });
     const ingest = plan.ingest;
     const decodePool = ingest.decodeThreads > 0
       ? new DecodePool(plan.input, plan.schema, {
@@ -156,6 +170,16 @@ export class Pipeline implements IngestContext {
   assignStream(sourcePartition: number, caughtUp: boolean): void {
     this.openStream(sourcePartition);
     this.watermark.setCaughtUp(sourcePartition, caughtUp);
+  }
+
+  /**
+   * Scale-out: `parts` are this member's source partitions after a join; every other one stops holding
+   * the watermark (a restart restored the watermark of every committed partition, owned or not).
+   */
+  retainStreams(parts: readonly number[]): void {
+    const keep = new Set(parts);
+    for (let s = 0; s < this.watermark.sourceCount; s++) if (!keep.has(s)) this.closeStream(s);
+    for (const p of parts) this.assignStream(p, false);
   }
 
   /** Whether a source partition has read all of its input known so far (see WatermarkTracker.setCaughtUp). */
@@ -260,6 +284,27 @@ export class Pipeline implements IngestContext {
       await this.runtime.drain();
     });
     return this.stats();
+  }
+
+  /**
+   * Scale-out rebalance: back to the state of a fresh run — every partition's Bloom and open windows
+   * emptied, streams and watermark forgotten, no window announced closed — after the rows already in
+   * the rings are processed. Cells not emitted are dropped: the source reads their events again from the
+   * committed offsets (ARCHITECTURE.md, "Scale-out"). Counters are kept.
+   */
+  resetState(): Promise<void> {
+    return this.serialize(async () => {
+      this.runtime.flush();
+      await this.runtime.drain();
+      // Every partition runs one task with this control: none closes anything with the old watermark after the reset.
+      this.runtime.setControl({ closeBeforeMs: Number.NEGATIVE_INFINITY, final: false });
+      await this.runtime.drain();
+      for (let p = 0; p < this.runtime.partitions; p++) resetPartitionState(this.runtime.stateBuffer(p), this.plan.processor);
+      this.streams.clear();
+      this.watermark = new WatermarkTracker(this.plan.aggregate, this.assigner);
+      this.controlThroughMs = Number.NEGATIVE_INFINITY;
+      this.emitter.reset();
+    });
   }
 
   /** Open (window, group) cells per partition, read from the shared state while workers run (metrics). */

@@ -8,6 +8,7 @@ import { availableParallelism } from 'node:os';
 import { NativeBlockDecoder } from '../kernels/decode/native.js';
 import { eventTimeField, inputSchemaToBatchSchema, partitionKeyField, type InputConfig } from '../kernels/input/config.js';
 import type { AggregateConfig, DedupeConfig, EnrichConfig } from '../kernels/stage-config.js';
+import { SOURCE_COLUMN } from '../kernels/input/columns.js';
 import { loadNativeModule } from '../runtime/native-module.js';
 import type { RuntimeConfig } from '../runtime/runtime-config.js';
 import { computeLayout, type BatchLayout, type Schema } from '../runtime/schema.js';
@@ -59,6 +60,12 @@ export interface PipelinePlan {
   /** The partition processor's options, without the dim table the pipeline loads when it starts. */
   readonly processor: ProcessorPlan;
   readonly ingest: Readonly<Required<Omit<IngestOptions, 'keyHashes'>>>;
+  /**
+   * Scale-out: rows carry their source partition (`__source`), a hidden last group field, so window
+   * cells are per source partition and the pipeline hands them out as partials (onWindowPartials)
+   * instead of rows. Off: cells of all source partitions merge as before.
+   */
+  readonly sourcePartitionCells: boolean;
 }
 
 /**
@@ -78,10 +85,12 @@ const DEFAULT_MIN_PARALLEL_BYTES = 64 * 1024;
  * Compiles the plan. `emitEvents`: some sink stores processed events, so the workers serialize them.
  * The result is deeply frozen.
  */
-export function compilePipelinePlan(sections: PipelineSections, opts: { emitEvents: boolean; ingest?: IngestOptions }): PipelinePlan {
+export function compilePipelinePlan(sections: PipelineSections,
+  opts: { emitEvents: boolean; ingest?: IngestOptions; sourcePartitionCells?: boolean }): PipelinePlan {
   const ingest = opts.ingest ?? {};
   const { input, runtime } = sections;
-  const schema = inputSchemaToBatchSchema(input);
+  const sourcePartitionCells = opts.sourcePartitionCells ?? false;
+  const schema = inputSchemaToBatchSchema(input, { sourceColumn: sourcePartitionCells });
   const layout = computeLayout(schema, runtime.batchRows);
   const timeField = eventTimeField(input);
   const keyField = partitionKeyField(input);
@@ -95,6 +104,8 @@ export function compilePipelinePlan(sections: PipelineSections, opts: { emitEven
   const keyHashOwner = runtime.partitions === 1 && (ingest.keyHashes ?? (workerCanHash ? 'worker' : 'ingest')) === 'worker'
     ? 'worker' : 'ingest';
   const decodeThreads = ingest.decodeThreads ?? defaultDecodeThreads(runtime.threads);
+  const processor = compileProcessorPlan(sections, timeField, runtime.partitions, opts.emitEvents ? keyField : null, keyHashOwner === 'worker');
+  if (sourcePartitionCells) processor.aggregate.groupBy.push(SOURCE_COLUMN);
   return deepFreeze({
     input,
     enrich: sections.enrich ?? null,
@@ -106,7 +117,7 @@ export function compilePipelinePlan(sections: PipelineSections, opts: { emitEven
     partitionKeyField: keyField,
     decoderTier,
     keyHashOwner,
-    processor: compileProcessorPlan(sections, timeField, runtime.partitions, opts.emitEvents ? keyField : null, keyHashOwner === 'worker'),
+    processor,
     ingest: {
       decodeThreads,
       pieceBytes: ingest.pieceBytes ?? DEFAULT_PIECE_BYTES,
@@ -114,6 +125,7 @@ export function compilePipelinePlan(sections: PipelineSections, opts: { emitEven
       rowsPerSlot: ingest.rowsPerSlot ?? DEFAULT_ROWS_PER_SLOT,
       minParallelBytes: ingest.minParallelBytes ?? DEFAULT_MIN_PARALLEL_BYTES,
     },
+    sourcePartitionCells,
   });
 }
 

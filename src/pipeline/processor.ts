@@ -76,6 +76,19 @@ export function openWindowCells(state: SharedArrayBuffer, options: Pick<Pipeline
   return liveCellsIn(state, bloomBytes(options));
 }
 
+/**
+ * Empties one partition's state (Bloom and window table) as a fresh run has it; main thread, only while
+ * no task runs (after drain). Processors on the workers keep views of this memory, not copies, so they
+ * see the empty state with their next task.
+ */
+export function resetPartitionState(state: SharedArrayBuffer, options: PipelineProcessorOptions | Omit<PipelineProcessorOptions, 'enrich'>): void {
+  new Uint8Array(state).fill(0);
+  const a = options.aggregate;
+  const assigner = new WindowAssigner(a.window);
+  // Constructing the table over zeroed memory sets up its free list and header.
+  void new WindowTable(state, bloomBytes(options), a.maxOpenCells, accumulatorLayout(a.metrics, a.hllPrecision), assigner.sizeMs, assigner.slideMs);
+}
+
 export function stateBytes(options: PipelineProcessorOptions, _layout?: BatchLayout): number {
   return bloomBytes(options) + tableBytes(options);
 }

@@ -5,12 +5,11 @@
  * different partitions are merged first (PartialMerger), so an emitted row covers all partitions.
  */
 import type { PipelineTaskOutput } from './processor.js';
-import { cellsToRows, PartialMerger, type RowPlan } from '../kernels/window/partials.js';
-import type { WindowRow } from '../contracts/index.js';
+import { PartialMerger, type MergedCell, type RowPlan } from '../kernels/window/partials.js';
 
 export class WindowEmitter {
   private readonly closedThroughMs: Float64Array;
-  private readonly merger: PartialMerger;
+  private merger: PartialMerger;
   private emittedThroughMs = Number.NEGATIVE_INFINITY;
   windowsEmitted = 0;
   rowsEmitted = 0;
@@ -18,8 +17,8 @@ export class WindowEmitter {
   constructor(
     partitions: number,
     private readonly plan: RowPlan,
-    private readonly dictionaries: ReadonlyMap<string, readonly string[]>,
-    private readonly emit: (rows: WindowRow[]) => void,
+    /** The merged cells of every window ending at or before `throughMs` not emitted before (called on every advance, also with none). */
+    private readonly emit: (cells: MergedCell[], throughMs: number) => void,
   ) {
     this.closedThroughMs = new Float64Array(partitions).fill(Number.NEGATIVE_INFINITY);
     this.merger = new PartialMerger(plan.layout);
@@ -34,15 +33,20 @@ export class WindowEmitter {
     if (through <= this.emittedThroughMs) return;
     this.emittedThroughMs = through;
     const cells = this.merger.take(through, this.plan.windowSizeMs);
-    if (cells.length === 0) return;
-    const rows = cellsToRows(cells, this.plan, this.dictionaries);
     let lastStart = Number.NaN;
     for (const c of cells) {
       if (c.windowStartMs !== lastStart) this.windowsEmitted++;
       lastStart = c.windowStartMs;
     }
-    this.rowsEmitted += rows.length;
-    this.emit(rows);
+    this.rowsEmitted += cells.length;
+    this.emit(cells, through);
+  }
+
+  /** Back to a fresh run's state (scale-out rebalance, Pipeline.resetState); counters are kept. */
+  reset(): void {
+    this.closedThroughMs.fill(Number.NEGATIVE_INFINITY);
+    this.merger = new PartialMerger(this.plan.layout);
+    this.emittedThroughMs = Number.NEGATIVE_INFINITY;
   }
 
   /** Every window ending at or before this has been handed to `emit` (or had no rows). */

@@ -4,6 +4,7 @@
  *   window rows ─┬─► clickhouse.windows / redis.windows / files.windows
  *                └─► alert engine ─► alerts ─► kafka.alerts / files.alerts / log
  *   event batch ───► clickhouse.events / kafka.events / files.events
+ *   partials ──────► kafka.partials (scale-out: the first stage's cells, kafka/partials-sink.ts)
  *
  * One DeliveryLatch per delivery: it is retained by every sink that takes part (alerts included),
  * so the delivery is acknowledged only when everything derived from it is stored or dead-lettered.
@@ -21,6 +22,7 @@ import { createClickHouseSinks } from './clickhouse/sink.js';
 import { DeadLetterFile } from './dead-letter-file.js';
 import { createFileSinks } from './files/sink.js';
 import { createKafkaSinks } from './kafka/sink.js';
+import { createPartialsSink, type PartialsSinkOptions } from './kafka/partials-sink.js';
 import { createRedisSink } from './redis/sink.js';
 import type { ErrorVerdict } from './retry.js';
 import type { SinksConfig } from './sink-config.js';
@@ -37,11 +39,13 @@ export class SinkSet {
   private readonly windowLanes: SinkLane<WindowRow>[];
   private readonly eventLanes: SinkLane<EventBatch>[];
   private readonly alertLanes: SinkLane<Alert>[];
+  private readonly partialsLane: SinkLane<EventBatch> | null;
 
   private constructor(
     private readonly windowSinks: Sink<WindowRow>[],
     private readonly eventSinks: Sink<EventBatch>[],
     private readonly alertSinks: Sink<Alert>[],
+    private readonly partialsSink: Sink<EventBatch> | null,
     private readonly alerts: AlertEngine,
     private readonly closers: (() => Promise<void>)[],
     private readonly deadLetter: DeadLetterFile,
@@ -51,9 +55,12 @@ export class SinkSet {
     this.windowLanes = windowSinks.map((s) => new SinkLane(s));
     this.eventLanes = eventSinks.map((s) => new SinkLane(s));
     this.alertLanes = alertSinks.map((s) => new SinkLane(s));
+    this.partialsLane = partialsSink ? new SinkLane(partialsSink) : null;
   }
 
-  static async create(config: SinksConfig, shape: WindowShape, logger?: Logger, hooks: SinkSetHooks = {}): Promise<SinkSet> {
+  /** `partials`: scale-out, where the first stage writes its partial cells (null: not scaled out). */
+  static async create(config: SinksConfig, shape: WindowShape, logger?: Logger, hooks: SinkSetHooks = {},
+    partials: PartialsSinkOptions | null = null): Promise<SinkSet> {
     const deadLetter = new DeadLetterFile(config.deadLetterPath);
     const events: SinkEvents = {
       onRetry: (sink, verdict, attempt, delayMs) =>
@@ -67,9 +74,15 @@ export class SinkSet {
     const eventSinks: Sink<EventBatch>[] = [];
     const alertSinks: Sink<Alert>[] = [];
     const closers: (() => Promise<void>)[] = [];
+    let partialsSink: Sink<EventBatch> | null = null;
     // Rules are checked against the shape before any connection is opened.
     const engine = new AlertEngine(config.alerts, shape);
     try {
+      if (partials) {
+        const p = await createPartialsSink(partials, deadLetter, events);
+        partialsSink = p.sink;
+        closers.push(() => p.close());
+      }
       if (config.clickhouse) {
         const ch = await createClickHouseSinks(config.clickhouse, shape, deadLetter, events);
         windowSinks.push(ch.windows);
@@ -100,7 +113,7 @@ export class SinkSet {
       await Promise.allSettled(closers.map((c) => c()));
       throw err;
     }
-    return new SinkSet(windowSinks, eventSinks, alertSinks, engine, closers, deadLetter, logger, config.logAlerts);
+    return new SinkSet(windowSinks, eventSinks, alertSinks, partialsSink, engine, closers, deadLetter, logger, config.logAlerts);
   }
 
   /**
@@ -122,6 +135,12 @@ export class SinkSet {
     for (const lane of this.eventLanes) lane.write([batch], latch);
   }
 
+  /** Queues the scale-out partials batch; `latch` as for writeWindows. */
+  writePartials(batch: EventBatch, latch?: DeliveryLatch): void {
+    if (!this.partialsLane) throw new Error('partials written to a sink set without a partials sink');
+    this.partialsLane.write([batch], latch);
+  }
+
   /** Resolves when everything written before is stored or dead-lettered; rejects if a sink failed for good. */
   async flush(): Promise<void> {
     await Promise.all(this.lanes().map((l) => l.flush()));
@@ -138,7 +157,7 @@ export class SinkSet {
 
   counters(): Record<string, SinkCounters> {
     const out: Record<string, SinkCounters> = {};
-    for (const s of [...this.windowSinks, ...this.eventSinks, ...this.alertSinks]) out[s.name] = s.counters();
+    for (const s of this.allSinks()) out[s.name] = s.counters();
     return out;
   }
 
@@ -149,12 +168,16 @@ export class SinkSet {
    */
   deadLetteredRows(): Record<string, number> {
     const out: Record<string, number> = {};
-    for (const s of [...this.windowSinks, ...this.eventSinks, ...this.alertSinks]) out[s.name] = s.counters().deadLetteredRows;
+    for (const s of this.allSinks()) out[s.name] = s.counters().deadLetteredRows;
     return out;
   }
 
   private lanes(): Pick<SinkLane<unknown>, 'flush' | 'drained'>[] {
-    return [...this.windowLanes, ...this.eventLanes, ...this.alertLanes];
+    return [...this.windowLanes, ...this.eventLanes, ...this.alertLanes, ...(this.partialsLane ? [this.partialsLane] : [])];
+  }
+
+  private allSinks(): Sink<unknown>[] {
+    return [...this.windowSinks, ...this.eventSinks, ...this.alertSinks, ...(this.partialsSink ? [this.partialsSink] : [])] as Sink<unknown>[];
   }
 
   get deadLetterRecords(): number {

@@ -56,6 +56,12 @@ export interface SourceHooks {
   onRevoke?(sourcePartitions: readonly number[]): Promise<void>;
   /** The partitions now owned by this source (the full set after each group join). */
   onAssign?(sourcePartitions: readonly number[]): void;
+  /**
+   * True: onRevoke drops the handler's state of every partition, so after the re-join even a partition
+   * this member keeps is read again from its committed position. Default (false): a kept partition
+   * goes on after the last chunk delivered, so the handler never sees a position twice.
+   */
+  redeliverKeptPartitions?: boolean;
 }
 
 /** Lag of one source partition, in the source's position unit. */

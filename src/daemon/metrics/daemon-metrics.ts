@@ -13,6 +13,7 @@ import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { PipelineStats } from '../../pipeline/pipeline.js';
 import type { PartitionLag, SourceGroupState } from '../../sources/source.js';
 import { registerSinkMetrics, type SinkCountersRead } from './sink-metrics.js';
+import { registerScaleOutMetrics, type MergeFigures } from './scale-out-metrics.js';
 import { oncePerScrape, oncePerScrapeSync } from './once-per-scrape.js';
 import type { RuntimeMetrics } from '../../runtime/runtime-state.js';
 import type { WindowRow } from '../../contracts/index.js';
@@ -44,6 +45,8 @@ export interface MetricsView {
   runtime(): RuntimeMetrics;
   /** Checkpoint figures in checkpoint mode, else null. */
   checkpoint(): CheckpointStats | null;
+  /** Scale-out: the merge's figures (scale-out-metrics.ts); absent or null when not scaled out. */
+  scaleOut?(): MergeFigures | null;
   /** The newest emitted window's rows, at most `limit`, largest count first (the dashboard). */
   lastWindow(limit: number): WindowRow[];
   /**
@@ -166,6 +169,7 @@ export function createDaemonMetrics(source: MetricsView, daemonName: string, ser
   registerSourceMetrics(view, registers);
   registerRuntimeMetrics(view, registers, now);
   registerSinkMetrics(registry, () => view.sinkCounters());
+  if (view.scaleOut) registerScaleOutMetrics(registers, () => view.scaleOut?.() ?? null);
   collectDefaultMetrics({ register: registry, prefix: 'ringflow_' });
   return registry;
 }

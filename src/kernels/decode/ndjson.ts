@@ -36,6 +36,7 @@ import { Utf8Gate } from './utf8-gate.js';
 import { LINE_INVALID_JSON, LINE_NOT_OBJECT, LineScanner, SCAN_NO_ROOM, skipWs, validateLine, type ScanField } from './scan.js';
 import { compileField, fieldKind, longestValidBytes, RowFilter, RowScratch, ROW_NO_ROOM, ROW_OK } from '../filter/row-filter.js';
 import { eventTimeField, inputSchemaToBatchSchema, type InputConfig } from '../input/config.js';
+import { SOURCE_COLUMN } from '../input/columns.js';
 
 export { rawCutEnd } from './row-finisher.js';
 
@@ -382,7 +383,9 @@ class Decoder implements NdjsonDecoder {
   private checkLayout(layout: BatchLayout): void {
     const want = this.schema.columns;
     const got = layout.schema.columns;
-    const same = want.length === got.length && want.every((c, i) => c.name === got[i].name && c.type === got[i].type && !!c.hashed === !!got[i].hashed);
+    // The decoder's columns come first; only the `__source` column ingest fills may follow them.
+    const same = want.length <= got.length && got.slice(want.length).every((c) => c.name === SOURCE_COLUMN)
+      && want.every((c, i) => c.name === got[i].name && c.type === got[i].type && !!c.hashed === !!got[i].hashed);
     if (!same) throw new KernelError('decode: the output batch layout does not match inputSchemaToBatchSchema(cfg)');
     this.checkedLayout = layout;
     this.native = this.cfg.decoder === 'auto' ? NativeBlockDecoder.create(this.cfg, layout) : null;

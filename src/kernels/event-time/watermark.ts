@@ -92,6 +92,9 @@ export class WatermarkTracker {
     if (source >= this.sources) this.sources = source + 1;
   }
 
+  /** Source partitions ever registered are below this. */
+  get sourceCount(): number { return this.sources; }
+
   /** Forget a source partition (e.g. a Kafka partition revoked): it no longer holds the watermark. */
   unregister(source: number): void {
     if (source < this.sources && this.active[source] === 1) {

@@ -25,7 +25,7 @@ import type { BatchView, ColumnView } from '../../runtime/batch.js';
 import type { BatchLayout } from '../../runtime/schema.js';
 import { ConfigError } from '../../errors.js';
 import { EventBuffers, threadEventBuffers } from './event-buffers.js';
-import { SYSTEM_COLUMNS } from '../input/columns.js';
+import { SOURCE_COLUMN, SYSTEM_COLUMNS } from '../input/columns.js';
 import {
   copyBytes, jsonLiteralBytes, jsonStringMaxBytes, NUMBER_MAX_BYTES, writeInt32, writeJsonString, writeNumber,
 } from '../shared/json-bytes.js';
@@ -109,7 +109,7 @@ export class EventSerializer {
     layout: BatchLayout, options: EventSerializerOptions, buffers: EventBuffers = threadEventBuffers(), opts: { native?: boolean } = {},
   ) {
     this.buffers = buffers;
-    const system = new Set<string>(SYSTEM_COLUMNS);
+    const system = new Set<string>([...SYSTEM_COLUMNS, SOURCE_COLUMN]);
     const fields = layout.columns.filter((c) => !system.has(c.spec.name));
     this.fieldColumns = Int32Array.from(fields, (c) => c.index);
     this.fieldKinds = Uint8Array.from(fields, (c) => {

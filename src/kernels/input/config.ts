@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { ConfigError } from '../../errors.js';
 import type { ColumnSpec, Schema } from '../../runtime/schema.js';
 import { compileBytePattern } from '../filter/pattern.js';
-import { MAX_RAW_BYTES, SYSTEM_COLUMNS } from './columns.js';
+import { MAX_RAW_BYTES, SOURCE_COLUMN, SYSTEM_COLUMNS } from './columns.js';
 
 export const FIELD_TYPES = ['string', 'int32', 'int64', 'timestamp_ms', 'float64', 'bool', 'enum'] as const;
 export type FieldType = (typeof FIELD_TYPES)[number];
@@ -188,8 +188,11 @@ function avgStringBytes(f: FieldConfig): number {
   return Math.max(4, Math.min(MAX_AVG_STRING_BYTES, longestValidBytes(f)));
 }
 
-/** The staging/ring batch schema for an input config: declared fields in order, then __line, __late, __raw. */
-export function inputSchemaToBatchSchema(cfg: InputConfig): Schema {
+/**
+ * The staging/ring batch schema for an input config: declared fields in order, then __line, __late,
+ * __raw, and with `sourceColumn` the int32 `__source` (scale-out) last, after everything a decoder writes.
+ */
+export function inputSchemaToBatchSchema(cfg: InputConfig, opts: { sourceColumn?: boolean } = {}): Schema {
   const columns: ColumnSpec[] = Object.entries(cfg.fields).map(([name, f]): ColumnSpec => {
     if (f.type === 'enum') return { name, type: 'enum', enumValues: f.values };
     if (f.type === 'string') {
@@ -201,5 +204,6 @@ export function inputSchemaToBatchSchema(cfg: InputConfig): Schema {
   });
   const [line, late, raw] = SYSTEM_COLUMNS;
   columns.push({ name: line, type: 'float64' }, { name: late, type: 'bool' }, { name: raw, type: 'string', avgBytes: 16, maxRowBytes: MAX_RAW_BYTES });
+  if (opts.sourceColumn) columns.push({ name: SOURCE_COLUMN, type: 'int32' });
   return { columns };
 }

@@ -9,8 +9,9 @@
  */
 import { ConfigError } from '../../errors.js';
 import type { ColumnSpec } from '../../runtime/schema.js';
+import { MAX_SOURCE_PARTITIONS, SOURCE_COLUMN } from '../input/columns.js';
 
-export type GroupFieldKind = 'enum' | 'bool' | 'int32' | 'lookup';
+export type GroupFieldKind = 'enum' | 'bool' | 'int32' | 'lookup' | 'source';
 
 export interface GroupField {
   name: string;
@@ -46,6 +47,10 @@ export function buildGroupPlan(groupBy: readonly string[], columns: readonly Col
     if (lookup !== undefined) {
       kind = 'lookup';
       cardinality = lookup;
+    } else if (name === SOURCE_COLUMN && col?.type === 'int32') {
+      // The hidden scale-out field: the int32 value is the code (never null; the last code stays unused).
+      kind = 'source';
+      cardinality = MAX_SOURCE_PARTITIONS + 1;
     } else if (!col) {
       throw new ConfigError(`${path}[${i}]`, `"${name}" is neither an input column nor an enriched field`);
     } else if (col.type === 'enum') {
@@ -82,6 +87,7 @@ export function decodeGroupKey(plan: GroupPlan, groupKey: number,
       case 'enum': out[f.name] = isNull ? null : f.enumValues![code]; break;
       case 'bool': out[f.name] = isNull ? null : code === 1; break;
       case 'int32': out[f.name] = isNull ? null : code - 2 ** 31; break;
+      case 'source': out[f.name] = code; break;
       case 'lookup': {
         const dict = dictionaries.get(f.name);
         out[f.name] = dict && code < dict.length ? dict[code] : null;

@@ -43,42 +43,18 @@ export class PartialMerger {
     if (p.accSlots !== slots) throw new RangeError(`partials have ${p.accSlots} accumulator slots, expected ${slots}`);
     for (let i = 0; i < p.cellCount; i++) {
       const key = `${p.windowStartMs[i]}:${p.groupKey[i]}`;
-      let cell = this.cells.get(key);
+      const cell = this.cells.get(key);
       if (!cell) {
-        cell = {
+        this.cells.set(key, {
           windowStartMs: p.windowStartMs[i],
           groupKey: p.groupKey[i],
           count: p.count[i],
           acc: p.acc.slice(i * slots, (i + 1) * slots),
           hll: p.hll.slice(i * hb, (i + 1) * hb),
-        };
-        this.cells.set(key, cell);
+        });
         continue;
       }
-      cell.count += p.count[i];
-      for (const m of this.layout.metrics) {
-        const o = m.accOffset;
-        const src = i * slots + o;
-        switch (m.op) {
-          case 'sum':
-            addExact(cell.acc, o, p.acc[src]);
-            cell.acc[o + 1] += p.acc[src + 1];
-            break;
-          case 'avg':
-            addExact(cell.acc, o, p.acc[src]);
-            cell.acc[o + 1] += p.acc[src + 1];
-            cell.acc[o + 2] += p.acc[src + 2];
-            break;
-          case 'min': if (p.acc[src] < cell.acc[o]) cell.acc[o] = p.acc[src]; break;
-          case 'max': if (p.acc[src] > cell.acc[o]) cell.acc[o] = p.acc[src]; break;
-          case 'distinct': {
-            const bytes = hb / this.layout.hllBlocks;
-            hllMerge(cell.hll, m.hllBlock * bytes, p.hll, i * hb + m.hllBlock * bytes, this.layout.hllPrecision);
-            break;
-          }
-          default: break;
-        }
-      }
+      mergeCellInto(cell, this.layout, p.count[i], p.acc, i * slots, p.hll, i * hb);
     }
   }
 
@@ -96,6 +72,37 @@ export class PartialMerger {
   }
 }
 
+/**
+ * dst += one source cell (count, its accumulators at src[srcBase ..], its register blocks at
+ * hll[hllBase ..]): count / sum / avg add, min / max combine, registers take the max.
+ */
+export function mergeCellInto(dst: MergedCell, layout: AccumulatorLayout, count: number,
+  src: Float64Array, srcBase: number, hll: Uint8Array, hllBase: number): void {
+  dst.count += count;
+  const blockBytes = layout.hllBlocks > 0 ? dst.hll.length / layout.hllBlocks : 0;
+  for (const m of layout.metrics) {
+    const o = m.accOffset;
+    const at = srcBase + o;
+    switch (m.op) {
+      case 'sum':
+        addExact(dst.acc, o, src[at]);
+        dst.acc[o + 1] += src[at + 1];
+        break;
+      case 'avg':
+        addExact(dst.acc, o, src[at]);
+        dst.acc[o + 1] += src[at + 1];
+        dst.acc[o + 2] += src[at + 2];
+        break;
+      case 'min': if (src[at] < dst.acc[o]) dst.acc[o] = src[at]; break;
+      case 'max': if (src[at] > dst.acc[o]) dst.acc[o] = src[at]; break;
+      case 'distinct':
+        hllMerge(dst.hll, m.hllBlock * blockBytes, hll, hllBase + m.hllBlock * blockBytes, layout.hllPrecision);
+        break;
+      default: break;
+    }
+  }
+}
+
 /** Merge a list of partials and return every cell (ordered by window start, then group key). */
 export function mergePartials(list: readonly (WindowPartials | null)[], layout: AccumulatorLayout): MergedCell[] {
   const merger = new PartialMerger(layout);
@@ -109,9 +116,11 @@ export interface RowPlan {
   layout: AccumulatorLayout;
 }
 
-export function cellToRow(cell: MergedCell, plan: RowPlan, dictionaries: ReadonlyMap<string, readonly string[]>): WindowRow {
+/** `groupValues`, when given, are the row's group fields instead of the decoded cell.groupKey (scale-out merge). */
+export function cellToRow(cell: MergedCell, plan: RowPlan, dictionaries: ReadonlyMap<string, readonly string[]>,
+  groupValues?: Readonly<Record<string, string | number | boolean | null>>): WindowRow {
   const row: WindowRow = { window_start: cell.windowStartMs, window_end: cell.windowStartMs + plan.windowSizeMs };
-  Object.assign(row, decodeGroupKey(plan.groups, cell.groupKey, dictionaries));
+  Object.assign(row, groupValues ?? decodeGroupKey(plan.groups, cell.groupKey, dictionaries));
   const layout = plan.layout;
   const blockBytes = layout.hllBlocks > 0 ? cell.hll.length / layout.hllBlocks : 0;
   for (const m of layout.metrics) {

@@ -21,7 +21,7 @@ import { hash64Into } from '../shared/xxhash32.js';
 /** One group-by field: how its code is read, and its place in the dense key. */
 export interface CompiledGroupField {
   /** 'lookup': the enrich value id (lookupIds[r]); else the column's value, its null code when null. */
-  kind: 'enum' | 'bool' | 'int32' | 'lookup';
+  kind: 'enum' | 'bool' | 'int32' | 'lookup' | 'source';
   /** Batch column index (unused for 'lookup'). */
   column: number;
   radix: number;

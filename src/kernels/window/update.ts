@@ -42,7 +42,8 @@ const G_ENUM = 0;
 const G_BOOL = 1;
 const G_INT32 = 2;
 const G_LOOKUP = 3;
-const G_CODES = { enum: G_ENUM, bool: G_BOOL, int32: G_INT32, lookup: G_LOOKUP } as const;
+const G_SOURCE = 4;
+const G_CODES = { enum: G_ENUM, bool: G_BOOL, int32: G_INT32, lookup: G_LOOKUP, source: G_SOURCE } as const;
 
 
 export class RowAggregator {
@@ -168,7 +169,7 @@ export class RowAggregator {
       if (kind === G_LOOKUP) code = this.lookupIds[r];
       else if ((this.gValidity[i]![byte] & bit) === 0) code = this.gNullCode[i];
       else if (kind === G_INT32) code = this.gValues[i]![r] + 2147483648;
-      else code = this.gValues[i]![r]; // enum index or bool 0/1
+      else code = this.gValues[i]![r]; // enum index, bool 0/1 or source partition
       key += code * this.gRadix[i];
     }
     return key;

@@ -25,12 +25,12 @@ import type { EventBatch } from '../../contracts/index.js';
 const SINK_NAME = 'kafka.events';
 
 class EventsDriver implements SinkDriver<EventSlice> {
-  readonly name = SINK_NAME;
   /** The topic's max.message.bytes once read; undefined before (or when the broker will not say). */
   private topicLimitBytes: number | undefined;
   private topicLimitSettled = false;
 
   constructor(
+    readonly name: string,
     private readonly producer: SharedProducer,
     private readonly topic: string,
     private readonly eventsPerMessage: number,
@@ -114,13 +114,14 @@ class EventsDriver implements SinkDriver<EventSlice> {
 
 /** Sink<EventBatch> over a BufferedSink of slices: write() cuts the batch, the rest is delegated. */
 export class KafkaEventsSink implements Sink<EventBatch> {
-  readonly name = SINK_NAME;
   private readonly driver: EventsDriver;
   private readonly inner: BufferedSink<EventSlice>;
   private readonly maxRows: number;
 
-  constructor(producer: SharedProducer, config: KafkaSinkConfig & { eventsTopic: string }, deadLetter: DeadLetterFile, events: SinkEvents) {
-    const driver = new EventsDriver(producer, config.eventsTopic, config.eventsPerMessage, config.maxRequestBytes);
+  /** `name`: the sink's name in logs, counters and metrics (the scale-out partials use this class too). */
+  constructor(producer: SharedProducer, config: KafkaSinkConfig & { eventsTopic: string }, deadLetter: DeadLetterFile, events: SinkEvents,
+    readonly name = SINK_NAME) {
+    const driver = new EventsDriver(name, producer, config.eventsTopic, config.eventsPerMessage, config.maxRequestBytes);
     this.driver = driver;
     this.maxRows = config.maxRows;
     this.inner = new BufferedSink(this.driver, {

@@ -6,7 +6,7 @@
 import {
   Kafka, logLevel, type Admin, type ConfigResourceTypes, type DescribeConfigResponse, type Message, type PartitionMetadata, type Producer,
 } from 'kafkajs';
-import { SinkError } from '../../errors.js';
+import { ConfigError, SinkError } from '../../errors.js';
 import { errorMessage, networkErrorCode, type ErrorVerdict } from '../retry.js';
 import type { KafkaSinkConfig } from './config.js';
 import { installProducerPatch, type ProducerPatchState } from './producer-patch.js';
@@ -111,6 +111,24 @@ export class SharedProducer {
       this.partitionCache.delete(topic);
       throw err;
     }
+  }
+
+  /**
+   * Creates `topic` with `partitions` partitions when it does not exist; throws a ConfigError when it
+   * exists with another partition count (the scale-out partials topic must have exactly one).
+   */
+  async ensureTopic(topic: string, partitions: number, path: string): Promise<void> {
+    await this.connect();
+    const existing = await this.admin.listTopics();
+    if (!existing.includes(topic)) {
+      // Another daemon may create it at the same moment: "already exists" is not an error here.
+      await this.admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true }).catch((err: unknown) => {
+        if ((err as { type?: string }).type !== 'TOPIC_ALREADY_EXISTS') throw err;
+      });
+    }
+    const { topics } = await this.admin.fetchTopicMetadata({ topics: [topic] });
+    const found = topics[0]?.partitions.length ?? 0;
+    if (found !== partitions) throw new ConfigError(path, `topic ${topic} has ${found} partitions; it must have ${partitions}`);
   }
 
   async close(): Promise<void> {

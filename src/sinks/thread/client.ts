@@ -20,6 +20,7 @@ import { compiledSiblingUrl } from '../../runtime/worker-path.js';
 import { SinkError } from '../../errors.js';
 import type { SinkCounters } from '../sink.js';
 import type { SinksConfig } from '../sink-config.js';
+import type { PartialsSinkOptions } from '../kafka/partials-sink.js';
 import type { FromSinkThread, SerializedError, SinkThreadData, ToSinkThread } from './protocol.js';
 import { logFormatFromEnv, secretsOfConfig, type LogFormat } from '../../logging.js';
 import type { EventBatch, WindowRow, WindowShape } from '../../contracts/index.js';
@@ -37,6 +38,8 @@ export interface SinkThreadOptions {
   logFormat?: LogFormat;
   /** Strings redacted from the sink thread's log lines. Default: the secrets of `config` (secretsOfConfig). */
   secrets?: string[];
+  /** Scale-out: the partials topic the first stage writes to. Default: none. */
+  partials?: PartialsSinkOptions | null;
 }
 
 interface Pending {
@@ -97,6 +100,7 @@ export class SinkThread {
     const data: SinkThreadData = {
       config: options.config, shape: options.shape, logLevel: options.logLevel ?? 'info',
       logFormat: options.logFormat ?? logFormatFromEnv(), secrets: options.secrets ?? secretsOfConfig(options.config),
+      partials: options.partials ?? null,
     };
     const worker = new Worker(entry, { workerData: data });
     const thread = new SinkThread(worker, options.config.maxInFlightDeliveries, options.config.maxInFlightBytes);
@@ -143,7 +147,16 @@ export class SinkThread {
   }
 
   /** Moves the batch's buffers to the sink thread (see the header); do not use `batch` afterwards. */
-  async sendEvents(batch: EventBatch): Promise<Delivery> {
+  sendEvents(batch: EventBatch): Promise<Delivery> {
+    return this.sendBatch('events', batch);
+  }
+
+  /** Scale-out: the first stage's partials (as lines of an EventBatch) to the partials topic; moved like sendEvents. */
+  sendPartials(batch: EventBatch): Promise<Delivery> {
+    return this.sendBatch('partials', batch);
+  }
+
+  private async sendBatch(t: 'events' | 'partials', batch: EventBatch): Promise<Delivery> {
     const bytes = batch.lines.byteLength + batch.keys.byteLength;
     await this.waitForRoom(bytes);
     const transfer: ArrayBuffer[] = [];
@@ -155,7 +168,7 @@ export class SinkThread {
       keyEnds: ownedView(batch.keyEnds, transfer),
     };
     const delivery = this.track(bytes);
-    this.post({ t: 'events', id: delivery.id, batch: moved }, transfer);
+    this.post({ t, id: delivery.id, batch: moved }, transfer);
     return delivery;
   }
 

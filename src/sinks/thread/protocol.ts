@@ -4,6 +4,7 @@
  */
 import type { SinkCounters } from '../sink.js';
 import type { SinksConfig } from '../sink-config.js';
+import type { PartialsSinkOptions } from '../kafka/partials-sink.js';
 import type { LogFormat } from '../../logging.js';
 import type { EventBatch, WindowRow, WindowShape } from '../../contracts/index.js';
 
@@ -14,11 +15,14 @@ export interface SinkThreadData {
   logFormat: LogFormat;
   /** Redacted from every log line of the sink thread (src/logging.ts). */
   secrets: string[];
+  /** Scale-out: where the first stage's partials go; null when not scaled out. */
+  partials: PartialsSinkOptions | null;
 }
 
 export type ToSinkThread =
   | { t: 'windows'; id: number; rows: WindowRow[] }
   | { t: 'events'; id: number; batch: EventBatch }
+  | { t: 'partials'; id: number; batch: EventBatch }
   | { t: 'flush'; id: number }
   | { t: 'counters'; id: number }
   | { t: 'close' };

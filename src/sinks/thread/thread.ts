@@ -21,7 +21,7 @@ let sinks: SinkSet | undefined;
 const hooks: SinkSetHooks = {
   onDeadLetter: (sink, verdict, rows) => post({ t: 'deadLettered', sink, rows, code: verdict.code, message: verdict.message }),
 };
-const started: Promise<SinkSet | undefined> = SinkSet.create(data.config, data.shape, logger, hooks).then(
+const started: Promise<SinkSet | undefined> = SinkSet.create(data.config, data.shape, logger, hooks, data.partials).then(
   (set) => {
     sinks = set;
     post({ t: 'ready' });
@@ -38,7 +38,8 @@ let queue: Promise<unknown> = started;
 async function handle(message: ToSinkThread, set: SinkSet): Promise<void> {
   switch (message.t) {
     case 'windows':
-    case 'events': {
+    case 'events':
+    case 'partials': {
       const { id } = message;
       const failed = (err: unknown): void => {
         logger.error({ err, deliveryId: id }, 'sink delivery failed');
@@ -47,7 +48,8 @@ async function handle(message: ToSinkThread, set: SinkSet): Promise<void> {
       const latch = new DeliveryLatch(() => post({ t: 'ack', id }), failed);
       try {
         if (message.t === 'windows') set.writeWindows(message.rows, latch);
-        else set.writeEvents(message.batch, latch);
+        else if (message.t === 'events') set.writeEvents(message.batch, latch);
+        else set.writePartials(message.batch, latch);
         latch.release();
       } catch (err) {
         latch.fail(err);

@@ -276,6 +276,8 @@ export class KafkaSource extends SourceBase implements Source {
       if (this.revokedAtJoin === this.joins || !this.hooks.onRevoke || this.assigned.length === 0) return;
       this.revokedAtJoin = this.joins;
       await this.hooks.onRevoke([...this.assigned]);
+      // The handler dropped its state: nothing counts as delivered, kept partitions resume at their commits.
+      if (this.hooks.redeliverKeptPartitions) this.delivered.clear();
     })()
       .catch((err: unknown) => this.fail(err instanceof RingflowError ? err : new SourceError('kafka', `onRevoke failed: ${(err as Error)?.message ?? err}`, { cause: err })))
       .finally(() => {

@@ -2,7 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadRingflowConfig } from '../../../src/daemon/config.js';
+import { loadRingflowConfig, parseRingflowConfig } from '../../../src/daemon/config.js';
+import { compileRunPlan } from '../../../src/daemon/plan.js';
 import { canonicalConfigPath, loadDefaultConfig, DEFAULT_RATE_PER_SEC } from '../../../src/daemon/default-config.js';
 import { ConfigError } from '../../../src/errors.js';
 
@@ -15,6 +16,7 @@ describe('daemon config', () => {
     expect(cfg.daemon).toEqual({
       deadLetterPath: './ringflow-out/dead-letter.ndjson', commitIntervalMs: 500, statusIntervalMs: 5000, shutdownTimeoutMs: 60000,
       checkpoint: { dir: null, intervalMs: 10000 }, caughtUpPollMs: 1000, idleCloseMs: null, metrics: { listen: null, bearerTokenEnv: null },
+      scaleOut: { partialsTopic: null, dedupeReplayMs: null },
     });
     expect(cfg.sinks.clickhouse).toBeUndefined();
   });
@@ -30,5 +32,25 @@ describe('daemon config', () => {
     expect((err as Error).message).toMatch(/daemon\.commitIntervalMs: must be an integer in \[10, 600000\]/);
     writeFileSync(path, JSON.stringify({ ...raw, daemon: { deadLetter: 'x' } }));
     await expect(loadRingflowConfig(path)).rejects.toThrow(/daemon\.deadLetter: unknown setting/);
+  });
+
+  it('scale-out: Kafka source only, not with checkpoints, not on a topic the source reads; the plan resolves its defaults', async () => {
+    const raw = JSON.parse(await import('node:fs').then((fs) => fs.readFileSync(canonicalConfigPath(), 'utf8')));
+    const base = { ...raw, enrich: { ...raw.enrich, table: join(process.cwd(), 'examples', raw.enrich.table) } };
+    const kafka = { type: 'kafka', kafka: { topic: 'clicks', groupId: 'g1' } };
+    const path = (e: unknown): string => (e as ConfigError).path;
+    expect(path((() => { try { parseRingflowConfig({ ...base, daemon: { scaleOut: { partialsTopic: 'p' } } }); } catch (e) { return e; } })()))
+      .toBe('daemon.scaleOut.partialsTopic');
+    expect(() => parseRingflowConfig({ ...base, source: kafka, daemon: { scaleOut: { partialsTopic: 'p' }, checkpoint: { dir: '/tmp/x' } } }))
+      .toThrow(/checkpoints assume one daemon per consumer group/);
+    expect(() => parseRingflowConfig({ ...base, source: kafka, daemon: { scaleOut: { partialsTopic: 'clicks' } } })).toThrow(/must not be a topic the source reads/);
+    expect(() => parseRingflowConfig({ ...base, source: kafka, daemon: { scaleOut: { partialsTopic: 'p', extra: 1 } } })).toThrow(/daemon\.scaleOut\.extra/);
+    const plan = compileRunPlan(parseRingflowConfig({ ...base, source: kafka, daemon: { scaleOut: { partialsTopic: 'p' } } }));
+    expect(plan.scaleOut).toMatchObject({ partialsTopic: 'p', mergeGroupId: 'g1.merge', dedupeReplayMs: base.dedupe.horizonMs });
+    expect(plan.pipeline.sourcePartitionCells).toBe(true);
+    expect(plan.pipeline.processor.aggregate.groupBy.at(-1)).toBe('__source');
+    const off = compileRunPlan(parseRingflowConfig({ ...base, source: kafka }));
+    expect(off.scaleOut).toBeNull();
+    expect(off.pipeline.schema.columns.some((c) => c.name === '__source')).toBe(false);
   });
 });

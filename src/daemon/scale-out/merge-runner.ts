@@ -1,0 +1,208 @@
+/**
+ * Scale-out, second stage, run by every daemon of the group and active in the one that owns the
+ * partials topic's only partition in the consumer group `<groupId>.merge`: Kafka picks it, and hands
+ * the merge to another daemon when it leaves or dies.
+ *
+ *   partials topic --chunk--> MergeStage.apply --takeFinal--> rows --SinkSender--> sink thread
+ *        ^                                                                             | acked
+ *        +---- commit(position, restart state) <--- chunks whose windows are acked ----+
+ *
+ * A position of the partials topic is committed once every partial before it is in an emitted and
+ * acknowledged row, with the merge's restart state as of that position (merge-stage.ts) in the
+ * commit's metadata; the owner after a restart or a rebalance restores it and reads on from there.
+ */
+import type { DaemonLogger } from '../logger.js';
+import type { RunPlan, ScaleOutPlan } from '../plan.js';
+import { SinkSender } from '../sink-sender.js';
+import { WindowAckClock } from '../offsets.js';
+import { isRetriable, PartialRecordError } from '../../errors.js';
+import { MergeStage, type MergeRestartState } from '../../pipeline/scale-out/merge-stage.js';
+import { decodePartialRecord } from '../../pipeline/scale-out/partial-records.js';
+import { accumulatorLayout } from '../../kernels/window/table.js';
+import { createSource } from '../../sources/create-source.js';
+import type { Source, SourceChunk } from '../../sources/source.js';
+import type { SinkThread } from '../../sinks/thread/client.js';
+import type { WindowRow } from '../../contracts/index.js';
+
+/** The partials topic has one partition: source partition 0 of the merge's source. */
+const PARTITION = 0;
+
+interface ReadChunk {
+  endPosition: number;
+  /** Latest window end its partials (or the rows emitted after it) can be in. */
+  boundMs: number;
+  state: MergeRestartState;
+}
+
+const timeOut = (ms: number): number | string => (ms === Infinity ? 'inf' : ms === -Infinity ? '-inf' : ms);
+const timeIn = (v: unknown): number => (v === 'inf' ? Infinity : v === '-inf' ? -Infinity : Number(v));
+
+export function encodeMergeState(s: MergeRestartState): string {
+  return JSON.stringify({ v: 1, e: timeOut(s.emittedThroughMs), c: s.closedThroughMs.map(timeOut) });
+}
+
+export function decodeMergeState(metadata: string | null): MergeRestartState | null {
+  if (!metadata) return null;
+  const o = JSON.parse(metadata) as { v?: unknown; e?: unknown; c?: unknown };
+  if (o.v !== 1 || !Array.isArray(o.c)) throw new PartialRecordError(`merge commit metadata of an unknown version: ${metadata.slice(0, 80)}`);
+  return { emittedThroughMs: timeIn(o.e), closedThroughMs: o.c.map(timeIn) };
+}
+
+export class MergeRunner {
+  private readonly stage: MergeStage;
+  private readonly clock = new WindowAckClock();
+  private readonly sender: SinkSender;
+  private readonly source: Source;
+  private chunks: ReadChunk[] = [];
+  private restored: Promise<void> = Promise.resolve();
+  private owned = false;
+  private commitTail: Promise<void> = Promise.resolve();
+  private readonly timer: NodeJS.Timeout;
+  private readonly decoder = new TextDecoder();
+  private rowsEmitted = 0;
+
+  constructor(
+    plan: RunPlan,
+    scaleOut: ScaleOutPlan,
+    private readonly sinks: SinkThread,
+    private readonly logger: DaemonLogger,
+    private readonly onRows: (rows: WindowRow[]) => void,
+    private readonly onFatal: (err: Error) => void,
+  ) {
+    const a = plan.pipeline.aggregate;
+    this.stage = new MergeStage({ windowSizeMs: a.window.sizeMs, groupFields: a.groupBy, layout: accumulatorLayout(a.metrics, a.hllPrecision) });
+    this.sender = new SinkSender(sinks, this.clock, () => this.stage.emittedThroughMs, plan.sinks.maxInFlightBytes, onFatal);
+    if (plan.source.type !== 'kafka') throw new Error('scale-out needs a Kafka source');
+    const k = plan.source.kafka;
+    this.source = createSource({
+      type: 'kafka',
+      kafka: {
+        ...k,
+        topic: scaleOut.partialsTopic,
+        groupId: scaleOut.mergeGroupId,
+        fromBeginning: true,
+        memberIdFile: k.memberIdFile === null ? null : `${k.memberIdFile}.merge`,
+      },
+    });
+    this.timer = setInterval(() => void this.commitSettled(), plan.daemon.commitIntervalMs);
+    this.timer.unref();
+  }
+
+  start(): Promise<void> {
+    return this.source.start((chunk) => this.onChunk(chunk), {
+      onAssign: (parts) => this.onAssign(parts),
+      onRevoke: () => this.onRevoke(),
+      // onRevoke drops the merge's state, so a kept partition must be read again from its commit too.
+      redeliverKeptPartitions: true,
+    });
+  }
+
+  /** Whether this daemon runs the merge now, and what it did. */
+  status(): { owned: boolean; emittedThroughMs: number; pendingCells: number; rowsEmitted: number; counters: MergeStage['counters'] } {
+    return { owned: this.owned, emittedThroughMs: this.stage.emittedThroughMs, pendingCells: this.stage.pendingCells,
+      rowsEmitted: this.rowsEmitted, counters: this.stage.counters };
+  }
+
+  private onAssign(parts: readonly number[]): void {
+    this.owned = parts.includes(PARTITION);
+    this.chunks = [];
+    this.restored = this.owned ? this.restore() : Promise.resolve(this.stage.restore(null));
+  }
+
+  private async restore(): Promise<void> {
+    const committed = await this.source.committedPositions();
+    const mine = committed.find((c) => c.sourcePartition === PARTITION);
+    const state = decodeMergeState(mine?.metadata ?? null);
+    this.stage.restore(state);
+    this.logger.info({ position: mine?.position ?? null, emittedThroughMs: state?.emittedThroughMs ?? null }, 'scale-out: this daemon runs the merge');
+  }
+
+  private async onRevoke(): Promise<void> {
+    await this.commitSettled();
+    this.chunks = [];
+    this.stage.restore(null);
+    // What was acknowledged before counts for no chunk read after the restore.
+    this.clock.reset();
+    this.owned = false;
+  }
+
+  private async onChunk(chunk: SourceChunk): Promise<void> {
+    await this.restored;
+    try {
+      for (const line of this.decoder.decode(chunk.bytes).split('\n')) {
+        if (line.trim() !== '') this.stage.apply(decodePartialRecord(line));
+      }
+    } catch (err) {
+      // The partials topic is ringflow's own: a record it cannot read means a foreign writer or a bug.
+      this.onFatal(err as Error);
+      throw err;
+    }
+    const rows = this.stage.takeFinal();
+    if (rows.length > 0) {
+      this.rowsEmitted += rows.length;
+      this.onRows(rows);
+      this.sender.sendWindows(rows);
+    }
+    this.chunks.push({
+      endPosition: chunk.endPosition,
+      boundMs: Math.max(this.stage.pendingThroughMs, this.stage.emittedThroughMs),
+      state: this.stage.restartState(),
+    });
+  }
+
+  /** Commits the last position whose partials are all in acknowledged rows (one round at a time). */
+  commitSettled(): Promise<void> {
+    const next = this.commitTail.then(() => this.commitRound());
+    this.commitTail = next.catch(() => undefined);
+    return next;
+  }
+
+  private async commitRound(): Promise<void> {
+    const acked = this.clock.ackedThroughMs(this.stage.emittedThroughMs, this.sinks.ackedThrough);
+    let last: ReadChunk | null = null;
+    let settled = 0;
+    while (settled < this.chunks.length && this.chunks[settled].boundMs <= acked) last = this.chunks[settled++];
+    if (last === null) return;
+    this.chunks = this.chunks.slice(settled);
+    try {
+      await this.source.commit(PARTITION, last.endPosition, encodeMergeState(last.state));
+    } catch (err) {
+      if (!isRetriable(err)) return this.onFatal(err as Error);
+      // A later round commits a later position with its own state.
+      this.logger.warn({ err: (err as Error).message }, 'merge offset commit failed; retrying with the next round');
+    }
+  }
+
+  /**
+   * Finite input: resolves true once the merge's committed state says every window is emitted (the
+   * owner, this daemon or another, merged through +Infinity, had the rows acknowledged and committed),
+   * false after `timeoutMs`. Every daemon waits for it, so no daemon's leaving sets off a rebalance of
+   * the source partitions while another one still reads them.
+   */
+  async finish(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (this.owned && this.stage.emittedThroughMs === Infinity) {
+        await this.sender.handedOver();
+        await this.commitSettled();
+      }
+      const committed = await this.source.committedPositions().catch(() => []);
+      const state = decodeMergeState(committed.find((c) => c.sourcePartition === PARTITION)?.metadata ?? null);
+      if (state?.emittedThroughMs === Infinity) return true;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    return false;
+  }
+
+  /** Stops reading; commits what is acknowledged. */
+  async stop(): Promise<void> {
+    await this.source.stop();
+    await this.sender.handedOver();
+    await this.commitSettled();
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    await this.source.close();
+  }
+}
