@@ -142,8 +142,27 @@ function kafkaSection(r: SuiteResults): string {
       row('1 event per message', k.single),
       row(`${k.batched?.events_per_message ?? '?'} events per message`, k.batched),
     ]), '']),
-    runsTable(r, 'kafka', ['events', 'events_per_message', 'topic_mb', 'partitions', 'round', 'duplicates', 'finish_ms', 'with_finish_events_per_sec']),
+    ...scaleOutTable(r),
+    runsTable(r, 'kafka', ['events', 'events_per_message', 'topic_mb', 'partitions', 'round', 'duplicates', 'finish_ms', 'with_finish_events_per_sec', 'daemons', 'scale_out', 'read_factor']),
   ].join('\n');
+}
+
+/** Issue 14: 1, 2 and 3 daemons in one group on one box, next to one daemon without scale-out. */
+function scaleOutTable(r: SuiteResults): string[] {
+  const so = r.kafka?.scale_out ?? null;
+  if (!so || so.runs.length === 0) return [];
+  const one = so.runs.find((x) => x.daemons === 1 && !x.scale_out) ?? null;
+  const vs = (v: number): string => (one ? x(Number((v / one.events_per_cpu_sec).toFixed(2))) : '-');
+  return [
+    `**Scale-out** (\`daemon.scaleOut\`; \`bench/suite/section-kafka-scale-out.ts\`): ${so.events.toLocaleString('en-US')} events on one ${so.partitions}-partition topic keyed by event id, 100 events per message, read by 1 daemon without scale-out and by 1, 2 and 3 daemons with it, each its own \`ringflow run --until-caught-up\` process, files sink only, all started together on this one machine. Clock: processes spawned to the last exit; CPU: the daemons' user + system (GNU time). "read" is input lines over all daemons / events: a rebalance at the start (a daemon joining while another already reads) makes the daemons read again from the dedupe replay start. Every run's window rows equal the run without scale-out, or it is not counted.`,
+    '',
+    table(['daemons', 'scale-out', 'events/s', 'events per CPU-second', 'CPU per event vs 1 daemon without scale-out', 'ringflow CPU-s', 'broker CPU-s', 'read'],
+      so.runs.map((v) => [String(v.daemons), v.scale_out ? 'on' : 'off', n(v.events_per_sec), n(v.events_per_cpu_sec, 'events/CPU-s'), vs(v.events_per_cpu_sec),
+        v.ringflow_cpu_s.toFixed(1), v.broker_cpu_s === null ? '-' : v.broker_cpu_s.toFixed(1), `${v.read_factor.toFixed(2)}x`])),
+    '',
+    'On one 2-core machine more daemons only share the same two cores, so events/s cannot grow here; what the table shows is the cost of the second stage and of the start-up rebalances (events per CPU-second). Where each daemon has its own machine, the first stage (decode, dedupe, windows: nearly all the CPU) divides by the number of daemons, while the merge stays on one daemon and handles one record per window, group and source partition, not per event; the partitions of the topic bound the number of daemons that get work.',
+    '',
+  ];
 }
 
 /** The Kafka consumer has its own thread: what is left is CPU per event against the cores. */

@@ -7,6 +7,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { MachineInfo } from './machine.js';
 
+import type { ScaleOutRun } from './section-kafka-scale-out.js';
+
 export type SectionName = 'kernels' | 'runtime' | 'replay' | 'columnar' | 'sweeps' | 'latency' | 'kafka';
 
 export interface RunRecord {
@@ -100,6 +102,8 @@ export interface SuiteResults {
       /** CPU seconds over the run (absent in older runs): ringflow's process and the broker's. */
       ringflow_cpu_s?: number; broker_cpu_s?: number | null;
     } | null;
+    /** 1 daemon without scale-out, then 1, 2 and 3 daemons with it, on one topic (absent in older runs). */
+    scale_out?: { partitions: number; events: number; runs: ScaleOutRun[] } | null;
   } | null;
   targets: TargetCheck[];
   skipped: Skip[];

@@ -37,11 +37,14 @@ import { startKafka, type KafkaServer } from '../../test/services/index.js';
 import { consumeRaw, fillTopic, type TopicFixture } from '../sources/kafka-consume-bench.js';
 import { REPO_ROOT } from './child.js';
 import { runKafkaEndToEnd } from './section-kafka-e2e.js';
+import { runKafkaScaleOut } from './section-kafka-scale-out.js';
 import type { SuiteOptions } from './options.js';
 import type { Progress } from './progress.js';
 import type { KafkaShapeHeadline, RunRecord, SuiteResults } from './results.js';
 
 const TOPIC_PARTITIONS = 4;
+/** Divisible by 1, 2 and 3: every daemon count gets an even share. */
+const SCALE_OUT_PARTITIONS = 6;
 /** Processed events packed per message when the processed-events sink is on (sinks.kafka.eventsPerMessage). */
 const PROCESSED_EVENTS_PER_MESSAGE = 100;
 /** Same fetch sizing as the raw consumer in kafka-consume-bench.ts, so both read the same way. */
@@ -333,6 +336,21 @@ export async function runKafkaSection(o: SuiteOptions, progress: Progress, resul
     } catch (err) {
       results.errors.push({ section: 'kafka', what: 'end to end with every sink', reason: (err as Error).message.split('\n')[0].slice(0, 400) });
       progress.warn(`end-to-end run failed: ${(err as Error).message}`);
+    }
+    try {
+      const so = await runKafkaScaleOut({
+        brokers: server.brokers, kafka, admin, partitions: SCALE_OUT_PARTITIONS, events: o.kafkaEndToEndEvents, eventsPerMessage: 100,
+        brokerCpuSeconds: () => server.cpuSeconds(),
+      }, progress);
+      for (const r of so.records) record(r);
+      for (const p of so.problems) {
+        results.errors.push({ section: 'kafka', what: 'scale-out', reason: p });
+        progress.warn(`scale-out run not counted: ${p}`);
+      }
+      headline.scale_out = { partitions: SCALE_OUT_PARTITIONS, events: o.kafkaEndToEndEvents, runs: so.runs };
+    } catch (err) {
+      results.errors.push({ section: 'kafka', what: 'scale-out', reason: (err as Error).message.split('\n')[0].slice(0, 400) });
+      progress.warn(`scale-out runs failed: ${(err as Error).message}`);
     } finally {
       await admin.disconnect();
     }

@@ -12,11 +12,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startClickHouse, startKafka, type ClickHouseServer, type KafkaServer } from '../services/index.js';
 import type { DaemonProcess } from '../integration/daemon/daemon-kit.js';
 import { runFaultScenario, type Fault, type ScenarioResult } from '../integration/daemon/fault-scenario.js';
+import { runScaleOutCase, type ScaleOutCase, type ScaleOutResult } from '../integration/daemon/scale-out-kit.js';
+import { testServices } from '../helpers/services.js';
 
 const OUT = process.env.RINGFLOW_RELIABILITY_OUT ?? '';
 let dir: string;
 const children: DaemonProcess[] = [];
 const results: { name: string; partitions: string; events: number; faults: string; result: ScenarioResult | null; error?: string }[] = [];
+const scaleOutResults: { name: string; c: ScaleOutCase; faults: string; result: ScaleOutResult | null; error?: string }[] = [];
 let clickhouse: ClickHouseServer | undefined;
 let kafka: KafkaServer | undefined;
 const startedAt = new Date();
@@ -73,9 +76,45 @@ function report(): string {
       : '–';
     out.push(`| ${r.name} | ${r.partitions} | ${r.events} | ${r.faults} | ${x.expectedRows} | ${diff} | ${lost} | ${dbl} | ${x.eventsTopic.expected} / ${x.eventsTopic.distinct} / ${x.eventsTopic.duplicates} | ${times} | ${Math.round(x.peakRssMiB)} MiB | ${x.exit.code ?? x.exit.signal} |`);
   }
-  out.push('', 'Not covered yet: several daemons in one group (issue: several daemons share the work).', '');
+  out.push('', ...scaleOutReport(), '');
   return out.join('\n');
 }
+
+const secs = (xs: readonly number[]): string => (xs.length === 0 ? '–'
+  : `${(percentile(xs, 50) / 1000).toFixed(1)} s / ${(Math.max(...xs) / 1000).toFixed(1)} s (n = ${xs.length})`);
+
+function scaleOutReport(): string[] {
+  const out = [
+    '## Several daemons in one consumer group (daemon.scaleOut)',
+    '',
+    'Each scenario runs N `ringflow run` daemons with `daemon.scaleOut` on one topic while seeded lines are produced, applies its faults '
+      + 'between segments of the production, and once every row is stored compares ClickHouse, Redis and the files sinks of every daemon '
+      + 'with `ringflow replay` (`test/integration/daemon/scale-out-kit.ts`). "Rewritten differently": keys a files sink got two different '
+      + 'rows for (a merge handed over must write the same row again). Rebalance: from the fault to every partition owned again by the '
+      + 'running daemons (their join logs). Restart to consuming: from spawning a killed daemon again to its first status line with input read.',
+    '',
+    '| scenario | daemons | partitions | events | faults | rows (oracle) | rows differing: ClickHouse / Redis / files | rewritten differently | events topic: accepted / distinct ids / extra copies | rebalance p50 / max | restart to consuming p50 / max | exits |',
+    '|---|---:|---:|---:|---|---:|---|---:|---|---|---|---|',
+  ];
+  for (const r of scaleOutResults) {
+    const x = r.result;
+    if (!x) {
+      out.push(`| ${r.name} | ${r.c.daemons} | ${r.c.partitions} | ${r.c.events} | ${r.faults} | – | failed: ${r.error?.split('\n')[0] ?? ''} | – | – | – | – | – |`);
+      continue;
+    }
+    const exits = x.exits.map((e) => (e === null ? 'hung' : e.code ?? e.signal)).join(', ');
+    out.push(`| ${r.name} | ${r.c.daemons} | ${r.c.partitions} | ${r.c.events} | ${r.faults} | ${x.expectedRows} | ${x.sinks.map((s) => s.differences.length).join(' / ')} | ${x.rewrittenDifferently.length} | `
+      + `${x.eventsTopic.expected} / ${x.eventsTopic.distinct} / ${x.eventsTopic.copies} | ${secs(x.rebalanceMs)} | ${secs(x.restartToConsumingMs)} | ${exits} |`);
+  }
+  return out;
+}
+
+const scaleOutScenarios: { name: string; c: ScaleOutCase; faults: string }[] = [
+  { name: '2 daemons, one killed with -9 and restarted, 5 times', c: { daemons: 2, partitions: 4, live: true, events: 80_000, seed: 201, midStream: 'kill9', faults: 5 }, faults: '5 × kill -9 + restart' },
+  { name: '3 daemons, 8 partitions, each killed with -9 and restarted in turn', c: { daemons: 3, partitions: 8, live: true, events: 80_000, seed: 202, midStream: 'kill9', faults: 3 }, faults: '3 × kill -9 + restart' },
+  { name: 'a second daemon added mid-stream', c: { daemons: 2, partitions: 4, live: true, events: 60_000, seed: 203, midStream: 'add' }, faults: 'daemon added' },
+  { name: 'one of 2 daemons stopped with SIGTERM mid-stream', c: { daemons: 2, partitions: 4, live: true, events: 60_000, seed: 204, midStream: 'sigterm' }, faults: 'SIGTERM, not restarted' },
+];
 
 interface Scenario {
   name: string;
@@ -129,6 +168,22 @@ describe.runIf(OUT !== '')('reliability of the Kafka path (RELIABILITY.md)', () 
       }
       expect(entry.result.exit).toEqual({ code: 0, signal: null });
       for (const sink of entry.result.sinks) expect(sink.differences, sink.sink).toEqual([]);
+      expect(entry.result.eventsTopic.distinct).toBe(entry.result.eventsTopic.expected);
+    }, 600_000);
+  }
+  for (const s of scaleOutScenarios) {
+    it(`scale-out: ${s.name}`, async () => {
+      const entry: (typeof scaleOutResults)[number] = { ...s, result: null };
+      scaleOutResults.push(entry);
+      try {
+        entry.result = await runScaleOutCase(s.c, { services: testServices(), dir, children });
+      } catch (err) {
+        entry.error = (err as Error).message;
+        throw err;
+      }
+      for (const e of entry.result.exits) expect(e).toEqual({ code: 0, signal: null });
+      for (const sink of entry.result.sinks) expect(sink.differences, sink.sink).toEqual([]);
+      expect(entry.result.rewrittenDifferently).toEqual([]);
       expect(entry.result.eventsTopic.distinct).toBe(entry.result.eventsTopic.expected);
     }, 600_000);
   }

@@ -109,6 +109,9 @@ export class DaemonProcess {
   stdout = '';
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   status: DaemonStatus = { input: 0, accepted: 0, late: 0, windows: 0 };
+  readonly spawnedAtMs = Date.now();
+  /** When a status line first showed input read (restart to consuming), or null. */
+  firstInputAtMs: number | null = null;
 
   constructor(configPath: string, cwd: string, extraArgs: readonly string[] = [], env: Record<string, string> = {}) {
     this.child = spawn(process.execPath, [BIN, 'run', '--config', configPath, ...extraArgs], {
@@ -126,6 +129,7 @@ export class DaemonProcess {
       // The line printed once stopped has the final counts (a status line may be up to an interval old).
       const stopped = /ringflow: stopped .*input (\d+) = accepted (\d+) \+ invalid \d+ \+ dups \d+ \+ late (\d+); (\d+) windows emitted/.exec(this.stderr);
       if (stopped) this.status = { input: Number(stopped[1]), accepted: Number(stopped[2]), late: Number(stopped[3]), windows: Number(stopped[4]) };
+      if (this.firstInputAtMs === null && this.status.input > 0) this.firstInputAtMs = Date.now();
     });
     this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));
   }
