@@ -303,6 +303,8 @@ export class Daemon {
    * from now on, as not caught up until the next poll of the end offsets says otherwise.
    */
   private onAssign(parts: readonly number[]): void {
+    // Scale-out, shutting down: partitions handed over now are not read here (their markers are frozen).
+    if (this.scaleOut && this.shuttingDown) return;
     if (this.scaleOut) {
       this.logger.info({ partitions: parts }, 'scale-out: assigned source partitions');
       this.pipeline.retainStreams(parts);
