@@ -145,7 +145,9 @@ export async function runKafkaScaleOut(o: ScaleOutOptions, progress: Progress): 
       const rows = windowRows(dirs);
       if (reference === null) reference = rows;
       else if (rows.join('\n') !== reference.join('\n')) {
-        problems.push(`${label}: ${rows.length} window rows differ from the run without scale-out (${reference.length})`);
+        const ref = new Set(reference);
+        const differing = rows.filter((r) => !ref.has(r));
+        problems.push(`${label}: ${differing.length} of ${rows.length} window rows differ from the run without scale-out (${reference.length} rows), e.g. ${differing[0]}`);
         continue;
       }
       const read = exits.reduce((n, e) => n + inputOf(e.stderr), 0);
@@ -169,7 +171,7 @@ export async function runKafkaScaleOut(o: ScaleOutOptions, progress: Progress): 
       progress.result(record);
     }
   } finally {
-    rmSync(root, { recursive: true, force: true });
+    if (process.env.RINGFLOW_BENCH_KEEP === undefined) rmSync(root, { recursive: true, force: true });
   }
   return { runs, records, problems };
 }

@@ -8,7 +8,7 @@
  *        +---- commit(position, restart state) <--- chunks whose windows are acked ----+
  *
  * A position of the partials topic is committed once every partial before it is in an emitted and
- * acknowledged row, with the merge's restart state as of that position (merge-stage.ts) in the
+ * acknowledged row, with the merge's restart state for that position (merge-commits.ts) in the
  * commit's metadata; the owner after a restart or a rebalance restores it and reads on from there.
  */
 import type { DaemonLogger } from '../logger.js';
@@ -17,6 +17,7 @@ import { SinkSender } from '../sink-sender.js';
 import { WindowAckClock } from '../offsets.js';
 import { isRetriable, PartialRecordError } from '../../errors.js';
 import { MergeStage, type MergeRestartState } from '../../pipeline/scale-out/merge-stage.js';
+import { MergeCommits } from '../../pipeline/scale-out/merge-commits.js';
 import { decodePartialRecord } from '../../pipeline/scale-out/partial-records.js';
 import { accumulatorLayout } from '../../kernels/window/table.js';
 import { createSource } from '../../sources/create-source.js';
@@ -26,13 +27,6 @@ import type { WindowRow } from '../../contracts/index.js';
 
 /** The partials topic has one partition: source partition 0 of the merge's source. */
 const PARTITION = 0;
-
-interface ReadChunk {
-  endPosition: number;
-  /** Latest window end its partials (or the rows emitted after it) can be in. */
-  boundMs: number;
-  state: MergeRestartState;
-}
 
 const timeOut = (ms: number): number | string => (ms === Infinity ? 'inf' : ms === -Infinity ? '-inf' : ms);
 const timeIn = (v: unknown): number => (v === 'inf' ? Infinity : v === '-inf' ? -Infinity : Number(v));
@@ -53,7 +47,7 @@ export class MergeRunner {
   private readonly clock = new WindowAckClock();
   private readonly sender: SinkSender;
   private readonly source: Source;
-  private chunks: ReadChunk[] = [];
+  private readonly commits = new MergeCommits();
   private restored: Promise<void> = Promise.resolve();
   private owned = false;
   private commitTail: Promise<void> = Promise.resolve();
@@ -105,7 +99,7 @@ export class MergeRunner {
 
   private onAssign(parts: readonly number[]): void {
     this.owned = parts.includes(PARTITION);
-    this.chunks = [];
+    this.commits.clear();
     this.restored = this.owned ? this.restore() : Promise.resolve(this.stage.restore(null));
   }
 
@@ -119,7 +113,7 @@ export class MergeRunner {
 
   private async onRevoke(): Promise<void> {
     await this.commitSettled();
-    this.chunks = [];
+    this.commits.clear();
     this.stage.restore(null);
     // What was acknowledged before counts for no chunk read after the restore.
     this.clock.reset();
@@ -143,11 +137,7 @@ export class MergeRunner {
       this.onRows(rows);
       this.sender.sendWindows(rows);
     }
-    this.chunks.push({
-      endPosition: chunk.endPosition,
-      boundMs: Math.max(this.stage.pendingThroughMs, this.stage.emittedThroughMs),
-      state: this.stage.restartState(),
-    });
+    this.commits.read(chunk.endPosition, this.stage);
   }
 
   /** Commits the last position whose partials are all in acknowledged rows (one round at a time). */
@@ -158,14 +148,10 @@ export class MergeRunner {
   }
 
   private async commitRound(): Promise<void> {
-    const acked = this.clock.ackedThroughMs(this.stage.emittedThroughMs, this.sinks.ackedThrough);
-    let last: ReadChunk | null = null;
-    let settled = 0;
-    while (settled < this.chunks.length && this.chunks[settled].boundMs <= acked) last = this.chunks[settled++];
-    if (last === null) return;
-    this.chunks = this.chunks.slice(settled);
+    const settled = this.commits.settle(this.clock.ackedThroughMs(this.stage.emittedThroughMs, this.sinks.ackedThrough));
+    if (settled === null) return;
     try {
-      await this.source.commit(PARTITION, last.endPosition, encodeMergeState(last.state));
+      await this.source.commit(PARTITION, settled.position, encodeMergeState(settled.state));
     } catch (err) {
       if (!isRetriable(err)) return this.onFatal(err as Error);
       // A later round commits a later position with its own state.
