@@ -16,6 +16,12 @@ export interface CaughtUpOptions {
    */
   idleCloseMs: number | null;
   onError(err: Error): void;
+  /**
+   * Moves on at every revoke and assignment. A poll during which it moved decides nothing: its end
+   * offsets and delivered positions may belong to the assignment before, and a scale-out daemon that
+   * emptied its pipeline at the revoke must not finish on them.
+   */
+  epoch?: () => number;
 }
 
 /** True when the partition's position (delivered, committed or the log start) is at its end. */
@@ -53,8 +59,9 @@ export class CaughtUpWatch {
   }
 
   private async pollOnce(): Promise<void> {
+    const epoch = this.opts.epoch?.();
     const lag = await this.source.lag();
-    if (this.stopped) return;
+    if (this.stopped || this.opts.epoch?.() !== epoch) return;
     const group = this.source.groupState();
     const owned = group ? new Set(group.assigned) : null;
     let all = true;

@@ -33,6 +33,7 @@ import { LastWindow } from './metrics/last-window.js';
 import type { MetricsView } from './metrics/daemon-metrics.js';
 import { oncePerScrape } from './metrics/once-per-scrape.js';
 import { readiness } from './metrics/readiness.js';
+import { LineTerminators } from './line-terminators.js';
 import { partialsSinkOptions, ScaleOut } from './scale-out/scale-out.js';
 
 export interface DaemonOptions {
@@ -66,8 +67,11 @@ export class Daemon {
   private readonly checkpointTimer: NodeJS.Timeout | null = null;
   /** End position of the last chunk handed to push(), per source partition. */
   private readonly queuedEnd = new Map<number, number>();
-  /** Per source partition (at most one chunk of a partition is in flight): chunk + '\n' when it lacks one. */
-  private readonly terminators = new Map<number, Uint8Array>();
+  private readonly terminators = new LineTerminators();
+  /** Moves at every revoke and assignment, NaN during a revoke: a caught-up poll overlapping one decides nothing (caught-up.ts). */
+  private membershipEpoch = 0;
+  private revokes = 0;
+  private assigns = 0;
   private readonly checkpointer: Checkpointer | null = null;
   private readonly caughtUp: CaughtUpWatch;
   private readonly sender: SinkSender;
@@ -95,6 +99,7 @@ export class Daemon {
     this.caughtUp = new CaughtUpWatch(source, pipeline, {
       pollIntervalMs: plan.daemon.caughtUpPollMs,
       idleCloseMs: plan.daemon.idleCloseMs,
+      epoch: () => this.membershipEpoch,
       onError: (err) => logger.warn({ err: err.message }, 'cannot read the source\'s end positions; partitions stay not caught up'),
     });
     const cp = plan.daemon.checkpoint;
@@ -200,7 +205,7 @@ export class Daemon {
     if (this.scaleOut) await this.scaleOut.ready();
     const p = chunk.sourcePartition;
     this.queuedEnd.set(p, chunk.endPosition);
-    const counts = await this.pipeline.openStream(p).push(this.terminated(p, chunk.bytes));
+    const counts = await this.pipeline.openStream(p).push(this.terminators.terminated(p, chunk.bytes));
     const wm = this.pipeline.watermark;
     const maxTs = wm.maxEventTimeOf(p);
     this.offsets.pushed(p, { endPosition: chunk.endPosition, boundMs: chunkBoundMs(this.assigner, maxTs, wm.watermark), maxTsMs: maxTs });
@@ -211,24 +216,6 @@ export class Daemon {
       for (const l of this.stopListeners) l();
     }
     return counts;
-  }
-
-  /**
-   * A chunk is complete lines, the last one possibly without '\n' (a Kafka message or an HTTP body is a
-   * whole event); the ingest stream would carry such a tail over to the next push, and its offset could
-   * be committed before it was counted. So it is copied once into a reused buffer with a '\n' added.
-   */
-  private terminated(p: number, bytes: Uint8Array): Uint8Array {
-    const n = bytes.length;
-    if (n === 0 || bytes[n - 1] === 0x0a) return bytes;
-    let buf = this.terminators.get(p);
-    if (!buf || buf.length < n + 1) {
-      buf = new Uint8Array(Math.max(n + 1, (buf?.length ?? 0) * 2, 4096));
-      this.terminators.set(p, buf);
-    }
-    buf.set(bytes, 0);
-    buf[n] = 0x0a;
-    return buf.subarray(0, n + 1);
   }
 
   private setFatal(err: Error): void {
@@ -279,8 +266,19 @@ export class Daemon {
    * Scale-out: the pipeline starts over from the committed offsets (ARCHITECTURE.md, "Scale-out").
    */
   private async onRevoke(parts: readonly number[]): Promise<void> {
+    this.membershipEpoch = Number.NaN;
+    try {
+      await this.settleRevoked(parts);
+    } finally {
+      this.membershipEpoch = ++this.revokes;
+    }
+  }
+
+  private async settleRevoked(parts: readonly number[]): Promise<void> {
+    // Scale-out, shutting down: this may be the last commit these partitions get from here (the source drops
+    // later ones of partitions moved away), so it waits for the finish's positions; the state stays as it is.
+    if (this.scaleOut && this.shuttingDown) await this.scaleOut.finalFlush();
     await this.commitSettled();
-    // Scale-out, shutting down: keep the positions for the final commit (the source drops those of partitions moved away).
     if (this.scaleOut && this.shuttingDown) return;
     // Scale-out: start over from the committed offsets, kept partitions too (see ARCHITECTURE.md, "Scale-out").
     if (this.scaleOut) {
@@ -303,6 +301,7 @@ export class Daemon {
    * from now on, as not caught up until the next poll of the end offsets says otherwise.
    */
   private onAssign(parts: readonly number[]): void {
+    this.membershipEpoch = -++this.assigns;
     // Scale-out, shutting down: partitions handed over now are not read here (their markers are frozen).
     if (this.scaleOut && this.shuttingDown) return;
     if (this.scaleOut) {
@@ -355,6 +354,7 @@ export class Daemon {
       else await this.pipeline.serialize(() => this.pipeline.runtime.drain());
       await this.sender.handedOver();
       await this.sinks.flush();
+      this.scaleOut?.flushed();
       if (this.checkpointer && mode === 'stop' && !this.fatal) {
         if (this.checkpointTimer) clearInterval(this.checkpointTimer);
         await this.commitTail;

@@ -22,11 +22,16 @@ export function partialsSinkOptions(plan: RunPlan): PartialsSinkOptions | null {
   return s ? { brokers: [...s.brokers], clientId: `${s.clientId}-partials`, topic: s.partialsTopic, path: 'daemon.scaleOut.partialsTopic' } : null;
 }
 
+/** Longest a revoke during a shutdown waits for the shutdown's flush (well inside a rebalance timeout). */
+const FINAL_FLUSH_WAIT_MS = 10_000;
+
 export class ScaleOut {
   private readonly writer: PartialsWriter;
   readonly merge: MergeRunner;
   private assignReady: Promise<void> = Promise.resolve();
   private readonly replay: ReplayStarts;
+  private markFlushed: () => void = () => undefined;
+  private readonly flushedPromise = new Promise<void>((r) => { this.markFlushed = r; });
   /** The input ended: positions are committed as they are (nothing will take the partitions over to go on). */
   private final = false;
 
@@ -60,6 +65,19 @@ export class ScaleOut {
     // The last markers need the partition count: wait for the assignment's read of it first.
     await this.assignReady;
     this.writer.freeze();
+  }
+
+  /** The shutdown's last rows and partials are acknowledged: its positions can be committed. */
+  flushed(): void {
+    this.markFlushed();
+  }
+
+  /**
+   * Resolves once the shutdown flushed (or after FINAL_FLUSH_WAIT_MS, so a failed shutdown does not hold a
+   * rebalance): a revoke during the shutdown commits the positions of the finish, not earlier ones.
+   */
+  finalFlush(): Promise<void> {
+    return Promise.race([this.flushedPromise, new Promise<void>((r) => setTimeout(r, FINAL_FLUSH_WAIT_MS).unref())]);
   }
 
   /** The input ended (finish): the last commits are the positions themselves. */
