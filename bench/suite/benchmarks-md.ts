@@ -156,7 +156,7 @@ function scaleOutTable(r: SuiteResults): string[] {
   return [
     `**Scale-out** (\`daemon.scaleOut\`; \`bench/suite/section-kafka-scale-out.ts\`): ${so.events.toLocaleString('en-US')} events on one ${so.partitions}-partition topic keyed by event id, 100 events per message, read by 1 daemon without scale-out and by 1, 2 and 3 daemons with it, each its own \`ringflow run --until-caught-up\` process, files sink only, all started together on this one machine. Clock: processes spawned to the last exit; CPU: the daemons' user + system (GNU time). "read" is input lines over all daemons / events: a rebalance at the start (a daemon joining while another already reads) makes the daemons read again from the dedupe replay start. Every run's window rows equal the run without scale-out, or it is not counted.`,
     '',
-    table(['daemons', 'scale-out', 'events/s', 'events per CPU-second', 'CPU per event vs 1 daemon without scale-out', 'ringflow CPU-s', 'broker CPU-s', 'read'],
+    table(['daemons', 'scale-out', 'events/s', 'events per CPU-second', 'events per CPU-second vs 1 daemon without scale-out', 'ringflow CPU-s', 'broker CPU-s', 'read'],
       so.runs.map((v) => [String(v.daemons), v.scale_out ? 'on' : 'off', n(v.events_per_sec), n(v.events_per_cpu_sec, 'events/CPU-s'), vs(v.events_per_cpu_sec),
         v.ringflow_cpu_s.toFixed(1), v.broker_cpu_s === null ? '-' : v.broker_cpu_s.toFixed(1), `${v.read_factor.toFixed(2)}x`])),
     '',
