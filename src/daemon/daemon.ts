@@ -306,7 +306,7 @@ export class Daemon {
     if (this.scaleOut && this.shuttingDown) return;
     if (this.scaleOut) {
       this.logger.info({ partitions: parts }, 'scale-out: assigned source partitions');
-      this.pipeline.retainStreams(parts);
+      this.pipeline.closeStreamsBut(parts);
       this.scaleOut.assigned(parts);
     }
     for (const p of parts) this.pipeline.assignStream(p, false);

@@ -176,10 +176,9 @@ export class Pipeline implements IngestContext {
    * Scale-out: `parts` are this member's source partitions after a join; every other one stops holding
    * the watermark (a restart restored the watermark of every committed partition, owned or not).
    */
-  retainStreams(parts: readonly number[]): void {
+  closeStreamsBut(parts: readonly number[]): void {
     const keep = new Set(parts);
     for (let s = 0; s < this.watermark.sourceCount; s++) if (!keep.has(s)) this.closeStream(s);
-    for (const p of parts) this.assignStream(p, false);
   }
 
   /** Whether a source partition has read all of its input known so far (see WatermarkTracker.setCaughtUp). */

@@ -15,9 +15,9 @@ import type { DaemonLogger } from '../logger.js';
 import type { RunPlan, ScaleOutPlan } from '../plan.js';
 import { SinkSender } from '../sink-sender.js';
 import { WindowAckClock } from '../offsets.js';
-import { isRetriable, PartialRecordError } from '../../errors.js';
-import { MergeStage, type MergeRestartState } from '../../pipeline/scale-out/merge-stage.js';
-import { MergeCommits } from '../../pipeline/scale-out/merge-commits.js';
+import { isRetriable } from '../../errors.js';
+import { MergeStage } from '../../pipeline/scale-out/merge-stage.js';
+import { decodeMergeState, encodeMergeState, MergeCommits } from '../../pipeline/scale-out/merge-commits.js';
 import { decodePartialRecord } from '../../pipeline/scale-out/partial-records.js';
 import { accumulatorLayout } from '../../kernels/window/table.js';
 import { createSource } from '../../sources/create-source.js';
@@ -27,20 +27,6 @@ import type { WindowRow } from '../../contracts/index.js';
 
 /** The partials topic has one partition: source partition 0 of the merge's source. */
 const PARTITION = 0;
-
-const timeOut = (ms: number): number | string => (ms === Infinity ? 'inf' : ms === -Infinity ? '-inf' : ms);
-const timeIn = (v: unknown): number => (v === 'inf' ? Infinity : v === '-inf' ? -Infinity : Number(v));
-
-export function encodeMergeState(s: MergeRestartState): string {
-  return JSON.stringify({ v: 1, e: timeOut(s.emittedThroughMs), c: s.closedThroughMs.map(timeOut) });
-}
-
-export function decodeMergeState(metadata: string | null): MergeRestartState | null {
-  if (!metadata) return null;
-  const o = JSON.parse(metadata) as { v?: unknown; e?: unknown; c?: unknown };
-  if (o.v !== 1 || !Array.isArray(o.c)) throw new PartialRecordError(`merge commit metadata of an unknown version: ${metadata.slice(0, 80)}`);
-  return { emittedThroughMs: timeIn(o.e), closedThroughMs: o.c.map(timeIn) };
-}
 
 export class MergeRunner {
   private readonly stage: MergeStage;

@@ -5,25 +5,11 @@
  * emission's end. Markers go out with every emission, also one without cells, so the merge learns
  * that an idle or empty partition has passed a window too.
  */
-import type { EventBatch } from '../../contracts/index.js';
 import { encodeMarker, encodePartial } from '../../pipeline/scale-out/partial-records.js';
 import type { PartialCell } from '../../pipeline/scale-out/source-partition-split.js';
 import type { Source } from '../../sources/source.js';
+import { eventBatchFromLines } from '../../sinks/event-batch.js';
 import type { SinkSender } from '../sink-sender.js';
-
-const encoder = new TextEncoder();
-
-/** Lines as an EventBatch (the shape the sink thread moves without copying), each with an empty key. */
-export function linesToBatch(lines: readonly string[]): EventBatch {
-  const bytes = encoder.encode(lines.map((l) => `${l}\n`).join(''));
-  const lineEnds = new Uint32Array(lines.length);
-  let at = 0;
-  lines.forEach((l, i) => {
-    at += Buffer.byteLength(l) + 1;
-    lineEnds[i] = at;
-  });
-  return { rowCount: lines.length, lines: bytes, lineEnds, keys: new Uint8Array(0), keyEnds: new Uint32Array(lines.length) };
-}
 
 export class PartialsWriter {
   private owned: readonly number[] = [];
@@ -61,6 +47,7 @@ export class PartialsWriter {
     // small the merge would take windows as final without the partitions it does not know of.
     const n = this.sourcePartitions;
     if (n > 0) for (const p of this.owned) lines.push(encodeMarker({ sourcePartition: p, closedThroughMs: throughMs, sourcePartitions: n }));
-    if (lines.length > 0) this.sender.sendPartials(linesToBatch(lines));
+    // One partition: the key picks nothing, so every line has an empty one.
+    if (lines.length > 0) this.sender.sendPartials(eventBatchFromLines(lines, lines.map(() => '')));
   }
 }

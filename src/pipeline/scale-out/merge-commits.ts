@@ -9,7 +9,21 @@
  * second time from the partials after P alone. It was emitted and acknowledged whole before P could
  * settle, so the next owner ignores its partials as it does any of an emitted window.
  */
+import { PartialRecordError } from '../../errors.js';
 import type { MergeRestartState, MergeStage } from './merge-stage.js';
+import { timeIn, timeOut } from './partial-records.js';
+
+/** The commit metadata of a merge position: `{"v":1,"e":<emitted through>,"c":[<marker per source partition>]}`. */
+export function encodeMergeState(s: MergeRestartState): string {
+  return JSON.stringify({ v: 1, e: timeOut(s.emittedThroughMs), c: s.closedThroughMs.map(timeOut) });
+}
+
+export function decodeMergeState(metadata: string | null): MergeRestartState | null {
+  if (!metadata) return null;
+  const o = JSON.parse(metadata) as { v?: unknown; e?: unknown; c?: unknown };
+  if (o.v !== 1 || !Array.isArray(o.c)) throw new PartialRecordError(`merge commit metadata of an unknown version: ${metadata.slice(0, 80)}`);
+  return { emittedThroughMs: timeIn(o.e, 'merge state e'), closedThroughMs: o.c.map((v, i) => timeIn(v, `merge state c[${i}]`)) };
+}
 
 interface ReadChunk {
   endPosition: number;

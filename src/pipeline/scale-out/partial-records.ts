@@ -25,11 +25,12 @@ export type PartialRecord = { kind: 'partial'; cell: PartialCell } | { kind: 'ma
 
 const toBase64 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 
-function timeOut(ms: number): number | string {
+/** An event time for JSON, which has no infinities: "inf" and "-inf" stand for them. */
+export function timeOut(ms: number): number | string {
   return ms === Number.POSITIVE_INFINITY ? 'inf' : ms === Number.NEGATIVE_INFINITY ? '-inf' : ms;
 }
 
-function timeIn(v: unknown, at: string): number {
+export function timeIn(v: unknown, at: string): number {
   if (v === 'inf') return Number.POSITIVE_INFINITY;
   if (v === '-inf') return Number.NEGATIVE_INFINITY;
   if (typeof v !== 'number' || !Number.isFinite(v)) throw new PartialRecordError(`${at}: not a time`);

@@ -12,7 +12,7 @@ import { Pipeline } from '../../../src/pipeline/pipeline.js';
 import { compilePipelinePlan } from '../../../src/pipeline/plan.js';
 import { decodePartialRecord, encodeMarker, encodePartial } from '../../../src/pipeline/scale-out/partial-records.js';
 import { MergeStage, type MergeShape } from '../../../src/pipeline/scale-out/merge-stage.js';
-import { MergeCommits } from '../../../src/pipeline/scale-out/merge-commits.js';
+import { decodeMergeState, encodeMergeState, MergeCommits } from '../../../src/pipeline/scale-out/merge-commits.js';
 import { accumulatorLayout } from '../../../src/kernels/window/table.js';
 import { ClickstreamGenerator } from '../../../src/sources/generators/clickstream-events.js';
 import { xxh32 } from '../../../src/kernels/shared/xxhash32.js';
@@ -187,8 +187,8 @@ describe('scale-out merge of per-source-partition partials', () => {
       if (settled) {
         handovers++;
         expect(settled.state.closedThroughMs).toHaveLength(SOURCES);
-        resumed.restore(JSON.parse(JSON.stringify(settled.state, (_k, v: unknown) => (v === Number.NEGATIVE_INFINITY ? '-inf' : v)),
-          (_k, v: unknown) => (v === '-inf' ? Number.NEGATIVE_INFINITY : v)) as typeof settled.state);
+        // Through the commit metadata's codec, as the next owner reads it.
+        resumed.restore(decodeMergeState(encodeMergeState(settled.state)));
       }
       for (const line of lines.slice(settled?.position ?? 0)) {
         resumed.apply(decodePartialRecord(line));
