@@ -24,6 +24,7 @@ import { createSource } from '../../sources/create-source.js';
 import type { Source, SourceChunk } from '../../sources/source.js';
 import type { SinkThread } from '../../sinks/thread/client.js';
 import type { WindowRow } from '../../contracts/index.js';
+import type { MergeFigures } from '../metrics/scale-out-metrics.js';
 
 /** The partials topic has one partition: source partition 0 of the merge's source. */
 const PARTITION = 0;
@@ -78,7 +79,7 @@ export class MergeRunner {
   }
 
   /** Whether this daemon runs the merge now, and what it did. */
-  status(): { owned: boolean; emittedThroughMs: number; pendingCells: number; rowsEmitted: number; counters: MergeStage['counters'] } {
+  status(): MergeFigures {
     return { owned: this.owned, emittedThroughMs: this.stage.emittedThroughMs, pendingCells: this.stage.pendingCells,
       rowsEmitted: this.rowsEmitted, counters: this.stage.counters };
   }
