@@ -102,11 +102,16 @@ export class Checkpointer {
     const startedMs = performance.now();
     const states: Uint8Array[] = [];
     const maxTsMs = new Map<number, number>();
+    let held = false;
     await this.pipeline.serialize(async () => {
+      // Held lines are in no state and past the positions: such a checkpoint would lose them.
+      held = this.pipeline.holdsLines;
+      if (held) return;
       await rt.drain();
       for (let p = 0; p < rt.partitions; p++) states.push(new Uint8Array(rt.stateBuffer(p)).slice());
       for (const sp of positions.keys()) maxTsMs.set(sp, this.pipeline.watermark.maxEventTimeOf(sp));
     });
+    if (held) return;
     const deliveryId = await this.hooks.lastDeliveryId();
     const n = this.next++;
     const header: CheckpointHeader = {

@@ -21,7 +21,7 @@ import { CaughtUpWatch } from './caught-up.js';
 import { SinkSender } from './sink-sender.js';
 import { Checkpointer } from './checkpointer.js';
 import { InputDeadLetterFile } from './input-dead-letter.js';
-import { chunkBoundMs, OffsetTracker, WindowAckClock } from './offsets.js';
+import { chunkBoundMs, decideHeldLines, OffsetTracker, WindowAckClock } from './offsets.js';
 import { encodeCommitMetadata, restartStateFrom, restoredMaxTsMs } from './restart-state.js';
 import { WindowAssigner } from '../kernels/window/assign.js';
 import { Pipeline, type PipelineStats } from '../pipeline/pipeline.js';
@@ -205,10 +205,11 @@ export class Daemon {
     if (this.scaleOut) await this.scaleOut.ready();
     const p = chunk.sourcePartition;
     this.queuedEnd.set(p, chunk.endPosition);
-    const counts = await this.pipeline.openStream(p).push(this.terminators.terminated(p, chunk.bytes));
+    const stream = this.pipeline.openStream(p);
+    const counts = await stream.push(this.terminators.terminated(p, chunk.bytes));
     const wm = this.pipeline.watermark;
     const maxTs = wm.maxEventTimeOf(p);
-    this.offsets.pushed(p, { endPosition: chunk.endPosition, boundMs: chunkBoundMs(this.assigner, maxTs, wm.watermark), maxTsMs: maxTs });
+    this.offsets.pushed(p, { endPosition: chunk.endPosition, boundMs: chunkBoundMs(this.assigner, maxTs, wm.watermark), maxTsMs: maxTs, held: stream.heldSinceMs !== null });
     this.scaleOut?.pushed(p, chunk.startPosition, maxTs);
     const maxEvents = this.plan.maxEvents;
     if (maxEvents > 0 && !this.stopRequested && this.pipeline.stats().input >= maxEvents && this.plan.source.type !== 'generator') {
@@ -235,6 +236,7 @@ export class Daemon {
 
   private async commitRound(): Promise<void> {
     if (this.fatal) return;
+    await decideHeldLines(this.pipeline, this.offsets, this.assigner);
     const ackedMs = this.clock.ackedThroughMs(this.pipeline.emittedThroughMs, this.sinks.ackedThrough);
     // Positions a retriable failure left uncommitted go first (the source keeps the highest per partition).
     const settled = [...this.uncommitted.splice(0), ...this.offsets.settle(ackedMs)];

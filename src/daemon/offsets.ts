@@ -24,6 +24,10 @@
  * late ones included, were processed and dead-lettered before).
  */
 import type { WindowAssigner } from '../kernels/window/assign.js';
+import type { Pipeline } from '../pipeline/pipeline.js';
+
+/** Lines held for a skew decision wait at most about this long (plus a commit interval) for more lines. */
+const HOLD_DECIDE_MS = 2000;
 
 /** Smallest window end strictly after `ms` (windows end at k * slide + size). */
 export function windowEndAfter(assigner: Pick<WindowAssigner, 'sizeMs' | 'slideMs'>, ms: number): number {
@@ -39,6 +43,17 @@ export function windowEndAfter(assigner: Pick<WindowAssigner, 'sizeMs' | 'slideM
 export function chunkBoundMs(assigner: WindowAssigner, partitionMaxTsMs: number, watermarkMs: number): number {
   const lastEnd = Number.isFinite(partitionMaxTsMs) ? assigner.lastWindowStart(partitionMaxTsMs) + assigner.sizeMs : Number.NEGATIVE_INFINITY;
   return Math.max(lastEnd, windowEndAfter(assigner, watermarkMs));
+}
+
+/**
+ * Lines held for a skew decision (IngestStream.heldSinceMs) in a partition that went quiet are decided
+ * with what followed them, and their chunks settle from then on like any other.
+ */
+export async function decideHeldLines(pipeline: Pipeline, offsets: OffsetTracker, assigner: WindowAssigner): Promise<void> {
+  for (const p of await pipeline.decideHeldLines(HOLD_DECIDE_MS)) {
+    const wm = pipeline.watermark;
+    offsets.released(p, chunkBoundMs(assigner, wm.maxEventTimeOf(p), wm.watermark), wm.maxEventTimeOf(p));
+  }
 }
 
 interface WindowDelivery {
@@ -108,6 +123,11 @@ export interface PushedChunk {
   boundMs: number;
   /** Max event time of the partition once the chunk was in: restored after a restart (commit metadata). */
   maxTsMs: number;
+  /**
+   * Lines of the partition wait in its ingest stream for a skew decision (IngestStream.heldSinceMs):
+   * this chunk and every later one stay unsettled until a chunk pushed without a hold, or release().
+   */
+  held?: boolean;
 }
 
 /** The position to commit for one partition, with the watermark state that goes along with it. */
@@ -123,8 +143,17 @@ class ChunkQueue {
   lastEnd = -1;
 
   push(c: PushedChunk): void {
-    this.items.push(c);
+    if (c.held !== true) this.release(c.boundMs, c.maxTsMs);
+    // NaN compares false with everything: a held chunk never settles, not even at +Infinity.
+    this.items.push(c.held === true ? { ...c, boundMs: Number.NaN } : c);
     this.lastEnd = c.endPosition;
+  }
+
+  /** The held lines were decided: the held chunks (the queue's tail) take the bound and max event time of that moment. */
+  release(boundMs: number, maxTsMs: number): void {
+    for (let i = this.items.length - 1; i >= this.head && this.items[i].held === true; i--) {
+      this.items[i] = { endPosition: this.items[i].endPosition, boundMs, maxTsMs };
+    }
   }
 
   /** Pops every chunk with bound <= throughMs; returns the last popped, or null. */
@@ -171,6 +200,11 @@ export class OffsetTracker {
       if (last) out.push({ sourcePartition: p, position: last.endPosition, maxTsMs: last.maxTsMs });
     }
     return out;
+  }
+
+  /** The partition's held lines were decided without a new chunk (IngestStream.decideHeld). */
+  released(sourcePartition: number, boundMs: number, maxTsMs: number): void {
+    this.queues.get(sourcePartition)?.release(boundMs, maxTsMs);
   }
 
   /** The partition was revoked: its unsettled chunks will be read again by the next owner. */

@@ -53,7 +53,8 @@ export function compileRunPlan(config: RingflowConfig, opts: { maxEvents?: numbe
     : null;
   return deepFreeze({
     name: config.name,
-    pipeline: compilePipelinePlan(config, { emitEvents: eventsWanted(sinks), sourcePartitionCells: scaleOut !== null }),
+    pipeline: compilePipelinePlan(config, { emitEvents: eventsWanted(sinks), sourcePartitionCells: scaleOut !== null,
+      wallClockSkew: config.source.type === 'kafka' || config.source.type === 'http' }),
     source,
     sinks,
     sinkNames: (['clickhouse', 'redis', 'kafka', 'files'] as const).filter((k) => sinks[k] !== undefined),

@@ -66,6 +66,10 @@ export const aggregateConfigSchema = z
       .describe('Event-time windows [start, start + sizeMs), start a multiple of slideMs. Default: tumbling 60 s.'),
     allowedLatenessMs: z.number().int().min(0).max(86_400_000).default(0)
       .describe('Watermark = min over source partitions of (max event time - this), 0 to 86400000 ms. Default: 0.'),
+    maxFutureSkewMs: z.number().int().min(1).max(365 * 86_400_000).nullable().default(3_600_000)
+      .describe('Skew guard: an event more than this ahead of its source partition\'s latest event (or, from Kafka and HTTP, of the wall clock) is a candidate, accepted only when the events after it agree (jumpConfirmEvents), else dead-lettered as future_ts; null turns the guard off. 1 to 31536000000 ms. Default: 3600000.'),
+    jumpConfirmEvents: z.number().int().min(2).max(256).default(16)
+      .describe('Events after a skew candidate that decide it: half of them (rounded up) within maxFutureSkewMs of it accept the jump, the rest reject it. 2 to 256. Default: 16.'),
     idleTimeoutMs: z.number().int().min(1).max(86_400_000).default(30_000)
       .describe('A source partition without events for this long (processing time) stops holding the watermark. Default: 30000.'),
     groupBy: z.array(identifier).max(8).default([])

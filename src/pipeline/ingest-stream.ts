@@ -23,17 +23,17 @@
  * complete lines. Pushes of all streams are serialized by the pipeline: every ring has a single
  * producer and the watermark is decided in input order.
  */
-import { rawCutEnd, REASON_LINE_TOO_LONG, type LateGate, type NdjsonDecoder, type RejectHandler } from '../kernels/decode/ndjson.js';
+import { rawCutEnd, REASON_LINE_TOO_LONG, type NdjsonDecoder, type RejectHandler } from '../kernels/decode/ndjson.js';
 import type { WatermarkTracker } from '../kernels/event-time/watermark.js';
 import type { BatchView } from '../runtime/batch.js';
+import { computeLayout } from '../runtime/schema.js';
 import type { DecodePool, DecodeSlot } from './decode-pool.js';
 import type { DecodeTaskResult } from './decode-worker.js';
-import { PieceGate } from './piece-gate.js';
-import { SOURCE_COLUMN } from '../kernels/input/columns.js';
+import { EventTimeGate, GATE_DONE, GATE_HOLD, type GateInput, type GateOutcome, type PeekedTimes, type SkewRejectHandler } from './event-time-gate.js';
+import { fillSourceColumn } from '../kernels/input/columns.js';
 import type { DeadLetterEntry, IngestCounts } from '../contracts/index.js';
+import { LineLedger } from './line-ledger.js';
 
-/** One line that ends as invalid or late: the dead letter. `raw` is the line cut to 4 KiB. */
-const FIRST_REASONS = 5;
 
 export interface IngestContext {
   /**
@@ -43,6 +43,10 @@ export interface IngestContext {
    */
   openStaging(): Promise<BatchView>;
   readonly watermark: WatermarkTracker;
+  /** Processing-time clock (ms) for how long lines are held (IngestStream.heldSinceMs). */
+  now(): number;
+  /** A decoder and a batch of its schema for look-ahead only (EventTimeGate's peek); shared, used synchronously. */
+  peekDecoder(): { decoder: NdjsonDecoder; batch: BatchView };
   /** Null: every push takes the sequential way. */
   readonly decodePool: DecodePool | null;
   /** Pushes with fewer complete-line bytes than this are decoded on the main thread (a task round trip costs more). */
@@ -76,34 +80,30 @@ interface PieceInFlight {
   length: number;
   start: number;
   firstLine: number;
+  /** Offset of the slot's byte 0 in the push. */
+  pushOffset: number;
+  /** The piece ends where the push's complete lines end. */
+  last: boolean;
   result: Promise<DecodeTaskResult>;
 }
 
+
+
 const ignore = (): void => undefined;
 
-/**
- * Scale-out: rows [from, to) of `batch` get their source partition in `__source` (plan.ts,
- * sourcePartitionCells), which the decoders leave alone. A no-op when the layout has no such column.
- */
-function fillSourceColumn(batch: BatchView, from: number, to: number, sourcePartition: number): void {
-  const spec = batch.layout.byName.get(SOURCE_COLUMN);
-  if (spec === undefined || to <= from) return;
-  const col = batch.columns[spec.index];
-  (col.values as Int32Array).fill(sourcePartition, from, to);
-  const valid = col.validity;
-  for (let r = from; r < to; r++) valid[r >> 3] |= 1 << (r & 7);
-}
-
 export class IngestStream {
-  private nextLine: number;
+  private readonly ledger: LineLedger;
   private carry: Uint8Array | null = null;
   /** The rest of an over-long unterminated line is being skipped (it was already rejected). */
   private skipping = false;
-  private readonly gate: LateGate;
-  private readonly pieceGate: PieceGate | null;
-  private result: IngestCounts = { acceptedLines: 0, invalidLines: 0, firstReasons: [] };
+  private readonly gate: EventTimeGate;
   private readonly onReject: RejectHandler;
+  private readonly onSkewReject: SkewRejectHandler;
   private readonly scatterRows: (batch: BatchView, fromRow: number, toRow: number) => Promise<void>;
+  /** Processing time since which lines wait in `carry` for a skew decision (event-time-gate.ts), or null. */
+  private heldSince: number | null = null;
+  /** The first held line while heldSince is set. */
+  private heldLine = -1;
 
   constructor(
     private readonly ctx: IngestContext,
@@ -111,102 +111,136 @@ export class IngestStream {
     readonly sourcePartition: number,
     firstLineNumber: number,
     private readonly maxLineBytes: number,
-    eventTimeField: string,
+    private readonly timeField: string,
   ) {
-    this.nextLine = firstLineNumber;
-    const wm = ctx.watermark;
-    this.gate = {
-      isLate: (ts: number) => wm.isLate(ts),
-      observe: (ts: number) => wm.observe(sourcePartition, ts),
-      observeUntilLate: (ts: Float64Array, from: number, to: number) => wm.observeUntilLate(sourcePartition, ts, from, to),
-    };
-    const pool = ctx.decodePool;
-    this.pieceGate = pool ? new PieceGate(pool.slots[0].batch.layout, eventTimeField) : null;
+    this.ledger = new LineLedger(ctx, sourcePartition, firstLineNumber);
+    // The event-time gate runs after decoding (event-time-gate.ts): the decoder's own gate stays off.
+    decoder.setLateGate(null);
+    // Column indices only: the same in every batch of the decoder's schema, whatever its capacity.
+    this.gate = new EventTimeGate(computeLayout(decoder.schema, 1), timeField);
     this.scatterRows = (batch, from, to) => ctx.scatterRows(batch, from, to);
-    // Rare path (invalid lines): a string and an object per line are fine here.
-    this.onReject = (line, reason, chunk, start, end) => this.reject(line, reason, rawLine(chunk, start, end));
+    // Rare path (invalid lines): a string and an object per line are fine here. They wait until the
+    // gate has decided the rows of their decode call (a stop re-decodes the lines after it).
+    this.onReject = (line, reason, chunk, start, end) => this.ledger.rejectLater(line, reason, rawLine(chunk, start, end));
+    this.onSkewReject = (line, reason, bytes, start, end) => this.ledger.reject(line, reason, rawLine(bytes, start, end));
   }
 
   /** The next physical line number this stream will read. */
-  get lineNumber(): number { return this.nextLine; }
+  get lineNumber(): number { return this.ledger.nextLine; }
 
-  /** Ingest a chunk of NDJSON; resolves when its complete lines are in the rings (or dead-lettered). */
+  /**
+   * Processing time (ctx.now) since which lines of this stream wait for a skew decision, or null: the
+   * events of those lines are neither in the rings nor dead-lettered yet, so their offsets must not be
+   * committed (daemon), and a live source decides them after a while (decideHeld).
+   */
+  get heldSinceMs(): number | null { return this.heldSince; }
+
+  /** Ingest a chunk of NDJSON; resolves when its complete lines are in the rings (or dead-lettered, or held). */
   push(bytes: Uint8Array): Promise<IngestCounts> {
-    return this.ctx.serialize(() => this.ingest(bytes, false));
+    return this.ctx.serialize(() => this.ingest(bytes, false, false));
   }
 
-  /** End of input: the unterminated last line, if any, is decoded too. Call inside the pipeline's serialization. */
+  /** End of input: held lines are decided and the unterminated last line, if any, is decoded too. Call inside the pipeline's serialization. */
   async endInput(): Promise<IngestCounts> {
-    return this.ingest(new Uint8Array(0), true);
+    return this.ingest(new Uint8Array(0), true, true);
   }
 
-  private reject(line: number, reason: string, raw: string): void {
-    const entry: DeadLetterEntry = { reason, line, raw };
-    if (this.sourcePartition !== 0) entry.source = this.sourcePartition;
-    this.ctx.deadLetter(entry);
-    if (this.result.firstReasons.length < FIRST_REASONS) this.result.firstReasons.push(`line ${line}: ${reason}`);
+  /** Decide held lines with what followed them so far (a live partition that went quiet). */
+  decideHeld(): Promise<IngestCounts> {
+    return this.ctx.serialize(() => this.ingest(new Uint8Array(0), false, true));
   }
 
-  private async ingest(bytes: Uint8Array, final: boolean): Promise<IngestCounts> {
-    this.result = { acceptedLines: 0, invalidLines: 0, firstReasons: [] };
+  /** `final`: end of input (the unterminated last line is a line). `decideAll`: no more lines follow for the skew guard. */
+  private async ingest(bytes: Uint8Array, final: boolean, decideAll: boolean): Promise<IngestCounts> {
+    this.ledger.startPush();
     let buf = bytes;
     if (this.carry) {
-      buf = new Uint8Array(this.carry.length + bytes.length);
-      buf.set(this.carry, 0);
-      buf.set(bytes, this.carry.length);
+      buf = bytes.length === 0 ? this.carry : new Uint8Array(this.carry.length + bytes.length);
+      if (buf !== this.carry) {
+        buf.set(this.carry, 0);
+        buf.set(bytes, this.carry.length);
+      }
       this.carry = null;
     }
+    const wasHeld = this.heldSince;
+    this.heldSince = null;
     let pos = 0;
     if (this.skipping) {
       const nl = buf.indexOf(10);
       if (nl < 0) {
         if (final) this.skipping = false;
-        return this.result;
+        return this.ledger.result;
       }
       pos = nl + 1;
       this.skipping = false;
     }
     const lastNl = buf.length > pos ? buf.lastIndexOf(10, buf.length - 1) : -1;
-    const linesEnd = lastNl >= pos ? lastNl + 1 : pos;
+    const linesEnd = final ? buf.length : lastNl >= pos ? lastNl + 1 : pos;
+    let holdAt = -1;
     if (linesEnd > pos) {
-      if (this.ctx.decodePool !== null && linesEnd - pos >= this.ctx.minParallelBytes) await this.parallel(buf, pos, linesEnd);
-      else await this.sequential(buf, pos, linesEnd, false);
+      if (!final && !decideAll && this.ctx.decodePool !== null && linesEnd - pos >= this.ctx.minParallelBytes) holdAt = await this.parallel(buf, pos, linesEnd);
+      else holdAt = await this.sequential(buf, pos, linesEnd, final, decideAll);
+    }
+    if (holdAt >= 0) {
+      // Lines from a skew candidate on wait for the lines after them (the unterminated tail with them).
+      this.carry = buf.slice(holdAt);
+      this.heldSince = wasHeld !== null && this.heldLine === this.ledger.nextLine ? wasHeld : this.ctx.now();
+      this.heldLine = this.ledger.nextLine;
+      return this.ledger.result;
     }
     pos = linesEnd;
     if (pos < buf.length) {
-      if (final) await this.sequential(buf, pos, buf.length, true);
-      else if (buf.length - pos > this.maxLineBytes + 1) {
+      if (buf.length - pos > this.maxLineBytes + 1) {
         // Too long whatever follows: reject now instead of buffering a line without bound.
-        this.reject(this.nextLine, REASON_LINE_TOO_LONG, rawLine(buf, pos, Math.min(buf.length, pos + this.maxLineBytes + 1)));
-        this.nextLine++;
-        this.result.invalidLines++;
-        this.ctx.countLines(1, 1, 0);
+        this.ledger.reject(this.ledger.nextLine, REASON_LINE_TOO_LONG, rawLine(buf, pos, Math.min(buf.length, pos + this.maxLineBytes + 1)));
+        this.ledger.count(1, 1, 0, 0, 0);
         this.skipping = true;
       } else this.carry = buf.slice(pos);
     }
-    return this.result;
+    return this.ledger.result;
   }
 
-  private count(linesConsumed: number, linesRejected: number, linesBlank: number, rowsWritten: number): void {
-    this.nextLine += linesConsumed;
-    // acceptedLines = lines that went into the rings; dedupe and lateness are decided after.
-    this.result.invalidLines += linesRejected;
-    this.result.acceptedLines += rowsWritten;
-    this.ctx.countLines(linesConsumed - linesBlank, linesRejected, linesBlank);
+  /**
+   * The decode call's rows [firstRow, stopRow) and lines before the stop row's line stand; the rest is
+   * decoded again later. Returns the byte offset of the stop row's line.
+   */
+  private cutAt(batch: BatchView, firstRow: number, firstLine: number, g: GateOutcome, input: GateInput): number {
+    const stopLine = (batch.column('__line').values as Float64Array)[g.stopRow];
+    const rejected = this.ledger.flushRejects(stopLine);
+    const lines = stopLine - firstLine;
+    const rows = g.stopRow - firstRow;
+    batch.rowCount = g.stopRow;
+    this.ledger.count(lines, rejected, lines - rows - rejected, rows, g.skewRejected);
+    return this.gate.lineStart(input, stopLine);
   }
 
-  /** Decode buf[start, end) on this thread, gate on, into the staging batch or direct slot (complete lines, or the final tail). */
-  private async sequential(buf: Uint8Array, start: number, end: number, final: boolean): Promise<void> {
-    this.decoder.setLateGate(this.gate);
+  /**
+   * Decode buf[start, end) on this thread into the staging batch or direct slot, then gate it (complete
+   * lines, or with `final` everything). Returns the offset from which lines are held, or -1.
+   */
+  private async sequential(buf: Uint8Array, start: number, end: number, final: boolean, decideAll: boolean): Promise<number> {
     let staging = await this.ctx.openStaging();
     const capacity = staging.layout.rowCapacity;
     let pos = start;
     for (;;) {
       const firstRow = staging.rowCount;
-      const r = this.decoder.decode(buf, pos, end, this.nextLine, staging, this.onReject, final);
+      const firstLine = this.ledger.nextLine;
+      const r = this.decoder.decode(buf, pos, end, firstLine, staging, this.onReject, final);
       fillSourceColumn(staging, firstRow, staging.rowCount, this.sourcePartition);
+      const exhausted = r.endOffset >= end;
+      const input: GateInput = { bytes: buf, start: pos, end: r.endOffset, firstLine, exhausted, ended: decideAll,
+        peek: (from) => this.peek(buf, from, end, final) };
+      const g = await this.gate.run(staging, firstRow, 0, this.ctx.watermark, this.sourcePartition, input, this.onSkewReject, null);
+      if (g.stop !== GATE_DONE) {
+        pos = this.cutAt(staging, firstRow, firstLine, g, input);
+        if (g.stop === GATE_HOLD) break;
+        await this.ctx.scatterStaging(true);
+        staging = await this.ctx.openStaging();
+        continue;
+      }
+      this.ledger.flushRejects(Infinity);
       pos = r.endOffset;
-      this.count(r.linesConsumed, r.linesRejected, r.linesBlank, r.rowsWritten);
+      this.ledger.count(r.linesConsumed, r.linesRejected, r.linesBlank, r.rowsWritten, g.skewRejected);
       if (staging.rowCount >= capacity) {
         await this.ctx.scatterStaging();
         staging = await this.ctx.openStaging();
@@ -222,10 +256,24 @@ export class IngestStream {
     }
     // A slot decoded into directly keeps its rows (rowCount counts earlier pushes' too) and stays open.
     if (staging.rowCount > 0) await this.ctx.scatterStaging();
+    return pos < end ? pos : -1;
   }
 
-  /** Complete lines buf[start, end) through the decode pool, pieces taken back in input order. */
-  private async parallel(buf: Uint8Array, start: number, end: number): Promise<void> {
+  /** Event times of the valid lines of buf[from, end) that fit the peek batch (EventTimeGate's look-ahead). */
+  private peek(buf: Uint8Array, from: number, end: number, final: boolean): PeekedTimes {
+    const { decoder, batch } = this.ctx.peekDecoder();
+    batch.rowCount = 0;
+    decoder.reset();
+    const r = decoder.decode(buf, from, end, 1, batch, ignore, final);
+    return { eventTimesMs: batch.column(this.timeField).values as Float64Array, rows: batch.rowCount, exhausted: r.endOffset >= end };
+  }
+
+  /**
+   * Complete lines buf[start, end) through the decode pool, pieces taken back in input order. A piece
+   * the gate cannot finish alone (a skew candidate near its end, a line longer than a piece) sends the
+   * rest of the push the sequential way. Returns the offset from which lines are held, or -1.
+   */
+  private async parallel(buf: Uint8Array, start: number, end: number): Promise<number> {
     const pool = this.ctx.decodePool!;
     const slots = pool.slots;
     const pieceBytes = pool.options.pieceBytes;
@@ -240,48 +288,78 @@ export class IngestStream {
           const nl = buf.lastIndexOf(10, pieceEnd - 1);
           if (nl >= pos) pieceEnd = nl + 1;
           else {
-            // One line longer than a piece: decoded here, after every piece before it.
-            while (inFlight.length > 0) await this.completePiece(inFlight.shift()!);
-            const lineEnd = buf.indexOf(10, pos + pieceBytes) + 1; // end follows a '\n', so there is one
-            await this.sequential(buf, pos, lineEnd, false);
-            pos = lineEnd;
-            continue;
+            // A line longer than a piece: the pieces before it first, then the rest of the push here.
+            while (inFlight.length > 0) {
+              const at = await this.completePiece(inFlight.shift()!);
+              if (at >= 0) return await this.sequentialAfter(inFlight, buf, at, end);
+            }
+            return await this.sequential(buf, pos, end, false, false);
           }
         }
         // Pieces complete in dispatch order, so round-robin slots are free once the queue has room.
-        if (inFlight.length === slots.length) await this.completePiece(inFlight.shift()!);
+        if (inFlight.length === slots.length) {
+          const at = await this.completePiece(inFlight.shift()!);
+          if (at >= 0) return await this.sequentialAfter(inFlight, buf, at, end);
+        }
         const slot = slots[dispatched++ % slots.length];
         const length = pieceEnd - pos;
         slot.input.set(buf.subarray(pos, pieceEnd), 0);
         const result = pool.run(slot, 0, length, 1, false);
         result.catch(ignore); // awaited in order below; a failure must not surface as unhandled first
-        inFlight.push({ slot, length, start: 0, firstLine: 1, result });
+        inFlight.push({ slot, length, start: 0, firstLine: 1, pushOffset: pos, last: pieceEnd === end, result });
         pos = pieceEnd;
       }
-      while (inFlight.length > 0) await this.completePiece(inFlight.shift()!);
+      while (inFlight.length > 0) {
+        const at = await this.completePiece(inFlight.shift()!);
+        if (at >= 0) return await this.sequentialAfter(inFlight, buf, at, end);
+      }
+      return -1;
     } finally {
-      // After a failure: let the other pieces settle before their slots are reused.
+      // After a failure or a switch to the sequential way: let the other pieces settle before their slots are reused.
       await Promise.allSettled(inFlight.map((p) => p.result));
     }
   }
 
-  /** Take one decoded piece back: dead letters, counts, gate, scatter; more tasks if its batch filled up. */
-  private async completePiece(piece: PieceInFlight): Promise<void> {
+  /** The rest of the push from `at` the sequential way; the pieces still in flight are dropped unread. */
+  private async sequentialAfter(inFlight: PieceInFlight[], buf: Uint8Array, at: number, end: number): Promise<number> {
+    await Promise.allSettled(inFlight.map((p) => p.result));
+    inFlight.length = 0;
+    return this.sequential(buf, at, end, false, false);
+  }
+
+  /**
+   * Take one decoded piece back: gate, dead letters, counts, scatter; more tasks if its batch filled
+   * up. Returns -1, or the push offset from which the rest must go the sequential way.
+   */
+  private async completePiece(piece: PieceInFlight): Promise<number> {
     const pool = this.ctx.decodePool!;
     const batch = piece.slot.batch;
     for (;;) {
       const res = await piece.result;
-      const delta = this.nextLine - piece.firstLine;
-      for (const rj of res.rejects) this.reject(rj.line + delta, rj.reason, rj.raw);
-      this.count(res.linesConsumed, res.linesRejected, res.linesBlank, res.rowsWritten);
+      const delta = this.ledger.nextLine - piece.firstLine;
+      for (const rj of res.rejects) this.ledger.rejectLater(rj.line + delta, rj.reason, rj.raw);
+      const finished = res.endOffset >= piece.length;
+      let g: GateOutcome | null = null;
+      const input: GateInput = { bytes: piece.slot.input, start: piece.start, end: res.endOffset, firstLine: this.ledger.nextLine,
+        exhausted: finished && piece.last, ended: false, peek: null };
       if (res.rowsWritten > 0) {
         fillSourceColumn(batch, 0, batch.rowCount, this.sourcePartition);
-        const from = await this.pieceGate!.run(batch, delta, this.ctx.watermark, this.sourcePartition,
-          piece.slot.input, piece.length, this.scatterRows);
+        g = await this.gate.run(batch, 0, delta, this.ctx.watermark, this.sourcePartition, input, this.onSkewReject, this.scatterRows);
+      }
+      if (g !== null && g.stop !== GATE_DONE) {
+        const from = g.scatteredUntil;
+        const at = this.cutAt(batch, 0, input.firstLine, g, input);
         await this.ctx.scatterRows(batch, from, batch.rowCount);
         this.ctx.afterScatter();
+        return piece.pushOffset + at;
       }
-      if (res.endOffset >= piece.length) return;
+      this.ledger.flushRejects(Infinity);
+      this.ledger.count(res.linesConsumed, res.linesRejected, res.linesBlank, res.rowsWritten, g?.skewRejected ?? 0);
+      if (g !== null) {
+        await this.ctx.scatterRows(batch, g.scatteredUntil, batch.rowCount);
+        this.ctx.afterScatter();
+      }
+      if (finished) return -1;
       // The slot's batch filled up before the piece ended: decode the rest now (other pieces wait).
       piece.firstLine += res.linesConsumed;
       piece.start = res.endOffset;

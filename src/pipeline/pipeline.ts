@@ -18,8 +18,9 @@ import { WatermarkTracker } from '../kernels/event-time/watermark.js';
 import { WindowAssigner } from '../kernels/window/assign.js';
 import { cellsToRows, rowPlanFor } from '../kernels/window/partials.js';
 import { SourcePartitionSplit, type PartialCell } from './scale-out/source-partition-split.js';
-import { createNdjsonDecoder } from '../kernels/decode/ndjson.js';
-import type { BatchView } from '../runtime/batch.js';
+import { createNdjsonDecoder, type NdjsonDecoder } from '../kernels/decode/ndjson.js';
+import { BatchView } from '../runtime/batch.js';
+import { computeLayout } from '../runtime/schema.js';
 import { DecodePool } from './decode-pool.js';
 import { IngestStream, type IngestContext } from './ingest-stream.js';
 import { Runtime, type RuntimeLogger } from '../runtime/runtime.js';
@@ -76,6 +77,7 @@ export class Pipeline implements IngestContext {
   readonly decodePool: DecodePool | null;
   readonly minParallelBytes: number;
   private readonly streams = new Map<number, IngestStream>();
+  private peeking: { decoder: NdjsonDecoder; batch: BatchView } | null = null;
   private ingestQueue: Promise<unknown> = Promise.resolve();
   /** Windows ending at or before this were announced to the partitions as closed. */
   private controlThroughMs = Number.NEGATIVE_INFINITY;
@@ -95,7 +97,7 @@ export class Pipeline implements IngestContext {
     this.dimLoader = dimLoader;
     this.staging = runtime.partitions === 1 ? null : runtime.newStagingBatch();
     this.assigner = new WindowAssigner(plan.aggregate.window);
-    this.watermark = new WatermarkTracker(plan.aggregate, this.assigner);
+    this.watermark = new WatermarkTracker({ ...plan.aggregate, wallClockSkew: plan.wallClockSkew }, this.assigner);
     this.emitter = emitter;
   }
 
@@ -203,6 +205,29 @@ export class Pipeline implements IngestContext {
     return Number.isFinite(ts) ? this.assigner.lastWindowStart(ts) + this.assigner.sizeMs : ts;
   }
 
+  /**
+   * Decides the held lines (IngestStream.heldSinceMs) that have waited `waitedMs` of processing time or
+   * more, with what followed them so far: a live partition that went quiet must not keep its last
+   * events back. Returns the source partitions decided.
+   */
+  async decideHeldLines(waitedMs: number): Promise<number[]> {
+    const decided: number[] = [];
+    const now = this.now();
+    for (const [p, s] of this.streams) {
+      const since = s.heldSinceMs;
+      if (since === null || now - since < waitedMs) continue;
+      await s.decideHeld();
+      decided.push(p);
+    }
+    return decided;
+  }
+
+  /** Whether some stream holds lines back for a skew decision (a checkpoint waits until none does). */
+  get holdsLines(): boolean {
+    for (const s of this.streams.values()) if (s.heldSinceMs !== null) return true;
+    return false;
+  }
+
   /** A source partition went away (revoked): it stops holding the watermark back. */
   closeStream(sourcePartition: number): void {
     this.streams.delete(sourcePartition);
@@ -224,6 +249,15 @@ export class Pipeline implements IngestContext {
     this.counts.blankLines += blank;
   }
   deadLetter(entry: DeadLetterEntry): void { this.callbacks.onDeadLetter(entry); }
+  now(): number { return Date.now(); }
+  peekDecoder(): { decoder: NdjsonDecoder; batch: BatchView } {
+    if (this.peeking === null) {
+      const decoder = createNdjsonDecoder(this.plan.input);
+      // Room for a candidate and twice the events that decide it.
+      this.peeking = { decoder, batch: BatchView.standalone(computeLayout(decoder.schema, 2 * this.plan.aggregate.jumpConfirmEvents + 2)) };
+    }
+    return this.peeking;
+  }
   serialize<T>(work: () => Promise<T>): Promise<T> {
     const next = this.ingestQueue.then(work, work);
     this.ingestQueue = next.catch(() => undefined);
@@ -300,7 +334,7 @@ export class Pipeline implements IngestContext {
       await this.runtime.drain();
       for (let p = 0; p < this.runtime.partitions; p++) resetPartitionState(this.runtime.stateBuffer(p), this.plan.processor);
       this.streams.clear();
-      this.watermark = new WatermarkTracker(this.plan.aggregate, this.assigner);
+      this.watermark = new WatermarkTracker({ ...this.plan.aggregate, wallClockSkew: this.plan.wallClockSkew }, this.assigner);
       this.controlThroughMs = Number.NEGATIVE_INFINITY;
       this.emitter.reset();
     });

@@ -66,6 +66,8 @@ export interface PipelinePlan {
    * instead of rows. Off: cells of all source partitions merge as before.
    */
   readonly sourcePartitionCells: boolean;
+  /** A live source (Kafka, HTTP): the skew guard also rejects events ahead of the wall clock. */
+  readonly wallClockSkew: boolean;
 }
 
 /**
@@ -86,7 +88,7 @@ const DEFAULT_MIN_PARALLEL_BYTES = 64 * 1024;
  * The result is deeply frozen.
  */
 export function compilePipelinePlan(sections: PipelineSections,
-  opts: { emitEvents: boolean; ingest?: IngestOptions; sourcePartitionCells?: boolean }): PipelinePlan {
+  opts: { emitEvents: boolean; ingest?: IngestOptions; sourcePartitionCells?: boolean; wallClockSkew?: boolean }): PipelinePlan {
   const ingest = opts.ingest ?? {};
   const { input, runtime } = sections;
   const sourcePartitionCells = opts.sourcePartitionCells ?? false;
@@ -126,6 +128,7 @@ export function compilePipelinePlan(sections: PipelineSections,
       minParallelBytes: ingest.minParallelBytes ?? DEFAULT_MIN_PARALLEL_BYTES,
     },
     sourcePartitionCells,
+    wallClockSkew: opts.wallClockSkew ?? false,
   });
 }
 

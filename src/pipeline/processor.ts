@@ -112,6 +112,9 @@ export class PipelineProcessor implements PartitionProcessor<PipelineTaskOutput>
   private readonly acceptedRows: Int32Array;
   /** Key hashes (lo, hi per row) when the key column carries none; allocated on first need. */
   private keyHashScratch: Uint32Array | null = null;
+  /** The watermark of the last task (its closeBeforeMs), capping the Bloom's rotation times; -Infinity before one. */
+  private rotationCapMs = Number.NEGATIVE_INFINITY;
+  private rotationScratch: Float64Array | null = null;
   private counters: PipelineCounters = { rows: 0, duplicates: 0, late: 0, accepted: 0, lateAfterClose: 0 };
   private lateRows: LateRow[] = [];
 
@@ -151,8 +154,16 @@ export class PipelineProcessor implements PartitionProcessor<PipelineTaskOutput>
     const late = lateCol ? (lateCol.values as Uint8Array) : null;
     const bloom = this.bloom;
     const duplicate = this.duplicateFlags;
+    // Rows the skew guard rejected at ingest (`__late` = 2, already dead-lettered there) are not rows
+    // of the pipeline: no dedupe, no count. One byte scan per batch finds whether there is any.
+    const skewed = late !== null ? late.subarray(0, n).indexOf(2) : -1;
     // The whole batch at once, rows in order: the batch call overlaps the rows' cache misses (bloom.ts).
-    if (bloom !== null) bloom.checkAndAddBatch(this.keyHashesOf(batch), ts, n, duplicate);
+    if (bloom !== null) {
+      const hashes = this.keyHashesOf(batch);
+      const rotation = this.rotationTimes(ts, n);
+      if (skewed < 0) bloom.checkAndAddBatch(hashes, rotation, n, duplicate);
+      else this.checkAndAddAround(bloom, hashes, rotation, late!, n);
+    }
     const agg = this.aggregator;
     agg.bind(batch);
     const closedThrough = this.table.closedThroughMs;
@@ -162,6 +173,7 @@ export class PipelineProcessor implements PartitionProcessor<PipelineTaskOutput>
     let acceptedCount = 0;
     for (let r = 0; r < n; r++) {
       const t = ts[r];
+      if (late !== null && late[r] === 2) { c.rows--; continue; }
       if (bloom !== null && duplicate[r] !== 0) { c.duplicates++; continue; }
       if (late !== null && late[r] !== 0) {
         c.late++;
@@ -180,6 +192,30 @@ export class PipelineProcessor implements PartitionProcessor<PipelineTaskOutput>
     }
     // One call per batch: the native serializer's call overhead is paid per batch, not per row.
     if (events !== null) events.appendRows(accepted, acceptedCount);
+  }
+
+  /**
+   * The times the Bloom rotates its generations by: each row's event time, at most the watermark of
+   * the last task, so the dedupe horizon counts watermark time and an event ahead of the stream
+   * cannot make the filter forget early. Before the first watermark nothing rotates (the Bloom keeps
+   * its newest generation across the jump to the first one).
+   */
+  private rotationTimes(ts: Float64Array, n: number): Float64Array {
+    const cap = this.rotationCapMs;
+    const out = (this.rotationScratch ??= new Float64Array(ts.length));
+    for (let r = 0; r < n; r++) out[r] = ts[r] < cap ? ts[r] : cap;
+    return out;
+  }
+
+  /** checkAndAddBatch over the runs of rows between skew-rejected ones (rare path: a batch holding one). */
+  private checkAndAddAround(bloom: GenerationalBloom, hashes: Uint32Array, ts: Float64Array, late: Uint8Array, n: number): void {
+    let from = 0;
+    for (let r = 0; r <= n; r++) {
+      if (r < n && late[r] !== 2) continue;
+      if (r > from) bloom.checkAndAddBatch(hashes.subarray(2 * from), ts.subarray(from), r - from, this.duplicateFlags.subarray(from));
+      if (r < n) this.duplicateFlags[r] = 0;
+      from = r + 1;
+    }
   }
 
   /** The dedupe key's (lo, hi) hash per row: the column's own, or computed from its bytes. */
@@ -208,6 +244,8 @@ export class PipelineProcessor implements PartitionProcessor<PipelineTaskOutput>
 
   finishTask(control: TaskControl): PipelineTaskOutput {
     const closedThroughMs = control.final ? Infinity : control.closeBeforeMs;
+    // -Infinity: none yet, or the state was emptied (Pipeline.resetState); +Infinity (final) rotates nothing more.
+    if (control.closeBeforeMs !== Number.POSITIVE_INFINITY) this.rotationCapMs = control.closeBeforeMs;
     const partials = this.table.closeBefore(closedThroughMs);
     const events = this.events !== null ? this.events.finish() : null;
     const out: PipelineTaskOutput = { counters: this.counters, lateRows: this.lateRows, partials, closedThroughMs, events };

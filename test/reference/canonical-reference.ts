@@ -5,23 +5,32 @@
  * canonical-validate.ts; the comparison helpers in compare-outputs.ts.
  *
  * Per line, in input order (one source partition, as a file or stdin is):
- *   skip (whitespace) | invalid -> dead letter | valid:
+ *   skip (whitespace) | invalid -> dead letter | valid: first the skew guard (skew-guard-reference.ts):
+ *     candidate = maxTs = -Infinity or ts > maxTs + S   (S = maxFutureSkewMs, 1 h; null: no guard)
+ *     a candidate is decided by the next valid lines' ts (K = jumpConfirmEvents, 16): ceil(K/2) of them
+ *     within S accept it, K + 1 - ceil(K/2) beyond S reject it -> dead letter `future_ts`/`past_ts`,
+ *     counted invalid, maxTs and the ids untouched
+ *   then (normal rows and accepted candidates):
  *     lateCandidate = windowEnd(ts) <= maxTs - allowedLatenessMs   (maxTs before this event; -Infinity at start)
  *     maxTs = max(maxTs, ts)                                         (duplicates and late events included)
  *     id seen before      -> duplicate   (first occurrence wins; the Set never forgets, so inputs must
  *                                         keep duplicates within ringflow's 1 h dedupe horizon)
  *     else record id; lateCandidate -> dead letter `late`; else accepted into its window
- * At end of input every window is closed. `users_approx` is the exact distinct count (a Set).
+ * Lines after an undecided candidate wait for its decision (the dead letter stays in line order). At
+ * end of input what waits is decided, then every window is closed. `users_approx` is the exact
+ * distinct count (a Set).
  */
 import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { isUtf8 } from 'node:buffer';
-import { classifyLine, classifyLineBytes, cutRaw, cutRawBytes, stripTrailingCr, stripTrailingCrBytes } from './canonical-validate.js';
+import { classifyLine, classifyLineBytes, cutRaw, cutRawBytes, stripTrailingCr, stripTrailingCrBytes, type CanonicalEvent } from './canonical-validate.js';
+import { SkewGuardQueue, type SkewVerdict } from './skew-guard-reference.js';
 
 export { compareAggregates, compareDeadLetters, compareSummaries, HLL_BOUND } from './compare-outputs.js';
 export type { CompareOptions } from './compare-outputs.js';
+export { JUMP_CONFIRM_EVENTS, MAX_FUTURE_SKEW_MS } from './skew-guard-reference.js';
 
 export const WINDOW_SIZE_MS = 60_000;
 export const ALLOWED_LATENESS_MS = 5_000;
@@ -70,7 +79,14 @@ export interface ReferenceOptions {
    * whole file in memory.
    */
   onDeadLetter?: (row: DeadLetterRow) => void;
+  /** The engine's `aggregate.maxFutureSkewMs`; null turns the skew guard off. Default: MAX_FUTURE_SKEW_MS. */
+  maxFutureSkewMs?: number | null;
+  /** The engine's `aggregate.jumpConfirmEvents` (>= 2). Default: JUMP_CONFIRM_EVENTS. */
+  jumpConfirmEvents?: number;
 }
+
+/** A line that produces output, as it waits in the skew guard: a dead letter already made, or a row. */
+type GuardedLine = DeadLetterRow | { event: CanonicalEvent; line: number; text: string };
 
 interface GroupState {
   windowStart: number;
@@ -132,10 +148,12 @@ export class CanonicalReference {
   private readonly deadLetter: DeadLetterRow[] = [];
   private readonly onDeadLetter: (row: DeadLetterRow) => void;
   private readonly summary: ReplaySummary = { input: 0, accepted: 0, invalid: 0, duplicates: 0, late: 0 };
+  private readonly guard: SkewGuardQueue<GuardedLine>;
 
   constructor(options: ReferenceOptions = {}) {
     this.regions = options.regions ?? getDefaultRegions();
     this.onDeadLetter = options.onDeadLetter ?? ((row) => this.deadLetter.push(row));
+    this.guard = new SkewGuardQueue<GuardedLine>(options, () => this.maxTs, (item, verdict) => this.take(item, verdict));
   }
 
   pushLine(physicalLine: string): void {
@@ -143,13 +161,24 @@ export class CanonicalReference {
     const line = stripTrailingCr(physicalLine);
     const verdict = classifyLine(line);
     if (verdict.kind === 'skip') return;
+    if (verdict.kind === 'invalid') this.guard.push({ reason: verdict.reason, line: this.physicalLine, raw: cutRaw(line) }, null);
+    else this.guard.push({ event: verdict.event, line: this.physicalLine, text: line }, verdict.event.ts);
+  }
+
+  /** A line's turn, in input order, with the skew guard's verdict (always `pass` for invalid lines). */
+  private take(item: GuardedLine, verdict: SkewVerdict): void {
     this.summary.input++;
-    if (verdict.kind === 'invalid') {
+    if ('reason' in item) {
       this.summary.invalid++;
-      this.onDeadLetter({ reason: verdict.reason, line: this.physicalLine, raw: cutRaw(line) });
+      this.onDeadLetter(item);
       return;
     }
-    const event = verdict.event;
+    const { event, line, text } = item;
+    if (verdict !== 'pass') {
+      this.summary.invalid++;
+      this.onDeadLetter({ reason: verdict, line, raw: cutRaw(text) });
+      return;
+    }
     const windowStart = windowStartOf(event.ts);
     const lateCandidate = windowStart + WINDOW_SIZE_MS <= this.maxTs - ALLOWED_LATENESS_MS;
     this.maxTs = Math.max(this.maxTs, event.ts);
@@ -160,7 +189,7 @@ export class CanonicalReference {
     this.seenIds.add(event.eventId);
     if (lateCandidate) {
       this.summary.late++;
-      this.onDeadLetter({ reason: 'late', line: this.physicalLine, raw: cutRaw(line) });
+      this.onDeadLetter({ reason: 'late', line, raw: cutRaw(text) });
       return;
     }
     this.summary.accepted++;
@@ -177,8 +206,12 @@ export class CanonicalReference {
     group.users.add(event.userId);
   }
 
-  /** Closes every window (end of input) and returns rows sorted by (window_start, type, region). */
+  /**
+   * End of input: decides what waits in the skew guard, closes every window and returns rows sorted
+   * by (window_start, type, region).
+   */
   finish(): ReferenceResult {
+    this.guard.finish();
     const groups = [...this.groups.values()].sort(
       (a, b) => a.windowStart - b.windowStart || compareStrings(a.type, b.type) || compareStrings(a.region, b.region),
     );
@@ -209,9 +242,7 @@ export class CanonicalReference {
     const verdict = classifyLineBytes(line);
     if (verdict.kind !== 'invalid') throw new Error('reference: a line of ill-formed UTF-8 must be invalid');
     this.physicalLine++;
-    this.summary.input++;
-    this.summary.invalid++;
-    this.onDeadLetter({ reason: verdict.reason, line: this.physicalLine, raw: cutRawBytes(line) });
+    this.guard.push({ reason: verdict.reason, line: this.physicalLine, raw: cutRawBytes(line) }, null);
   }
 }
 

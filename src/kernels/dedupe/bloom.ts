@@ -17,13 +17,16 @@
  * probability ~2^-48). The partitioner mixes the same hash differently (fmix32(hi ^ imul(lo, c))), so
  * the keys of one partition spread over all blocks.
  *
- * Rotation by event time: generation e covers event times [e * spanMs, (e + 1) * spanMs) with
- * spanMs = horizonMs / (G - 1). When an event of a newer generation arrives, the generations that
- * fall out of the window of G are cleared. New keys are recorded in the newest generation, whatever
- * their own event time. Memory remembered: a key first seen at event time t stays until the
- * filter's maximum event time reaches (floor(t / spanMs) + G) * spanMs > t + horizonMs, so every
- * duplicate arriving while the maximum event time seen is <= t + horizonMs is caught (and keys are
- * never kept longer than horizonMs + spanMs of event time).
+ * Rotation by time: generation e covers rotation times [e * spanMs, (e + 1) * spanMs) with
+ * spanMs = horizonMs / (G - 1); the rotation time of a row is its event time, at most the watermark
+ * (pipeline/processor.ts). When a row of a newer generation arrives, the generations that fall out of
+ * the window of G are cleared, but never the newest one (a jump of G generations or more keeps it as
+ * the one before the new newest). New keys are recorded in the newest generation, whatever their own
+ * time. Memory remembered: a key first recorded at rotation time t stays until the filter's maximum
+ * rotation time reaches (floor(t / spanMs) + G) * spanMs > t + horizonMs, so every duplicate arriving
+ * while the maximum rotation time seen is <= t + horizonMs is caught (and keys are kept at most
+ * horizonMs + spanMs of rotation time, or G - 1 rotations after a jump). The newest slot is header[2],
+ * the slot after it the next newest generation's.
  *
  * The G blocks a key can live in (one per generation) are adjacent in memory, so one lookup touches
  * G consecutive cache lines, G + 1 when the blocks are not line-aligned: Node's large SharedArrayBuffers
@@ -304,33 +307,38 @@ export class GenerationalBloom {
     const header = this.header;
     const g = this.generations;
     if (header[1] === 0) {
-      header[0] = Math.max(0, gen);
+      // -Infinity: rows before the first watermark (processor.ts); the first finite time names their generation.
+      header[0] = gen === Number.NEGATIVE_INFINITY ? gen : Math.max(0, gen);
       header[1] = 1;
-      header[2] = header[0] % g;
+      header[2] = gen === Number.NEGATIVE_INFINITY ? 0 : header[0] % g;
+    } else if (header[0] === Number.NEGATIVE_INFINITY) {
+      header[0] = gen;
     } else {
       const newest = header[0];
       if (gen > newest) {
-        if (gen - newest >= g) {
-          this.words.fill(0);
-        } else {
-          const words = this.words;
-          const stride = g * BLOCK_WORDS;
-          for (let e = newest + 1; e <= gen; e++) {
-            // The generation's blocks are interleaved with the others': clear every g-th block.
-            for (let at = (e % g) * BLOCK_WORDS; at < words.length; at += stride) {
-              for (let w = 0; w < BLOCK_WORDS; w++) words[at + w] = 0;
-            }
+        // A jump of g generations or more still keeps the newest one: its keys were recorded just now,
+        // whatever times the rotation saw (the watermark can trail a jump of the stream by a task).
+        const steps = Math.min(gen - newest, g - 1);
+        const words = this.words;
+        const stride = g * BLOCK_WORDS;
+        let slot = header[2];
+        for (let k = 0; k < steps; k++) {
+          slot = (slot + 1) % g;
+          // The generation's blocks are interleaved with the others': clear every g-th block.
+          for (let at = slot * BLOCK_WORDS; at < words.length; at += stride) {
+            for (let w = 0; w < BLOCK_WORDS; w++) words[at + w] = 0;
           }
         }
         header[0] = gen;
-        header[2] = gen % g;
+        header[2] = slot;
       }
     }
     header[3] = this.noRotationBeforeMs(header[0]);
   }
 
-  /** Event times below this cannot start a generation newer than `newest`. */
+  /** Event times below this cannot start a generation newer than `newest` (-Infinity: any finite time does). */
   private noRotationBeforeMs(newest: number): number {
+    if (newest === Number.NEGATIVE_INFINITY) return -Number.MAX_VALUE;
     // The margin absorbs the rounding of t / spanMs, so below this bound floor(t / spanMs) <= newest.
     return (newest + 1) * this.spanMs * ROTATION_MARGIN;
   }

@@ -13,8 +13,10 @@
  * -Infinity until it times out, like an assigned but empty Kafka partition.
  *
  * Per row, in input order: `lateThenObserve(source, ts)` first decides the late candidate flag
- * (firstWindowEnd(ts) <= watermark, before this event counts) and then advances maxTs[source] with
- * the event, duplicates included. Processing time is read once per batch through `tick()` with an
+ * (firstWindowEnd(ts) <= max(watermark, maxTs[source] - allowedLatenessMs), before this event counts)
+ * and then advances maxTs[source] with the event, duplicates included. The source's own term makes an
+ * event far behind its own partition late even while another partition, not fetched yet, holds the
+ * watermark at -Infinity. Processing time is read once per batch through `tick()` with an
  * injectable clock, not per event.
  */
 import type { WindowAssigner } from '../window/assign.js';
@@ -27,13 +29,32 @@ export interface WatermarkOptions {
   idleTimeoutMs: number;
   /** Processing-time clock in ms; injectable for tests. Default: Date.now. */
   now?: () => number;
+  /** Skew guard (skew-guard.ts): null turns it off. Default: off. */
+  maxFutureSkewMs?: number | null;
+  /** Events that decide a skew candidate (skew-guard.ts). Default: 16. */
+  jumpConfirmEvents?: number;
+  /** A live source: an event later than the processing-time clock + maxFutureSkewMs is rejected at once. */
+  wallClockSkew?: boolean;
 }
+
+/** skewCandidate(): not a candidate. */
+export const SKEW_NONE = 0;
+/** skewCandidate(): far ahead of its partition, or one of its first events; decided by what follows. */
+export const SKEW_CANDIDATE = 1;
+/** skewCandidate(): later than the wall clock allows (live sources): rejected as it is. */
+export const SKEW_AHEAD_OF_CLOCK = 2;
 
 export class WatermarkTracker {
   private readonly lateness: number;
   private readonly idleTimeoutMs: number;
   private readonly now: () => number;
   private readonly assigner: WindowAssigner;
+  /** +Infinity when the skew guard is off. */
+  readonly maxFutureSkewMs: number;
+  readonly jumpConfirmEvents: number;
+  private readonly wallClockSkew: boolean;
+  /** Events later than this are rejected at once (live sources; +Infinity otherwise), read at tick(). */
+  private wallLimitMs = Infinity;
   private maxTs: Float64Array = new Float64Array(0);
   private lastSeenMs: Float64Array = new Float64Array(0);
   private active: Uint8Array = new Uint8Array(0);
@@ -49,7 +70,11 @@ export class WatermarkTracker {
     this.idleTimeoutMs = options.idleTimeoutMs;
     this.now = options.now ?? Date.now;
     this.assigner = assigner;
+    this.maxFutureSkewMs = options.maxFutureSkewMs ?? Infinity;
+    this.jumpConfirmEvents = options.jumpConfirmEvents ?? 16;
+    this.wallClockSkew = options.wallClockSkew === true && Number.isFinite(this.maxFutureSkewMs);
     this.nowMs = this.now();
+    if (this.wallClockSkew) this.wallLimitMs = this.nowMs + this.maxFutureSkewMs;
   }
 
   /** Register source partition `source` (a small integer); it holds the watermark until it times out. */
@@ -106,6 +131,7 @@ export class WatermarkTracker {
   /** Read the processing-time clock (once per batch) and retire idle sources. */
   tick(): void {
     this.nowMs = this.now();
+    if (this.wallClockSkew) this.wallLimitMs = this.nowMs + this.maxFutureSkewMs;
     for (let s = 0; s < this.sources; s++) {
       if (this.active[s] === 1 && this.caughtUp[s] === 1 && this.nowMs - this.lastSeenMs[s] >= this.idleTimeoutMs) {
         this.active[s] = 0;
@@ -116,7 +142,7 @@ export class WatermarkTracker {
 
   /** The late-candidate flag for an event at ts from `source`, then the event advances the watermark. */
   lateThenObserve(source: number, ts: number): boolean {
-    const late = this.assigner.firstWindowEnd(ts) <= this.watermark;
+    const late = this.isLateFor(source, ts);
     this.observe(source, ts);
     return late;
   }
@@ -131,19 +157,23 @@ export class WatermarkTracker {
   }
 
   /**
-   * lateThenObserve for eventTimesMs[from..to) in order, stopping before the first late candidate
-   * (neither observed nor decided here: the caller keeps its line, then observes it): returns its
-   * index, or `to`. The same decisions as per row, with two shortcuts that change none:
+   * lateThenObserve for eventTimesMs[from..to) in order, stopping before the first row that is a late
+   * candidate or a skew candidate (skewCandidate() != SKEW_NONE): that row is neither observed nor
+   * decided here (the caller decides it, then observes it or not); returns its index, or `to`. The
+   * same decisions as per row, with two shortcuts that change none:
    *  - t > watermark (and |t| < 2^53, where window arithmetic is exact) cannot be late: the first
    *    window containing t ends after t;
    *  - with a single source the watermark after a new maximum is max(watermark, t - lateness), what
    *    recompute() would give, without its loop.
+   * A skew candidate is always a new maximum, so its test costs nothing on the other rows.
    */
   observeUntilLate(source: number, eventTimesMs: Float64Array, from: number, to: number): number {
-    if (from >= to || this.lateAt(eventTimesMs[from], this.watermark)) return from;
+    if (from >= to || this.isLateFor(source, eventTimesMs[from]) || this.skewCandidate(source, eventTimesMs[from]) !== SKEW_NONE) return from;
     // Row `from` is observed: what observe() does first, once per call (nowMs changes only at tick()).
     if (source >= this.sources || this.active[source] !== 1) this.register(source);
     this.lastSeenMs[source] = this.nowMs;
+    const skew = this.maxFutureSkewMs;
+    const wallLimit = this.wallLimitMs;
     if (this.sources === 1) {
       // One source, in locals: after a new maximum the watermark is max(watermark, t - lateness).
       let current = this.watermark;
@@ -154,6 +184,7 @@ export class WatermarkTracker {
         const t = eventTimesMs[r];
         if (r > from && this.lateAt(t, current)) break;
         if (t > maxT) {
+          if (r > from && (t > maxT + skew || t > wallLimit)) break;
           maxT = t;
           if (t - lateness > current) current = t - lateness;
         }
@@ -162,15 +193,30 @@ export class WatermarkTracker {
       this.current = current;
       return r;
     }
+    // Several sources: late against the watermark, or against the source's own (its max - lateness).
+    let own = this.maxTs[source] - this.lateness;
     for (let r = from; r < to; r++) {
       const t = eventTimesMs[r];
-      if (r > from && this.lateAt(t, this.watermark)) return r;
+      if (r > from && this.lateAt(t, Math.max(this.watermark, own))) return r;
       if (t > this.maxTs[source]) {
+        if (r > from && (t > this.maxTs[source] + skew || t > wallLimit)) return r;
         this.maxTs[source] = t;
+        own = t - this.lateness;
         this.dirty = true;
       }
     }
     return to;
+  }
+
+  /**
+   * Whether an event at ts of `source` passes the skew guard as it is (SKEW_NONE), must be decided by
+   * the events after it (SKEW_CANDIDATE, skew-guard.ts), or is later than the wall clock allows.
+   */
+  skewCandidate(source: number, ts: number): number {
+    if (ts > this.wallLimitMs) return SKEW_AHEAD_OF_CLOCK;
+    if (this.maxFutureSkewMs === Infinity) return SKEW_NONE;
+    const max = source < this.sources ? this.maxTs[source] : Number.NEGATIVE_INFINITY;
+    return max === Number.NEGATIVE_INFINITY || ts > max + this.maxFutureSkewMs ? SKEW_CANDIDATE : SKEW_NONE;
   }
 
   /** isLate against watermark w; t > w (|t| < 2^53, where window arithmetic is exact) cannot be late. */
@@ -199,6 +245,16 @@ export class WatermarkTracker {
   /** Late candidate test against the current watermark, without observing. */
   isLate(ts: number): boolean {
     return this.assigner.firstWindowEnd(ts) <= this.watermark;
+  }
+
+  /**
+   * isLate, or late against the source's own watermark (its max event time - lateness): an event that
+   * far behind its own partition is late whatever the other partitions hold, so the decision does not
+   * depend on when they were fetched (one source: the same as isLate).
+   */
+  isLateFor(source: number, ts: number): boolean {
+    const own = source < this.sources ? this.maxTs[source] - this.lateness : Number.NEGATIVE_INFINITY;
+    return this.assigner.firstWindowEnd(ts) <= Math.max(this.watermark, own);
   }
 
   get watermark(): number {
