@@ -2,7 +2,7 @@
  * Decode pool worker: one task = decode the complete NDJSON lines of one input slot into that slot's
  * columnar batch (decode + filter + key hashes), with the late gate OFF (`__late` = 0, `__raw` empty).
  * The gate needs input order across the whole source, so the main thread runs it afterwards
- * (piece-gate.ts); a decode task depends on nothing but its own bytes.
+ * (event-time-gate.ts); a decode task depends on nothing but its own bytes.
  *
  * Everything fixed for the pool's life (input config, slot buffers) arrives once as workerData; a
  * task message is five numbers. Invalid lines come back in the result as objects (rare path). Row

@@ -1,24 +1,24 @@
 /**
  * Ingest of one source partition (a file, stdin, one Kafka partition, one HTTP producer): NDJSON bytes
- * -> decode kernel (with the filter rules) -> event time and late flag per row (the watermark gate)
- * -> scatter into the partition rings.
+ * -> decode kernel (with the filter rules) -> the event-time gate per row (skew guard, late flag,
+ * event-time-gate.ts) -> scatter into the partition rings.
  *
  * Two ways through, same result row for row (the gate decides in input order either way):
  *  - parallel (big pushes): the complete lines are cut into pieces of whole lines, each copied into a
- *    decode slot and decoded on the decode pool with the gate off; the main thread takes the pieces
- *    back strictly in order, gates them (piece-gate.ts) and scatters them, while the next pieces are
- *    still decoding;
+ *    decode slot and decoded on the decode pool; the main thread takes the pieces back strictly in
+ *    order, gates them and scatters them, while the next pieces are still decoding;
  *
  *      push bytes  [ piece 0 | piece 1 | piece 2 | piece 3 | ... | unterminated tail ]
  *      workers       decode    decode    decode    decode
  *      main                    gate+scatter 0  gate+scatter 1  ...            -> carry
  *
- *  - sequential (small pushes, a line longer than a piece, the final unterminated line): the decoder
- *    runs on the main thread with the gate on, into the batch ctx.openStaging() gives: the pipeline's
- *    staging batch, or with a single partition the ring's open slot itself.
+ *  - sequential (small pushes, a line longer than a piece, the end of the input, a piece the gate
+ *    could not finish): the decoder runs on the main thread into the batch ctx.openStaging() gives (the
+ *    pipeline's staging batch, or with a single partition the ring's open slot itself), then the gate.
  *
- * Each source partition has its own physical line counter and its own carry-over of a line split
- * across pushes. The stream, not the decoder, handles the unterminated tail (carry it, or reject it
+ * Each source partition has its own physical line counter and its own carry-over: a line split
+ * across pushes, or the lines a skew candidate at the end of a push holds back until the next push
+ * (heldSinceMs). The stream, not the decoder, handles the unterminated tail (carry it, or reject it
  * at once when it is already too long and skip the rest of that line), so both ways see only
  * complete lines. Pushes of all streams are serialized by the pipeline: every ring has a single
  * producer and the watermark is decided in input order.

@@ -94,7 +94,7 @@ export function createDaemonMetrics(source: MetricsView, daemonName: string, ser
   });
   new Counter({
     name: 'ringflow_dead_letter_lines_total',
-    help: 'Input lines written to the dead letter, by reason (rule:field, malformed_json, late, kernel_failed:code, ...).',
+    help: 'Input lines written to the dead letter, by reason (rule:field, malformed_json, late, future_ts, past_ts, kernel_failed:code, ...).',
     labelNames: ['reason'],
     registers,
     collect() {

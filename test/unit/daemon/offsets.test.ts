@@ -95,6 +95,22 @@ describe('OffsetTracker', () => {
     expect(t.settle(Number.POSITIVE_INFINITY)).toEqual([]);
   });
 
+  it('a chunk whose stream holds lines for a skew decision never settles until a later chunk or release() ends the hold', () => {
+    const t = new OffsetTracker();
+    t.pushed(0, { endPosition: 10, boundMs: MIN, maxTsMs: 59_000 });
+    t.pushed(0, { endPosition: 20, boundMs: MIN, maxTsMs: 59_000, held: true });
+    t.pushed(0, { endPosition: 30, boundMs: MIN, maxTsMs: 59_000, held: true });
+    expect(t.settle(Number.POSITIVE_INFINITY)).toEqual([{ sourcePartition: 0, position: 10, maxTsMs: 59_000 }]);
+    // The held lines were decided with this chunk: the held ones take its bound and max event time.
+    t.pushed(0, { endPosition: 40, boundMs: 2 * MIN, maxTsMs: 119_000 });
+    expect(t.settle(MIN)).toEqual([]);
+    expect(t.settle(2 * MIN)).toEqual([{ sourcePartition: 0, position: 40, maxTsMs: 119_000 }]);
+    t.pushed(1, { endPosition: 5, boundMs: MIN, maxTsMs: 1, held: true });
+    expect(t.settle(Number.POSITIVE_INFINITY)).toEqual([]);
+    t.released(1, 3 * MIN, 170_000);
+    expect(t.settle(3 * MIN)).toEqual([{ sourcePartition: 1, position: 5, maxTsMs: 170_000 }]);
+  });
+
   it('keeps working over many chunks (queue compaction)', () => {
     const t = new OffsetTracker();
     for (let i = 1; i <= 5000; i++) t.pushed(0, { endPosition: i, boundMs: i, maxTsMs: i });

@@ -115,3 +115,43 @@ describe('dedupe horizon in watermark time', () => {
     }
   });
 });
+
+describe('held lines (a skew candidate at the end of a push)', () => {
+  it('wait for the next push, or are decided with what followed by decideHeld; nothing is counted twice', async () => {
+    const base = await loadRingflowConfig(join(import.meta.dirname, '../../../examples/clickstream.json'));
+    const config = { ...base, runtime: { ...base.runtime, partitions: 2, threads: 1, batchRows: 64 } };
+    const deadLetter: { reason: string; line: number }[] = [];
+    const pipeline = await Pipeline.create(compilePipelinePlan(config, { emitEvents: false, ingest: { decodeThreads: 0 } }), {
+      onWindowRows: () => undefined, onDeadLetter: (e) => { deadLetter.push(e); },
+    });
+    const line = (id: string, ts: number): string => `{"event_id":"${id}","ts":${ts},"user_id":"u1","type":"view"}\n`;
+    const bytes = (from: number, n: number, prefix: string, ts: (i: number) => number): Uint8Array => {
+      let text = '';
+      for (let i = 0; i < n; i++) text += line(`${prefix}${from + i}`, ts(from + i));
+      return new TextEncoder().encode(text);
+    };
+    const DAY = 86_400_000;
+    try {
+      const s = pipeline.openStream(0);
+      let counts = await s.push(bytes(0, 20, 'a', (i) => T0 + i * 1000));
+      expect([counts.acceptedLines, s.heldSinceMs]).toEqual([20, null]);
+      // A gap of 3 days: its first 3 events alone cannot decide (K = 16: 8 must agree).
+      counts = await s.push(bytes(20, 3, 'b', (i) => T0 + 3 * DAY + i * 1000));
+      expect(counts.acceptedLines).toBe(0);
+      expect(s.heldSinceMs).not.toBeNull();
+      expect(s.lineNumber).toBe(21);
+      counts = await s.push(bytes(23, 10, 'b', (i) => T0 + 3 * DAY + i * 1000));
+      expect([counts.acceptedLines, s.heldSinceMs, s.lineNumber]).toEqual([13, null, 34]);
+      // One stamp years ahead as the last line: held, then decided alone (rejected) by decideHeld.
+      counts = await s.push(bytes(33, 1, 'c', () => T0 + 3 * DAY + 9e11));
+      expect(s.heldSinceMs).not.toBeNull();
+      counts = await s.decideHeld();
+      expect([counts.invalidLines, s.heldSinceMs]).toEqual([1, null]);
+      const stats = await pipeline.finish();
+      expect([stats.input, stats.accepted, stats.invalid, stats.late]).toEqual([34, 33, 1, 0]);
+      expect(deadLetter).toEqual([expect.objectContaining({ reason: 'future_ts', line: 34 })]);
+    } finally {
+      await pipeline.close();
+    }
+  });
+});
