@@ -9,7 +9,7 @@
  *
  * latency = ackedAt - closeAt: partitions finishing their backlog, the partial aggregates' merge on
  * the main thread, the hand-over to the sink thread, its batching delay (`sinkMaxDelayMs`) and the
- * file write. Short windows (default 250 ms, lateness 100 ms) give many samples in a few seconds; the
+ * file write. Short windows (default 250 ms, out-of-orderness 100 ms) give many samples in a few seconds; the
  * per-window work does not depend on the window length at a fixed rate except for rows per window.
  * CLI, one rate per process: node dist/bench/columnar/latency-run.js --rate 100000 --seconds 8 --threads 2 \
  *   --partitions 8 [--window-ms 250] [--lateness-ms 100] [--sink-max-delay-ms 5]   (prints one JSON line)
@@ -38,7 +38,7 @@ export interface LatencyRunOptions {
   threads: number;
   partitions: number;
   windowMs?: number;
-  allowedLatenessMs?: number;
+  outOfOrdernessMs?: number;
   /** files sink: longest a row waits before its append. Default: 5 ms. */
   sinkMaxDelayMs?: number;
 }
@@ -55,7 +55,7 @@ export interface LatencyRunResult {
   emitP50Ms: number;
   emitP99Ms: number;
   windowMs: number;
-  allowedLatenessMs: number;
+  outOfOrdernessMs: number;
   sinkMaxDelayMs: number;
 }
 
@@ -69,10 +69,10 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export async function runLatency(o: LatencyRunOptions): Promise<LatencyRunResult> {
   const windowMs = o.windowMs ?? 250;
-  const latenessMs = o.allowedLatenessMs ?? 100;
+  const latenessMs = o.outOfOrdernessMs ?? 100;
   const sinkMaxDelayMs = o.sinkMaxDelayMs ?? 5;
   const base = await columnarConfig({ events: 0, threads: o.threads, partitions: o.partitions });
-  const aggregate = parseSection(aggregateConfigSchema, { ...base.aggregate, window: { type: 'tumbling', sizeMs: windowMs }, allowedLatenessMs: latenessMs }, 'aggregate');
+  const aggregate = parseSection(aggregateConfigSchema, { ...base.aggregate, window: { type: 'tumbling', sizeMs: windowMs }, outOfOrdernessMs: latenessMs }, 'aggregate');
   const config = { ...base, aggregate };
   const dir = mkdtempSync(join(tmpdir(), 'ringflow-latency-'));
   const sink = await SinkThread.start({
@@ -156,7 +156,7 @@ export async function runLatency(o: LatencyRunOptions): Promise<LatencyRunResult
       emitP50Ms: r2(percentile(sortedEmit, 0.5)),
       emitP99Ms: r2(percentile(sortedEmit, 0.99)),
       windowMs,
-      allowedLatenessMs: latenessMs,
+      outOfOrdernessMs: latenessMs,
       sinkMaxDelayMs,
     };
   } finally {
@@ -176,13 +176,13 @@ export async function main(argv: readonly string[]): Promise<void> {
     .requiredOption('--threads <n>', 'worker threads', intOption('--threads', 1, 256))
     .requiredOption('--partitions <n>', 'key-hash partitions', intOption('--partitions', 1, 4096))
     .option('--window-ms <n>', 'tumbling window size', intOption('--window-ms', 10, 3_600_000), 250)
-    .option('--lateness-ms <n>', 'allowed lateness', intOption('--lateness-ms', 0, 3_600_000), 100)
+    .option('--lateness-ms <n>', 'out-of-orderness (aggregate.outOfOrdernessMs)', intOption('--lateness-ms', 0, 3_600_000), 100)
     .option('--sink-max-delay-ms <n>', 'files sink: longest a row waits before its append', intOption('--sink-max-delay-ms', 1, 600_000), 5);
   program.parse([...argv], { from: 'user' });
   const o = program.opts<{ rate: number; seconds: number; threads: number; partitions: number; windowMs: number; latenessMs: number; sinkMaxDelayMs: number }>();
   const r = await runLatency({
     ratePerSec: o.rate, seconds: o.seconds, threads: o.threads, partitions: o.partitions,
-    windowMs: o.windowMs, allowedLatenessMs: o.latenessMs, sinkMaxDelayMs: o.sinkMaxDelayMs,
+    windowMs: o.windowMs, outOfOrdernessMs: o.latenessMs, sinkMaxDelayMs: o.sinkMaxDelayMs,
   });
   process.stdout.write(`${JSON.stringify(r)}\n`);
 }

@@ -163,7 +163,7 @@ export async function runStateBenchmarks(options: { timeMs?: number; only?: RegE
   });
 
   const aggregate = parseSection(aggregateConfigSchema, {
-    window: { type: 'tumbling', sizeMs: 60_000 }, allowedLatenessMs: 5000, groupBy: ['type', 'region'],
+    window: { type: 'tumbling', sizeMs: 60_000 }, outOfOrdernessMs: 5000, groupBy: ['type', 'region'],
     metrics: [
       { name: 'count', op: 'count' }, { name: 'amount_sum', op: 'sum', field: 'amount' },
       { name: 'amount_max', op: 'max', field: 'amount' }, { name: 'users_approx', op: 'distinct', field: 'user_id' },

@@ -118,7 +118,7 @@ export async function runLatencySection(o: SuiteOptions, progress: Progress, rec
       name: `window close -> sink ack at ${rate.toLocaleString('en-US')} events/s`,
       params: {
         target_rate: rate, achieved_rate: j.achievedRatePerSec, seconds: o.latencySecondsPerRate, threads, partitions: DEFAULT_PARTITIONS,
-        window_ms: j.windowMs, allowed_lateness_ms: j.allowedLatenessMs, sink: 'files', sink_max_delay_ms: j.sinkMaxDelayMs,
+        window_ms: j.windowMs, out_of_orderness_ms: j.outOfOrdernessMs, sink: 'files', sink_max_delay_ms: j.sinkMaxDelayMs,
         emit_p50_ms: j.emitP50Ms, emit_p99_ms: j.emitP99Ms,
       },
       p50_ms: j.p50Ms, p99_ms: j.p99Ms, max_ms: j.maxMs, samples: j.windows, peak_rss_mib: c.peakRssMiB,

@@ -67,6 +67,13 @@ export function parseRingflowConfig(raw: unknown, baseDir = process.cwd()): Ring
       throw new ConfigError('daemon.scaleOut.partialsTopic', 'must not be a topic the source reads');
     }
   }
+  // Updates of emitted windows live in the window emitter, which neither the merge of scale-out nor a checkpoint carries yet.
+  if (cfg.aggregate.allowedLatenessMs > 0 && cfg.daemon.scaleOut.partialsTopic !== null) {
+    throw new ConfigError('aggregate.allowedLatenessMs', 'updates of emitted windows are not supported with daemon.scaleOut yet: set it to 0 (and outOfOrdernessMs to the disorder you expect)');
+  }
+  if (cfg.aggregate.allowedLatenessMs > 0 && cfg.daemon.checkpoint.dir !== null) {
+    throw new ConfigError('aggregate.allowedLatenessMs', 'updates of emitted windows are not supported with daemon.checkpoint yet: set it to 0, or daemon.checkpoint.dir to null');
+  }
   return cfg;
 }
 

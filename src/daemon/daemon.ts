@@ -160,7 +160,7 @@ export class Daemon {
       const fromCheckpoint = daemon.checkpointer ? await daemon.checkpointer.restore(restart) : null;
       // Scale-out re-reads from the replay start, whose windows the merge has: no watermark to restore.
       if (fromCheckpoint === null && restart.length > 0 && !plan.scaleOut) {
-        for (const s of restart) pipeline.watermark.observe(s.sourcePartition, restoredMaxTsMs(s, plan.allowedLatenessMs));
+        for (const s of restart) pipeline.watermark.observe(s.sourcePartition, restoredMaxTsMs(s, plan.outOfOrdernessMs));
         log.info({ partitions: restart, watermarkMs: pipeline.watermark.watermark }, 'restored the watermark from the committed offsets');
       }
       await source.start((chunk) => daemon!.onChunk(chunk), {
@@ -209,7 +209,7 @@ export class Daemon {
     const counts = await stream.push(this.terminators.terminated(p, chunk.bytes));
     const wm = this.pipeline.watermark;
     const maxTs = wm.maxEventTimeOf(p);
-    this.offsets.pushed(p, { endPosition: chunk.endPosition, boundMs: chunkBoundMs(this.assigner, maxTs, wm.watermark), maxTsMs: maxTs, held: stream.heldSinceMs !== null });
+    this.offsets.pushed(p, { endPosition: chunk.endPosition, boundMs: chunkBoundMs(this.assigner, maxTs, wm.watermark, this.plan.allowedLatenessMs), maxTsMs: maxTs, held: stream.heldSinceMs !== null });
     this.scaleOut?.pushed(p, chunk.startPosition, maxTs);
     const maxEvents = this.plan.maxEvents;
     if (maxEvents > 0 && !this.stopRequested && this.pipeline.stats().input >= maxEvents && this.plan.source.type !== 'generator') {
@@ -236,7 +236,7 @@ export class Daemon {
 
   private async commitRound(): Promise<void> {
     if (this.fatal) return;
-    await decideHeldLines(this.pipeline, this.offsets, this.assigner);
+    await decideHeldLines(this.pipeline, this.offsets, this.assigner, this.plan.allowedLatenessMs);
     const ackedMs = this.clock.ackedThroughMs(this.pipeline.emittedThroughMs, this.sinks.ackedThrough);
     // Positions a retriable failure left uncommitted go first (the source keeps the highest per partition).
     const settled = [...this.uncommitted.splice(0), ...this.offsets.settle(ackedMs)];

@@ -38,21 +38,22 @@ export function windowEndAfter(assigner: Pick<WindowAssigner, 'sizeMs' | 'slideM
 
 /**
  * The bound of a chunk just pushed: the latest window end any of its events can be counted in, and
- * at least the next window end after the current watermark.
+ * at least the next window end after the current watermark; plus `allowedLatenessMs`, since a window
+ * takes updates until the watermark is that far past its end (a restart must recompute it whole).
  */
-export function chunkBoundMs(assigner: WindowAssigner, partitionMaxTsMs: number, watermarkMs: number): number {
+export function chunkBoundMs(assigner: WindowAssigner, partitionMaxTsMs: number, watermarkMs: number, allowedLatenessMs = 0): number {
   const lastEnd = Number.isFinite(partitionMaxTsMs) ? assigner.lastWindowStart(partitionMaxTsMs) + assigner.sizeMs : Number.NEGATIVE_INFINITY;
-  return Math.max(lastEnd, windowEndAfter(assigner, watermarkMs));
+  return Math.max(lastEnd, windowEndAfter(assigner, watermarkMs)) + allowedLatenessMs;
 }
 
 /**
  * Lines held for a skew decision (IngestStream.heldSinceMs) in a partition that went quiet are decided
  * with what followed them, and their chunks settle from then on like any other.
  */
-export async function decideHeldLines(pipeline: Pipeline, offsets: OffsetTracker, assigner: WindowAssigner): Promise<void> {
+export async function decideHeldLines(pipeline: Pipeline, offsets: OffsetTracker, assigner: WindowAssigner, allowedLatenessMs: number): Promise<void> {
   for (const p of await pipeline.decideHeldLines(HOLD_DECIDE_MS)) {
     const wm = pipeline.watermark;
-    offsets.released(p, chunkBoundMs(assigner, wm.maxEventTimeOf(p), wm.watermark), wm.maxEventTimeOf(p));
+    offsets.released(p, chunkBoundMs(assigner, wm.maxEventTimeOf(p), wm.watermark, allowedLatenessMs), wm.maxEventTimeOf(p));
   }
 }
 

@@ -24,6 +24,9 @@ export interface RunPlan {
   readonly daemon: DaemonConfig;
   /** Stop after this many input lines; -1 = no limit. A generator ends there by itself (finish). */
   readonly maxEvents: number;
+  /** aggregate.outOfOrdernessMs: a restarted partition's watermark starts this far below its restored max. */
+  readonly outOfOrdernessMs: number;
+  /** aggregate.allowedLatenessMs: a chunk settles only once the windows it touches are this far behind the watermark. */
   readonly allowedLatenessMs: number;
   /** Scale-out (daemon.scaleOut): the partials topic, the merge's consumer group and how to reach them; null = off. */
   readonly scaleOut: ScaleOutPlan | null;
@@ -61,6 +64,7 @@ export function compileRunPlan(config: RingflowConfig, opts: { maxEvents?: numbe
     windowShape: windowShapeFromAggregate(config.aggregate),
     daemon: config.daemon,
     maxEvents,
+    outOfOrdernessMs: config.aggregate.outOfOrdernessMs,
     allowedLatenessMs: config.aggregate.allowedLatenessMs,
     scaleOut,
   });

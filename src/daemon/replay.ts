@@ -51,10 +51,13 @@ const compareRows = (groupFields: readonly string[]) => (a: WindowRow, b: Window
 
 export async function replay(opts: ReplayOptions): Promise<ReplaySummary> {
   const started = process.hrtime.bigint();
-  const rows: WindowRow[] = [];
+  const latest = new Map<string, WindowRow>();
+  const groupFields = opts.config.aggregate.groupBy;
+  const rowKey = (row: WindowRow): string => [row.window_start, ...groupFields.map((f) => row[f])].join('\u0000');
   const deadLetter: DeadLetterEntry[] = [];
   const pipeline = await Pipeline.create(compilePipelinePlan(opts.config, { emitEvents: false }), {
-    onWindowRows: (r) => { for (const row of r) rows.push(row); },
+    // A window updated by late events (aggregate.allowedLatenessMs) comes again: the latest row stands.
+    onWindowRows: (r) => { for (const row of r) latest.set(rowKey(row), row); },
     onDeadLetter: (e) => { deadLetter.push(e); },
   });
   const source = new FileSource({ path: opts.inputPath });
@@ -69,7 +72,7 @@ export async function replay(opts: ReplayOptions): Promise<ReplaySummary> {
     const stats = await pipeline.finish();
     progress.stop();
     const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
-    rows.sort(compareRows(opts.config.aggregate.groupBy));
+    const rows = [...latest.values()].sort(compareRows(groupFields));
     deadLetter.sort((a, b) => a.line - b.line);
     const summary: ReplaySummary = {
       input: stats.input,

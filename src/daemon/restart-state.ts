@@ -12,7 +12,7 @@
  *   metadata = {"rf":1,"maxTs":<partition max event time at P>,"floor":<acked-through window end>,
  *               "ckpt":<n>}   <- checkpoint mode only: checkpoint-<n>.bin holds the state at P
  *
- * On start, each partition's max event time is restored as max(maxTs, floor + allowedLatenessMs),
+ * On start, each partition's max event time is restored as max(maxTs, floor + outOfOrdernessMs),
  * which puts the watermark at or above every floor (the watermark never goes backwards).
  */
 import type { CommittedPosition } from '../sources/source.js';
@@ -61,6 +61,6 @@ export function restartStateFrom(committed: readonly CommittedPosition[]): Parti
 }
 
 /** The max event time to restore for one partition (see the header). */
-export function restoredMaxTsMs(s: PartitionRestartState, allowedLatenessMs: number): number {
-  return Math.max(s.maxTsMs, s.floorMs + allowedLatenessMs);
+export function restoredMaxTsMs(s: PartitionRestartState, outOfOrdernessMs: number): number {
+  return Math.max(s.maxTsMs, s.floorMs + outOfOrdernessMs);
 }

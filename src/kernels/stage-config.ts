@@ -64,8 +64,10 @@ export const aggregateConfigSchema = z
       .strict()
       .default({ type: 'tumbling', sizeMs: 60_000 })
       .describe('Event-time windows [start, start + sizeMs), start a multiple of slideMs. Default: tumbling 60 s.'),
+    outOfOrdernessMs: z.number().int().min(0).max(86_400_000).default(0)
+      .describe('How far events may arrive out of order before a window is first emitted: watermark = min over source partitions of (max event time - this), 0 to 86400000 ms. Default: 0.'),
     allowedLatenessMs: z.number().int().min(0).max(86_400_000).default(0)
-      .describe('Watermark = min over source partitions of (max event time - this), 0 to 86400000 ms. Default: 0.'),
+      .describe('How long an emitted window stays open for late events: each one within this of the watermark updates its row (a new version, which the sinks keep instead of the old); later ones go to the dead letter as late. 0 keeps no window open. 0 to 86400000 ms. Default: 0.'),
     maxFutureSkewMs: z.number().int().min(1).max(365 * 86_400_000).nullable().default(3_600_000)
       .describe('Skew guard: an event more than this ahead of its source partition\'s latest event (or, from Kafka and HTTP, of the wall clock) is a candidate, accepted only when the events after it agree (jumpConfirmEvents), else dead-lettered as future_ts; null turns the guard off. 1 to 31536000000 ms. Default: 3600000.'),
     jumpConfirmEvents: z.number().int().min(2).max(256).default(16)

@@ -133,7 +133,7 @@ export class Pipeline implements IngestContext {
       }
       else if (!callbacks.onWindowPartials) throw new Error('a pipeline with sourcePartitionCells needs onWindowPartials');
       else callbacks.onWindowPartials(split.cells(cells), throughMs);
-    });
+    }, plan.aggregate.allowedLatenessMs);
     const ingest = plan.ingest;
     const decodePool = ingest.decodeThreads > 0
       ? new DecodePool(plan.input, plan.schema, {

@@ -62,6 +62,7 @@ export function compileProcessorPlan(stages: StageConfigs, timeField: string, pa
       metrics: aggregate.metrics.map((m) => ({ name: m.name, op: m.op, field: m.field })),
       maxOpenCells: aggregate.maxOpenCells,
       hllPrecision: aggregate.hllPrecision,
+      allowedLatenessMs: aggregate.allowedLatenessMs,
     },
   };
 }

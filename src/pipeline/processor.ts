@@ -8,8 +8,9 @@
  *      recorded too, so the first occurrence wins whatever its fate);
  *   3. `__late` set by ingest -> late: counted and handed back as {line, raw};
  *   4. otherwise accepted: counted in every window containing its event time, per group.
- * A row whose window the table already handed over (a runtime ordering bug, never expected) is not
- * merged into a reopened window: it is reported late and counted in `lateAfterClose`.
+ * A row whose window the table handed over more than aggregate.allowedLatenessMs ago (a runtime
+ * ordering bug, never expected: ingest flags those late) is reported late and counted in
+ * `lateAfterClose`; within allowedLatenessMs it makes a new cell of the closed window, an update.
  *
  * Partition state, one zero-filled SharedArrayBuffer from the runtime (stateBytes):
  *   +---------------------------+-------------------------------------+
@@ -167,6 +168,7 @@ export class PipelineProcessor implements PartitionProcessor<PipelineTaskOutput>
     const agg = this.aggregator;
     agg.bind(batch);
     const closedThrough = this.table.closedThroughMs;
+    const allowedLateness = this.options.aggregate.allowedLatenessMs;
     const c = this.counters;
     c.rows += n;
     const accepted = this.acceptedRows;
@@ -180,7 +182,9 @@ export class PipelineProcessor implements PartitionProcessor<PipelineTaskOutput>
         this.collectLate(batch, r);
         continue;
       }
-      if (agg.firstWindowEnd(t) <= closedThrough) {
+      // A closed window still takes rows for allowedLatenessMs: they become new cells of it, handed over
+      // at the end of this task as an update (window-emitter.ts).
+      if (agg.firstWindowEnd(t) + allowedLateness <= closedThrough) {
         c.late++;
         c.lateAfterClose++;
         this.collectLate(batch, r);

@@ -11,7 +11,8 @@
  *     within S accept it, K + 1 - ceil(K/2) beyond S reject it -> dead letter `future_ts`/`past_ts`,
  *     counted invalid, maxTs and the ids untouched
  *   then (normal rows and accepted candidates):
- *     lateCandidate = windowEnd(ts) <= maxTs - allowedLatenessMs   (maxTs before this event; -Infinity at start)
+ *     lateCandidate = windowEnd(ts) + allowedLatenessMs <= maxTs - outOfOrdernessMs   (maxTs before this event;
+ *                     -Infinity at start; allowedLatenessMs 0 unless given: within it a late event still counts)
  *     maxTs = max(maxTs, ts)                                         (duplicates and late events included)
  *     id seen before      -> duplicate   (first occurrence wins; the Set never forgets, so inputs must
  *                                         keep duplicates within ringflow's 1 h dedupe horizon)
@@ -33,7 +34,8 @@ export type { CompareOptions } from './compare-outputs.js';
 export { JUMP_CONFIRM_EVENTS, MAX_FUTURE_SKEW_MS } from './skew-guard-reference.js';
 
 export const WINDOW_SIZE_MS = 60_000;
-export const ALLOWED_LATENESS_MS = 5_000;
+/** The example's aggregate.outOfOrdernessMs: the watermark trails the max event time by this. */
+export const OUT_OF_ORDERNESS_MS = 5_000;
 export const UNKNOWN_REGION = 'unknown';
 
 /** One line of aggregates.ndjson; keys in this order when serialized. */
@@ -83,6 +85,8 @@ export interface ReferenceOptions {
   maxFutureSkewMs?: number | null;
   /** The engine's `aggregate.jumpConfirmEvents` (>= 2). Default: JUMP_CONFIRM_EVENTS. */
   jumpConfirmEvents?: number;
+  /** The engine's `aggregate.allowedLatenessMs`: a window takes late events this long after it closed. Default: 0. */
+  allowedLatenessMs?: number;
 }
 
 /** A line that produces output, as it waits in the skew guard: a dead letter already made, or a row. */
@@ -143,6 +147,7 @@ export class CanonicalReference {
   private readonly regions: ReadonlyMap<string, string>;
   private physicalLine = 0;
   private maxTs = -Infinity;
+  private readonly allowedLatenessMs: number;
   private readonly seenIds = new Set<string>();
   private readonly groups = new Map<string, GroupState>();
   private readonly deadLetter: DeadLetterRow[] = [];
@@ -153,6 +158,7 @@ export class CanonicalReference {
   constructor(options: ReferenceOptions = {}) {
     this.regions = options.regions ?? getDefaultRegions();
     this.onDeadLetter = options.onDeadLetter ?? ((row) => this.deadLetter.push(row));
+    this.allowedLatenessMs = options.allowedLatenessMs ?? 0;
     this.guard = new SkewGuardQueue<GuardedLine>(options, () => this.maxTs, (item, verdict) => this.take(item, verdict));
   }
 
@@ -180,7 +186,7 @@ export class CanonicalReference {
       return;
     }
     const windowStart = windowStartOf(event.ts);
-    const lateCandidate = windowStart + WINDOW_SIZE_MS <= this.maxTs - ALLOWED_LATENESS_MS;
+    const lateCandidate = windowStart + WINDOW_SIZE_MS + this.allowedLatenessMs <= this.maxTs - OUT_OF_ORDERNESS_MS;
     this.maxTs = Math.max(this.maxTs, event.ts);
     if (this.seenIds.has(event.eventId)) {
       this.summary.duplicates++;

@@ -1,7 +1,7 @@
 /**
  * Event-time watermark at ingest (main thread), per ARCHITECTURE.md "Deterministic semantics":
  *
- *   watermark = min over ACTIVE source partitions of (maxTs[source] - allowedLatenessMs)
+ *   watermark = min over ACTIVE source partitions of (maxTs[source] - outOfOrdernessMs)
  *
  * A source partition is active until it has been idle (no event observed) for idleTimeoutMs of
  * processing time while caught up with its input; when every source is idle, none holds the others
@@ -13,10 +13,11 @@
  * -Infinity until it times out, like an assigned but empty Kafka partition.
  *
  * Per row, in input order: `lateThenObserve(source, ts)` first decides the late candidate flag
- * (firstWindowEnd(ts) <= max(watermark, maxTs[source] - allowedLatenessMs), before this event counts)
- * and then advances maxTs[source] with the event, duplicates included. The source's own term makes an
- * event far behind its own partition late even while another partition, not fetched yet, holds the
- * watermark at -Infinity. Processing time is read once per batch through `tick()` with an
+ * (firstWindowEnd(ts) + allowedLatenessMs <= max(watermark, maxTs[source] - outOfOrdernessMs), before
+ * this event counts) and then advances maxTs[source] with the event, duplicates included. The
+ * source's own term makes an event far behind its own partition late even while another partition,
+ * not fetched yet, holds the watermark at -Infinity. An event within allowedLatenessMs of a window the
+ * watermark passed is not late: it updates that window (window-emitter.ts). Processing time is read once per batch through `tick()` with an
  * injectable clock, not per event.
  */
 import type { WindowAssigner } from '../window/assign.js';
@@ -25,7 +26,9 @@ import type { WindowAssigner } from '../window/assign.js';
 const EXACT_TIME_LIMIT = 9007199254740992;
 
 export interface WatermarkOptions {
-  allowedLatenessMs: number;
+  outOfOrdernessMs: number;
+  /** An event is late only when its first window ended this long before the watermark. Default: 0. */
+  allowedLatenessMs?: number;
   idleTimeoutMs: number;
   /** Processing-time clock in ms; injectable for tests. Default: Date.now. */
   now?: () => number;
@@ -45,7 +48,10 @@ export const SKEW_CANDIDATE = 1;
 export const SKEW_AHEAD_OF_CLOCK = 2;
 
 export class WatermarkTracker {
+  /** outOfOrdernessMs: the watermark trails each source's max event time by this. */
   private readonly lateness: number;
+  /** allowedLatenessMs: late means the first window ended at least this long before the watermark. */
+  private readonly allowed: number;
   private readonly idleTimeoutMs: number;
   private readonly now: () => number;
   private readonly assigner: WindowAssigner;
@@ -66,7 +72,8 @@ export class WatermarkTracker {
   private dirty = false;
 
   constructor(options: WatermarkOptions, assigner: WindowAssigner) {
-    this.lateness = options.allowedLatenessMs;
+    this.lateness = options.outOfOrdernessMs;
+    this.allowed = options.allowedLatenessMs ?? 0;
     this.idleTimeoutMs = options.idleTimeoutMs;
     this.now = options.now ?? Date.now;
     this.assigner = assigner;
@@ -219,8 +226,12 @@ export class WatermarkTracker {
     return max === Number.NEGATIVE_INFINITY || ts > max + this.maxFutureSkewMs ? SKEW_CANDIDATE : SKEW_NONE;
   }
 
-  /** isLate against watermark w; t > w (|t| < 2^53, where window arithmetic is exact) cannot be late. */
-  private lateAt(t: number, w: number): boolean {
+  /**
+   * isLate against watermark w: firstWindowEnd(t) <= w - allowedLatenessMs; t above that (|t| < 2^53,
+   * where window arithmetic is exact) cannot be late.
+   */
+  private lateAt(t: number, watermark: number): boolean {
+    const w = watermark - this.allowed;
     return !(t > w && t < EXACT_TIME_LIMIT && t > -EXACT_TIME_LIMIT) && this.assigner.firstWindowEnd(t) <= w;
   }
 
@@ -244,7 +255,7 @@ export class WatermarkTracker {
 
   /** Late candidate test against the current watermark, without observing. */
   isLate(ts: number): boolean {
-    return this.assigner.firstWindowEnd(ts) <= this.watermark;
+    return this.assigner.firstWindowEnd(ts) + this.allowed <= this.watermark;
   }
 
   /**
@@ -254,7 +265,7 @@ export class WatermarkTracker {
    */
   isLateFor(source: number, ts: number): boolean {
     const own = source < this.sources ? this.maxTs[source] - this.lateness : Number.NEGATIVE_INFINITY;
-    return this.assigner.firstWindowEnd(ts) <= Math.max(this.watermark, own);
+    return this.assigner.firstWindowEnd(ts) + this.allowed <= Math.max(this.watermark, own);
   }
 
   get watermark(): number {

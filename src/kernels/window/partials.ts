@@ -22,6 +22,8 @@ export interface MergedCell {
   count: number;
   acc: Float64Array;
   hll: Uint8Array;
+  /** With aggregate.allowedLatenessMs: 0 at the row's first emission, +1 at each update (window-emitter.ts). */
+  revision?: number;
 }
 
 
@@ -123,6 +125,7 @@ export function cellToRow(cell: MergedCell, plan: RowPlan, dictionaries: Readonl
   Object.assign(row, groupValues ?? decodeGroupKey(plan.groups, cell.groupKey, dictionaries));
   const layout = plan.layout;
   const blockBytes = layout.hllBlocks > 0 ? cell.hll.length / layout.hllBlocks : 0;
+  if (cell.revision !== undefined) row.revision = cell.revision;
   for (const m of layout.metrics) {
     const o = m.accOffset;
     switch (m.op) {

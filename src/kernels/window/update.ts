@@ -7,6 +7,8 @@ export interface AggregateOptions {
   metrics: { name: string; op: MetricOp; field?: string }[];
   maxOpenCells: number;
   hllPrecision: number;
+  /** A row may still count in a window this long after the window was closed (an update of its row). */
+  allowedLatenessMs: number;
 }
 
 /**

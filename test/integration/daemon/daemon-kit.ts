@@ -38,6 +38,7 @@ export function daemonConfig(services: ServiceAddresses, names: DaemonTestNames,
   sinks?: Record<string, unknown>;
   kafka?: Record<string, unknown>;
   dedupe?: Record<string, unknown>;
+  aggregate?: Record<string, unknown>;
   daemon?: Record<string, unknown>;
 } = {}): string {
   const base = JSON.parse(readFileSync(join(ROOT, 'examples', 'clickstream.json'), 'utf8'));
@@ -45,6 +46,7 @@ export function daemonConfig(services: ServiceAddresses, names: DaemonTestNames,
     ...base,
     enrich: { ...base.enrich, table: join(ROOT, 'examples', base.enrich.table) },
     dedupe: { ...base.dedupe, ...overrides.dedupe },
+    aggregate: { ...base.aggregate, ...overrides.aggregate },
     runtime: { threads: 2, partitions: 4 },
     source: {
       type: 'kafka',

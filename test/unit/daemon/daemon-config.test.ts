@@ -34,6 +34,21 @@ describe('daemon config', () => {
     await expect(loadRingflowConfig(path)).rejects.toThrow(/daemon\.deadLetter: unknown setting/);
   });
 
+  it('allowed lateness (updates of emitted windows): not with scale-out or checkpoints yet; the skew guard fields have defaults', async () => {
+    const raw = JSON.parse(await import('node:fs').then((fs) => fs.readFileSync(canonicalConfigPath(), 'utf8')));
+    const base = { ...raw, enrich: { ...raw.enrich, table: join(process.cwd(), 'examples', raw.enrich.table) } };
+    const kafka = { type: 'kafka', kafka: { topic: 'clicks', groupId: 'g1' } };
+    const late = { ...base.aggregate, allowedLatenessMs: 60_000 };
+    expect(() => parseRingflowConfig({ ...base, aggregate: late, source: kafka, daemon: { scaleOut: { partialsTopic: 'p' } } }))
+      .toThrow(/aggregate\.allowedLatenessMs: updates of emitted windows are not supported with daemon\.scaleOut/);
+    expect(() => parseRingflowConfig({ ...base, aggregate: late, source: kafka, daemon: { checkpoint: { dir: '/tmp/x' } } }))
+      .toThrow(/aggregate\.allowedLatenessMs: updates of emitted windows are not supported with daemon\.checkpoint/);
+    const cfg = parseRingflowConfig({ ...base, aggregate: late, source: kafka });
+    expect([cfg.aggregate.outOfOrdernessMs, cfg.aggregate.allowedLatenessMs, cfg.aggregate.maxFutureSkewMs, cfg.aggregate.jumpConfirmEvents])
+      .toEqual([5000, 60_000, 3_600_000, 16]);
+    expect(() => parseRingflowConfig({ ...base, aggregate: { ...base.aggregate, jumpConfirmEvents: 1 } })).toThrow(/aggregate\.jumpConfirmEvents/);
+  });
+
   it('scale-out: Kafka source only, not with checkpoints, not on a topic the source reads; the plan resolves its defaults', async () => {
     const raw = JSON.parse(await import('node:fs').then((fs) => fs.readFileSync(canonicalConfigPath(), 'utf8')));
     const base = { ...raw, enrich: { ...raw.enrich, table: join(process.cwd(), 'examples', raw.enrich.table) } };

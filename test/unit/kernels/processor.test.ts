@@ -21,7 +21,7 @@ async function canonical(partitions: number): Promise<{ options: PipelineProcess
   }, 'enrich');
   const dedupe = parseSection(dedupeConfigSchema, { keyField: 'event_id', expectedKeysPerHorizon: 2000 }, 'dedupe');
   const aggregate = parseSection(aggregateConfigSchema, {
-    window: { type: 'tumbling', sizeMs: 60_000 }, allowedLatenessMs: 5000, groupBy: ['type', 'region'],
+    window: { type: 'tumbling', sizeMs: 60_000 }, outOfOrdernessMs: 5000, groupBy: ['type', 'region'],
     metrics: [
       { name: 'count', op: 'count' }, { name: 'amount_sum', op: 'sum', field: 'amount' },
       { name: 'amount_max', op: 'max', field: 'amount' }, { name: 'users_approx', op: 'distinct', field: 'user_id' },
@@ -83,9 +83,9 @@ async function runPipeline(events: readonly TestEvent[], partitions: number, tas
   const merger = new PartialMerger(plan.layout);
   const outputs: PipelineTaskOutput[] = [];
   // Ingest: the late flag comes from the watermark before each event, as ARCHITECTURE.md says.
-  const wm = new WatermarkTracker({ allowedLatenessMs: 5000, idleTimeoutMs: 60_000, now: () => 0 }, new WindowAssigner(options.aggregate.window));
+  const wm = new WatermarkTracker({ outOfOrdernessMs: 5000, idleTimeoutMs: 60_000, now: () => 0 }, new WindowAssigner(options.aggregate.window));
   for (const e of events) if (!e.late) e.late = wm.lateThenObserve(0, e.ts);
-  const closeAt = new WatermarkTracker({ allowedLatenessMs: 5000, idleTimeoutMs: 60_000, now: () => 0 }, new WindowAssigner(options.aggregate.window));
+  const closeAt = new WatermarkTracker({ outOfOrdernessMs: 5000, idleTimeoutMs: 60_000, now: () => 0 }, new WindowAssigner(options.aggregate.window));
   for (let t = 0; t < events.length || t === 0; t += taskRows) {
     const chunk = events.slice(t, t + taskRows);
     for (const e of chunk) closeAt.observe(0, e.ts);

@@ -6,7 +6,7 @@ import { WindowAssigner } from '../../../src/kernels/window/assign.js';
 function tracker(lateness = 5000, idle = 1000) {
   let now = 0;
   const clock = { advance: (ms: number) => { now += ms; } };
-  const wm = new WatermarkTracker({ allowedLatenessMs: lateness, idleTimeoutMs: idle, now: () => now },
+  const wm = new WatermarkTracker({ outOfOrdernessMs: lateness, idleTimeoutMs: idle, now: () => now },
     new WindowAssigner({ type: 'tumbling', sizeMs: 60_000 }));
   return { wm, clock };
 }

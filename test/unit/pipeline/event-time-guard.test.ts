@@ -47,7 +47,7 @@ describe('WatermarkTracker with the skew guard', () => {
 
   it('stops a run before a candidate, and a live source rejects what is ahead of the wall clock', () => {
     let now = T0;
-    const wm = new WatermarkTracker({ allowedLatenessMs: 0, idleTimeoutMs: 1e9, maxFutureSkewMs: HOUR, wallClockSkew: true, now: () => now }, assigner);
+    const wm = new WatermarkTracker({ outOfOrdernessMs: 0, idleTimeoutMs: 1e9, maxFutureSkewMs: HOUR, wallClockSkew: true, now: () => now }, assigner);
     expect(wm.skewCandidate(0, T0 - 5000)).toBe(SKEW_CANDIDATE); // a first event
     wm.observe(0, T0 - 5000);
     expect(wm.observeUntilLate(0, times(T0 - 4000, T0 - 3000, T0 + 2 * HOUR, T0 - 2000), 0, 4)).toBe(2);
@@ -59,7 +59,7 @@ describe('WatermarkTracker with the skew guard', () => {
   });
 
   it('an event far behind its own partition is late while another partition still holds the watermark at -Infinity', () => {
-    const wm = new WatermarkTracker({ allowedLatenessMs: 5000, idleTimeoutMs: 1e9, maxFutureSkewMs: HOUR }, assigner);
+    const wm = new WatermarkTracker({ outOfOrdernessMs: 5000, idleTimeoutMs: 1e9, maxFutureSkewMs: HOUR }, assigner);
     wm.register(1);
     wm.observe(0, T0 + 600_000);
     expect(wm.watermark).toBe(-Infinity);

@@ -21,14 +21,15 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 const readNdjson = (path: string): Record<string, unknown>[] =>
   readFileSync(path, 'utf8').split('\n').filter((l) => l.length > 0).map((l) => JSON.parse(l) as Record<string, unknown>);
 
-async function replayAndCompare(name: string, text: string, runtime: { threads: number; partitions: number; batchRows: number; ringSlots: number }) {
+async function replayAndCompare(name: string, text: string, runtime: { threads: number; partitions: number; batchRows: number; ringSlots: number },
+  allowedLatenessMs = 0) {
   const input = join(work, `${name}.ndjson`);
   writeFileSync(input, text);
   const base = await loadRingflowConfig(exampleConfig);
-  const config = { ...base, runtime: { ...base.runtime, ...runtime } };
+  const config = { ...base, aggregate: { ...base.aggregate, allowedLatenessMs }, runtime: { ...base.runtime, ...runtime } };
   const outDir = join(work, name);
   const summary = await replay({ inputPath: input, config, outDir, progress: false });
-  const reference = runReferenceOnText(text);
+  const reference = runReferenceOnText(text, { allowedLatenessMs });
   const aggregates = readNdjson(join(outDir, 'aggregates.ndjson'));
   const deadLetter = readNdjson(join(outDir, 'dead-letter.ndjson'));
   return {
@@ -76,6 +77,35 @@ describe('replay equals the reference implementation', () => {
       // A run that does not finish fails on its own (with its parameters printed) instead of the test
       // timing out silently; no shrinking, since a hang would repeat for every shrink step.
       { numRuns: 6, timeout: 60_000, endOnFailure: true },
+    );
+  }, 240_000);
+
+  it('with allowed lateness: late events within it update their windows, later ones are dead-lettered (issue 15)', async () => {
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          seed: fc.integer({ min: 0, max: 2 ** 31 }),
+          events: fc.integer({ min: 2_000, max: 12_000 }),
+          lateRate: fc.double({ min: 0.005, max: 0.05, noNaN: true }),
+          // The generator's late events are 2 to 10 minutes behind: some within, some beyond.
+          allowedLatenessMs: fc.constantFrom(60_000, 180_000, 420_000),
+          partitions: fc.constantFrom(1, 3),
+          batchRows: fc.constantFrom(7, 1024),
+        }),
+        async (p) => {
+          const gen = new ClickstreamGenerator({ seed: p.seed, duplicateRate: 0.05, lateRate: p.lateRate, eventsPerSecond: 200 });
+          let text = '';
+          for (let i = 0; i < p.events; i++) text += `${gen.nextLine()}\n`;
+          const runtime = { threads: 1, partitions: p.partitions, batchRows: p.batchRows, ringSlots: 4 };
+          const { diffs, summary, reference } = await replayAndCompare(`lateness-${run++}`, text, runtime, p.allowedLatenessMs);
+          expect(diffs).toEqual([]);
+          expect(summary.input).toBe(summary.accepted + summary.invalid + summary.duplicates + summary.late);
+          // The property is about something: without allowed lateness more of them are late.
+          expect(runReferenceOnText(text).summary.late).toBeGreaterThanOrEqual(reference.summary.late);
+        },
+      ),
+      { numRuns: 5, timeout: 60_000, endOnFailure: true },
     );
   }, 240_000);
 
