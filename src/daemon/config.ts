@@ -67,6 +67,11 @@ export function parseRingflowConfig(raw: unknown, baseDir = process.cwd()): Ring
       throw new ConfigError('daemon.scaleOut.partialsTopic', 'must not be a topic the source reads');
     }
   }
+  // Before issue 15, allowedLatenessMs was the watermark's delay: an old config keeping it must not silently change meaning.
+  const rawAggregate = (raw as { aggregate?: Record<string, unknown> } | null)?.aggregate;
+  if (cfg.aggregate.allowedLatenessMs > 0 && rawAggregate?.outOfOrdernessMs === undefined) {
+    throw new ConfigError('aggregate.outOfOrdernessMs', 'must be set when allowedLatenessMs is: allowedLatenessMs now keeps emitted windows open for updates; the watermark delay it used to set is outOfOrdernessMs (0 for none)');
+  }
   // Updates of emitted windows live in the window emitter, which neither the merge of scale-out nor a checkpoint carries yet.
   if (cfg.aggregate.allowedLatenessMs > 0 && cfg.daemon.scaleOut.partialsTopic !== null) {
     throw new ConfigError('aggregate.allowedLatenessMs', 'updates of emitted windows are not supported with daemon.scaleOut yet: set it to 0 (and outOfOrdernessMs to the disorder you expect)');

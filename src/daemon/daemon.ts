@@ -21,7 +21,7 @@ import { CaughtUpWatch } from './caught-up.js';
 import { SinkSender } from './sink-sender.js';
 import { Checkpointer } from './checkpointer.js';
 import { InputDeadLetterFile } from './input-dead-letter.js';
-import { chunkBoundMs, decideHeldLines, OffsetTracker, WindowAckClock } from './offsets.js';
+import { decideHeldLines, OffsetTracker, recordPush, WindowAckClock } from './offsets.js';
 import { encodeCommitMetadata, restartStateFrom, restoredMaxTsMs } from './restart-state.js';
 import { WindowAssigner } from '../kernels/window/assign.js';
 import { Pipeline, type PipelineStats } from '../pipeline/pipeline.js';
@@ -207,9 +207,7 @@ export class Daemon {
     this.queuedEnd.set(p, chunk.endPosition);
     const stream = this.pipeline.openStream(p);
     const counts = await stream.push(this.terminators.terminated(p, chunk.bytes));
-    const wm = this.pipeline.watermark;
-    const maxTs = wm.maxEventTimeOf(p);
-    this.offsets.pushed(p, { endPosition: chunk.endPosition, boundMs: chunkBoundMs(this.assigner, maxTs, wm.watermark, this.plan.allowedLatenessMs), maxTsMs: maxTs, held: stream.heldSinceMs !== null });
+    const maxTs = recordPush(this.offsets, p, chunk.endPosition, stream, this.pipeline.watermark, this.assigner, this.plan.allowedLatenessMs);
     this.scaleOut?.pushed(p, chunk.startPosition, maxTs);
     const maxEvents = this.plan.maxEvents;
     if (maxEvents > 0 && !this.stopRequested && this.pipeline.stats().input >= maxEvents && this.plan.source.type !== 'generator') {
@@ -236,7 +234,8 @@ export class Daemon {
 
   private async commitRound(): Promise<void> {
     if (this.fatal) return;
-    await decideHeldLines(this.pipeline, this.offsets, this.assigner, this.plan.allowedLatenessMs);
+    // Not while shutting down: held lines then stay uncommitted and are read again.
+    if (!this.shuttingDown) await decideHeldLines(this.pipeline, this.offsets, this.assigner, this.plan.allowedLatenessMs);
     const ackedMs = this.clock.ackedThroughMs(this.pipeline.emittedThroughMs, this.sinks.ackedThrough);
     // Positions a retriable failure left uncommitted go first (the source keeps the highest per partition).
     const settled = [...this.uncommitted.splice(0), ...this.offsets.settle(ackedMs)];
@@ -352,6 +351,8 @@ export class Daemon {
       if (mode === 'finish') {
         this.scaleOut?.finishing();
         await this.pipeline.finish();
+        // finish() decided every held line: their chunks settle with the final windows.
+        this.offsets.releasedAll((p) => ({ boundMs: Number.POSITIVE_INFINITY, maxTsMs: this.pipeline.watermark.maxEventTimeOf(p) }));
       }
       else await this.pipeline.serialize(() => this.pipeline.runtime.drain());
       await this.sender.handedOver();

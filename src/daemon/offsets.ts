@@ -25,6 +25,8 @@
  */
 import type { WindowAssigner } from '../kernels/window/assign.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
+import type { IngestStream } from '../pipeline/ingest-stream.js';
+import type { WatermarkTracker } from '../kernels/event-time/watermark.js';
 
 /** Lines held for a skew decision wait at most about this long (plus a commit interval) for more lines. */
 const HOLD_DECIDE_MS = 2000;
@@ -44,6 +46,17 @@ export function windowEndAfter(assigner: Pick<WindowAssigner, 'sizeMs' | 'slideM
 export function chunkBoundMs(assigner: WindowAssigner, partitionMaxTsMs: number, watermarkMs: number, allowedLatenessMs = 0): number {
   const lastEnd = Number.isFinite(partitionMaxTsMs) ? assigner.lastWindowStart(partitionMaxTsMs) + assigner.sizeMs : Number.NEGATIVE_INFINITY;
   return Math.max(lastEnd, windowEndAfter(assigner, watermarkMs)) + allowedLatenessMs;
+}
+
+/** A chunk of `sourcePartition` is in its stream (pushed, or held back): queue it. Returns the partition's max event time. */
+export function recordPush(offsets: OffsetTracker, sourcePartition: number, endPosition: number, stream: IngestStream,
+  wm: WatermarkTracker, assigner: WindowAssigner, allowedLatenessMs: number): number {
+  const maxTsMs = wm.maxEventTimeOf(sourcePartition);
+  offsets.pushed(sourcePartition, {
+    endPosition, boundMs: chunkBoundMs(assigner, maxTsMs, wm.watermark, allowedLatenessMs), maxTsMs,
+    endLine: stream.pushedLinesEnd, heldFromLine: stream.heldSinceMs !== null ? stream.lineNumber : undefined,
+  });
+  return maxTsMs;
 }
 
 /**
@@ -124,11 +137,18 @@ export interface PushedChunk {
   boundMs: number;
   /** Max event time of the partition once the chunk was in: restored after a restart (commit metadata). */
   maxTsMs: number;
+  /** Physical line number after the chunk's last complete line (IngestStream.pushedLinesEnd). */
+  endLine?: number;
   /**
-   * Lines of the partition wait in its ingest stream for a skew decision (IngestStream.heldSinceMs):
-   * this chunk and every later one stay unsettled until a chunk pushed without a hold, or release().
+   * The first line the partition's ingest stream holds back for a skew decision once the chunk was
+   * pushed (IngestStream.heldSinceMs), or absent: a chunk ending after it stays unsettled until a later
+   * push or released() finds it no longer held.
    */
-  held?: boolean;
+  heldFromLine?: number;
+}
+
+interface QueuedChunk extends PushedChunk {
+  held: boolean;
 }
 
 /** The position to commit for one partition, with the watermark state that goes along with it. */
@@ -139,27 +159,35 @@ export interface SettledOffset {
 }
 
 class ChunkQueue {
-  private items: PushedChunk[] = [];
+  private items: QueuedChunk[] = [];
   private head = 0;
   lastEnd = -1;
 
   push(c: PushedChunk): void {
-    if (c.held !== true) this.release(c.boundMs, c.maxTsMs);
+    const heldFrom = c.heldFromLine ?? Number.POSITIVE_INFINITY;
+    this.release(c.boundMs, c.maxTsMs, heldFrom);
+    const held = (c.endLine ?? Number.NEGATIVE_INFINITY) > heldFrom;
     // NaN compares false with everything: a held chunk never settles, not even at +Infinity.
-    this.items.push(c.held === true ? { ...c, boundMs: Number.NaN } : c);
+    this.items.push({ ...c, held, boundMs: held ? Number.NaN : c.boundMs });
     this.lastEnd = c.endPosition;
   }
 
-  /** The held lines were decided: the held chunks (the queue's tail) take the bound and max event time of that moment. */
-  release(boundMs: number, maxTsMs: number): void {
-    for (let i = this.items.length - 1; i >= this.head && this.items[i].held === true; i--) {
-      this.items[i] = { endPosition: this.items[i].endPosition, boundMs, maxTsMs };
+  /**
+   * Held chunks ending at or before line `heldFrom` (all of them by default: the held lines were
+   * decided) are processed now: they take the bound and max event time of this moment.
+   */
+  release(boundMs: number, maxTsMs: number, heldFrom = Number.POSITIVE_INFINITY): void {
+    for (let i = this.head; i < this.items.length; i++) {
+      const c = this.items[i];
+      if (!c.held) continue;
+      if ((c.endLine ?? Number.NEGATIVE_INFINITY) > heldFrom) break;
+      this.items[i] = { endPosition: c.endPosition, endLine: c.endLine, boundMs, maxTsMs, held: false };
     }
   }
 
   /** Pops every chunk with bound <= throughMs; returns the last popped, or null. */
   settle(throughMs: number): PushedChunk | null {
-    let last: PushedChunk | null = null;
+    let last: QueuedChunk | null = null;
     while (this.head < this.items.length && this.items[this.head].boundMs <= throughMs) last = this.items[this.head++];
     if (this.head === this.items.length) {
       this.items = [];
@@ -203,9 +231,17 @@ export class OffsetTracker {
     return out;
   }
 
-  /** The partition's held lines were decided without a new chunk (IngestStream.decideHeld). */
+  /** The partition's held lines were decided without a new chunk (IngestStream.decideHeld, the end of a finish). */
   released(sourcePartition: number, boundMs: number, maxTsMs: number): void {
     this.queues.get(sourcePartition)?.release(boundMs, maxTsMs);
+  }
+
+  /** Every partition's held lines were decided (Pipeline.finish): bound and max event time per partition. */
+  releasedAll(at: (sourcePartition: number) => { boundMs: number; maxTsMs: number }): void {
+    for (const [p, q] of this.queues) {
+      const { boundMs, maxTsMs } = at(p);
+      q.release(boundMs, maxTsMs);
+    }
   }
 
   /** The partition was revoked: its unsettled chunks will be read again by the next owner. */

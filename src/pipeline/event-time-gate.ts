@@ -133,13 +133,11 @@ export class EventTimeGate {
           decision = decideCandidate(ts, r, n, maxTs, watermark.maxFutureSkewMs, watermark.jumpConfirmEvents, input.exhausted && input.ended);
           if (decision === SKEW_NEED_MORE && !input.exhausted && input.peek !== null) {
             // The batch ends first but the push goes on: look at the lines after the batch's rows.
+            // A peek that is not exhausted holds the candidate and jumpConfirmEvents after it: enough to decide
+            // (`true` only matters if the decoder could not go on, which decides with what it read).
             const peeked = input.peek(this.lineStart(input, line[r]));
-            const ended = peeked.exhausted ? input.ended : peeked.rows > watermark.jumpConfirmEvents;
-            decision = decideCandidate(peeked.eventTimesMs, 0, peeked.rows, maxTs, watermark.maxFutureSkewMs, watermark.jumpConfirmEvents, ended);
-            if (decision === SKEW_NEED_MORE && !peeked.exhausted) {
-              // Lines too long for the peek batch to hold the look-ahead: decide with what it holds.
-              decision = decideCandidate(peeked.eventTimesMs, 0, peeked.rows, maxTs, watermark.maxFutureSkewMs, watermark.jumpConfirmEvents, true);
-            }
+            decision = decideCandidate(peeked.eventTimesMs, 0, peeked.rows, maxTs, watermark.maxFutureSkewMs, watermark.jumpConfirmEvents,
+              peeked.exhausted ? input.ended : true);
             if (decision === SKEW_NEED_MORE) return this.stopAt(out, r, GATE_HOLD);
           }
         }

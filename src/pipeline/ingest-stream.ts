@@ -45,8 +45,8 @@ export interface IngestContext {
   readonly watermark: WatermarkTracker;
   /** Processing-time clock (ms) for how long lines are held (IngestStream.heldSinceMs). */
   now(): number;
-  /** A decoder and a batch of its schema for look-ahead only (EventTimeGate's peek); shared, used synchronously. */
-  peekDecoder(): { decoder: NdjsonDecoder; batch: BatchView };
+  /** A decoder, a batch of its schema and room for the times, for look-ahead only (EventTimeGate's peek); shared, used synchronously. */
+  peekDecoder(): { decoder: NdjsonDecoder; batch: BatchView; eventTimesMs: Float64Array };
   /** Null: every push takes the sequential way. */
   readonly decodePool: DecodePool | null;
   /** Pushes with fewer complete-line bytes than this are decoded on the main thread (a task round trip costs more). */
@@ -104,6 +104,8 @@ export class IngestStream {
   private heldSince: number | null = null;
   /** The first held line while heldSince is set. */
   private heldLine = -1;
+  /** Complete lines in `carry` while heldSince is set. */
+  private heldLines = 0;
 
   constructor(
     private readonly ctx: IngestContext,
@@ -135,6 +137,9 @@ export class IngestStream {
    */
   get heldSinceMs(): number | null { return this.heldSince; }
 
+  /** The physical line number after the last complete line pushed so far, held lines included. */
+  get pushedLinesEnd(): number { return this.ledger.nextLine + (this.heldSince !== null ? this.heldLines : 0); }
+
   /** Ingest a chunk of NDJSON; resolves when its complete lines are in the rings (or dead-lettered, or held). */
   push(bytes: Uint8Array): Promise<IngestCounts> {
     return this.ctx.serialize(() => this.ingest(bytes, false, false));
@@ -145,9 +150,17 @@ export class IngestStream {
     return this.ingest(new Uint8Array(0), true, true);
   }
 
-  /** Decide held lines with what followed them so far (a live partition that went quiet). */
-  decideHeld(): Promise<IngestCounts> {
-    return this.ctx.serialize(() => this.ingest(new Uint8Array(0), false, true));
+  /**
+   * Decide held lines with what followed them so far, if they have waited `waitedMs` (a live partition
+   * that went quiet); checked again once its turn comes, since a push queued before may have moved the
+   * hold. Resolves to whether lines were decided.
+   */
+  decideHeld(waitedMs = 0): Promise<boolean> {
+    return this.ctx.serialize(async () => {
+      if (this.heldSince === null || this.ctx.now() - this.heldSince < waitedMs) return false;
+      await this.ingest(new Uint8Array(0), false, true);
+      return true;
+    });
   }
 
   /** `final`: end of input (the unterminated last line is a line). `decideAll`: no more lines follow for the skew guard. */
@@ -176,6 +189,8 @@ export class IngestStream {
     }
     const lastNl = buf.length > pos ? buf.lastIndexOf(10, buf.length - 1) : -1;
     const linesEnd = final ? buf.length : lastNl >= pos ? lastNl + 1 : pos;
+    // An unterminated tail already too long is rejected below: held lines cannot wait for its end.
+    if (buf.length - linesEnd > this.maxLineBytes + 1) decideAll = true;
     let holdAt = -1;
     if (linesEnd > pos) {
       if (!final && !decideAll && this.ctx.decodePool !== null && linesEnd - pos >= this.ctx.minParallelBytes) holdAt = await this.parallel(buf, pos, linesEnd);
@@ -186,6 +201,9 @@ export class IngestStream {
       this.carry = buf.slice(holdAt);
       this.heldSince = wasHeld !== null && this.heldLine === this.ledger.nextLine ? wasHeld : this.ctx.now();
       this.heldLine = this.ledger.nextLine;
+      let lines = 0;
+      for (let p = this.carry.indexOf(10); p >= 0; p = this.carry.indexOf(10, p + 1)) lines++;
+      this.heldLines = lines;
       return this.ledger.result;
     }
     pos = linesEnd;
@@ -259,13 +277,25 @@ export class IngestStream {
     return pos < end ? pos : -1;
   }
 
-  /** Event times of the valid lines of buf[from, end) that fit the peek batch (EventTimeGate's look-ahead). */
+  /**
+   * Event times of the valid lines of buf[from, end), up to jumpConfirmEvents + 1 of them (EventTimeGate's
+   * look-ahead), decoded aside in as many rounds as the peek batch's string room needs.
+   */
   private peek(buf: Uint8Array, from: number, end: number, final: boolean): PeekedTimes {
-    const { decoder, batch } = this.ctx.peekDecoder();
-    batch.rowCount = 0;
+    const { decoder, batch, eventTimesMs } = this.ctx.peekDecoder();
+    const wanted = Math.min(eventTimesMs.length, this.ctx.watermark.jumpConfirmEvents + 1);
     decoder.reset();
-    const r = decoder.decode(buf, from, end, 1, batch, ignore, final);
-    return { eventTimesMs: batch.column(this.timeField).values as Float64Array, rows: batch.rowCount, exhausted: r.endOffset >= end };
+    let rows = 0;
+    let at = from;
+    while (rows < wanted && at < end) {
+      batch.rowCount = 0;
+      const r = decoder.decode(buf, at, end, 1, batch, ignore, final);
+      const times = batch.column(this.timeField).values as Float64Array;
+      for (let k = 0; k < batch.rowCount && rows < wanted; k++) eventTimesMs[rows++] = times[k];
+      if (r.endOffset <= at) break;
+      at = r.endOffset;
+    }
+    return { eventTimesMs, rows, exhausted: at >= end && rows < wanted };
   }
 
   /**

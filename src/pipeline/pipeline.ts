@@ -77,7 +77,7 @@ export class Pipeline implements IngestContext {
   readonly decodePool: DecodePool | null;
   readonly minParallelBytes: number;
   private readonly streams = new Map<number, IngestStream>();
-  private peeking: { decoder: NdjsonDecoder; batch: BatchView } | null = null;
+  private peeking: { decoder: NdjsonDecoder; batch: BatchView; eventTimesMs: Float64Array } | null = null;
   private ingestQueue: Promise<unknown> = Promise.resolve();
   /** Windows ending at or before this were announced to the partitions as closed. */
   private controlThroughMs = Number.NEGATIVE_INFINITY;
@@ -216,8 +216,7 @@ export class Pipeline implements IngestContext {
     for (const [p, s] of this.streams) {
       const since = s.heldSinceMs;
       if (since === null || now - since < waitedMs) continue;
-      await s.decideHeld();
-      decided.push(p);
+      if (await s.decideHeld(waitedMs)) decided.push(p);
     }
     return decided;
   }
@@ -250,11 +249,12 @@ export class Pipeline implements IngestContext {
   }
   deadLetter(entry: DeadLetterEntry): void { this.callbacks.onDeadLetter(entry); }
   now(): number { return Date.now(); }
-  peekDecoder(): { decoder: NdjsonDecoder; batch: BatchView } {
+  peekDecoder(): { decoder: NdjsonDecoder; batch: BatchView; eventTimesMs: Float64Array } {
     if (this.peeking === null) {
       const decoder = createNdjsonDecoder(this.plan.input);
-      // Room for a candidate and twice the events that decide it.
-      this.peeking = { decoder, batch: BatchView.standalone(computeLayout(decoder.schema, 2 * this.plan.aggregate.jumpConfirmEvents + 2)) };
+      // Room for a candidate and the events that decide it (in rounds, when long lines fill its strings first).
+      const rows = this.plan.aggregate.jumpConfirmEvents + 1;
+      this.peeking = { decoder, batch: BatchView.standalone(computeLayout(decoder.schema, rows)), eventTimesMs: new Float64Array(rows) };
     }
     return this.peeking;
   }

@@ -113,8 +113,6 @@ export class PipelineProcessor implements PartitionProcessor<PipelineTaskOutput>
   private readonly acceptedRows: Int32Array;
   /** Key hashes (lo, hi per row) when the key column carries none; allocated on first need. */
   private keyHashScratch: Uint32Array | null = null;
-  /** The watermark of the last task (its closeBeforeMs), capping the Bloom's rotation times; -Infinity before one. */
-  private rotationCapMs = Number.NEGATIVE_INFINITY;
   private rotationScratch: Float64Array | null = null;
   private counters: PipelineCounters = { rows: 0, duplicates: 0, late: 0, accepted: 0, lateAfterClose: 0 };
   private lateRows: LateRow[] = [];
@@ -205,7 +203,7 @@ export class PipelineProcessor implements PartitionProcessor<PipelineTaskOutput>
    * its newest generation across the jump to the first one).
    */
   private rotationTimes(ts: Float64Array, n: number): Float64Array {
-    const cap = this.rotationCapMs;
+    const cap = this.bloom!.rotationCapMs;
     const out = (this.rotationScratch ??= new Float64Array(ts.length));
     for (let r = 0; r < n; r++) out[r] = ts[r] < cap ? ts[r] : cap;
     return out;
@@ -248,8 +246,9 @@ export class PipelineProcessor implements PartitionProcessor<PipelineTaskOutput>
 
   finishTask(control: TaskControl): PipelineTaskOutput {
     const closedThroughMs = control.final ? Infinity : control.closeBeforeMs;
-    // -Infinity: none yet, or the state was emptied (Pipeline.resetState); +Infinity (final) rotates nothing more.
-    if (control.closeBeforeMs !== Number.POSITIVE_INFINITY) this.rotationCapMs = control.closeBeforeMs;
+    // The watermark of this task caps the next tasks' rotation times (in the partition's state, so any
+    // worker thread sees it); -Infinity after Pipeline.resetState; +Infinity (final) rotates nothing more.
+    if (this.bloom !== null && control.closeBeforeMs !== Number.POSITIVE_INFINITY) this.bloom.rotationCapMs = control.closeBeforeMs;
     const partials = this.table.closeBefore(closedThroughMs);
     const events = this.events !== null ? this.events.finish() : null;
     const out: PipelineTaskOutput = { counters: this.counters, lateRows: this.lateRows, partials, closedThroughMs, events };

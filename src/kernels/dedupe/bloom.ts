@@ -37,6 +37,7 @@
  *   +----------------------------+------------------------------------------------+
  *   | header Float64 x 8 (64 B)  | [0] newestGeneration  [1] started (0/1)        |
  *   |                            | [2] newest slot  [3] noRotationBeforeMs        |
+ *   |                            | [4] rotation cap  [5] cap set (0/1)            |
  *   +----------------------------+------------------------------------------------+
  *   | block group 0              | slot 0 block | slot 1 block | ... slot G-1     |
  *   | block group 1              |   (each Uint32[16] = 512 bits = a cache line)  |
@@ -316,21 +317,22 @@ export class GenerationalBloom {
     } else {
       const newest = header[0];
       if (gen > newest) {
-        // A jump of g generations or more still keeps the newest one: its keys were recorded just now,
-        // whatever times the rotation saw (the watermark can trail a jump of the stream by a task).
+        // A jump of g - 1 generations or more still keeps the newest one, as the one before the new
+        // newest: its keys were recorded just now, whatever times the rotation saw (the watermark can
+        // trail a jump of the stream by a task). So at most g - 1 slots are cleared.
+        const kept = header[2];
         const steps = Math.min(gen - newest, g - 1);
         const words = this.words;
         const stride = g * BLOCK_WORDS;
-        let slot = header[2];
-        for (let k = 0; k < steps; k++) {
-          slot = (slot + 1) % g;
+        for (let k = 1; k <= steps; k++) {
+          const slot = (kept + k) % g;
           // The generation's blocks are interleaved with the others': clear every g-th block.
           for (let at = slot * BLOCK_WORDS; at < words.length; at += stride) {
             for (let w = 0; w < BLOCK_WORDS; w++) words[at + w] = 0;
           }
         }
         header[0] = gen;
-        header[2] = slot;
+        header[2] = gen - newest >= g - 1 ? (kept + 1) % g : (kept + steps) % g;
       }
     }
     header[3] = this.noRotationBeforeMs(header[0]);
@@ -341,6 +343,20 @@ export class GenerationalBloom {
     if (newest === Number.NEGATIVE_INFINITY) return -Number.MAX_VALUE;
     // The margin absorbs the rounding of t / spanMs, so below this bound floor(t / spanMs) <= newest.
     return (newest + 1) * this.spanMs * ROTATION_MARGIN;
+  }
+
+  /**
+   * The watermark the Bloom's rotation times are capped at (pipeline/processor.ts), kept in the
+   * partition's state so every worker thread that runs the partition sees the same one, and a
+   * checkpoint keeps it: header [4] the value, [5] 1 once set. -Infinity before any.
+   */
+  get rotationCapMs(): number {
+    return this.header[5] === 1 ? this.header[4] : Number.NEGATIVE_INFINITY;
+  }
+
+  set rotationCapMs(ms: number) {
+    this.header[4] = ms;
+    this.header[5] = 1;
   }
 
   /** The newest generation number (for tests and metrics). */

@@ -47,6 +47,9 @@ describe('daemon config', () => {
     expect([cfg.aggregate.outOfOrdernessMs, cfg.aggregate.allowedLatenessMs, cfg.aggregate.maxFutureSkewMs, cfg.aggregate.jumpConfirmEvents])
       .toEqual([5000, 60_000, 3_600_000, 16]);
     expect(() => parseRingflowConfig({ ...base, aggregate: { ...base.aggregate, jumpConfirmEvents: 1 } })).toThrow(/aggregate\.jumpConfirmEvents/);
+    // A config from before issue 15 (allowedLatenessMs meant the watermark delay) is stopped, not reinterpreted.
+    const { outOfOrdernessMs: _dropped, ...old } = base.aggregate as Record<string, unknown>;
+    expect(() => parseRingflowConfig({ ...base, aggregate: { ...old, allowedLatenessMs: 5000 } })).toThrow(/aggregate\.outOfOrdernessMs: must be set when allowedLatenessMs is/);
   });
 
   it('scale-out: Kafka source only, not with checkpoints, not on a topic the source reads; the plan resolves its defaults', async () => {

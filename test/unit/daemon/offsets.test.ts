@@ -95,20 +95,22 @@ describe('OffsetTracker', () => {
     expect(t.settle(Number.POSITIVE_INFINITY)).toEqual([]);
   });
 
-  it('a chunk whose stream holds lines for a skew decision never settles until a later chunk or release() ends the hold', () => {
+  it('a chunk ending after the first line its stream holds for a skew decision settles only once that line is decided', () => {
     const t = new OffsetTracker();
-    t.pushed(0, { endPosition: 10, boundMs: MIN, maxTsMs: 59_000 });
-    t.pushed(0, { endPosition: 20, boundMs: MIN, maxTsMs: 59_000, held: true });
-    t.pushed(0, { endPosition: 30, boundMs: MIN, maxTsMs: 59_000, held: true });
+    t.pushed(0, { endPosition: 10, boundMs: MIN, maxTsMs: 59_000, endLine: 101 });
+    // Lines from 150 on wait for a decision: this chunk (lines up to 200) and the next stay unsettled.
+    t.pushed(0, { endPosition: 20, boundMs: MIN, maxTsMs: 59_000, endLine: 201, heldFromLine: 150 });
+    t.pushed(0, { endPosition: 30, boundMs: MIN, maxTsMs: 59_000, endLine: 301, heldFromLine: 150 });
     expect(t.settle(Number.POSITIVE_INFINITY)).toEqual([{ sourcePartition: 0, position: 10, maxTsMs: 59_000 }]);
-    // The held lines were decided with this chunk: the held ones take its bound and max event time.
-    t.pushed(0, { endPosition: 40, boundMs: 2 * MIN, maxTsMs: 119_000 });
+    // Decided with this push, which holds again from line 350: the chunks ending before it take its bound.
+    t.pushed(0, { endPosition: 40, boundMs: 2 * MIN, maxTsMs: 119_000, endLine: 401, heldFromLine: 350 });
     expect(t.settle(MIN)).toEqual([]);
+    expect(t.settle(2 * MIN)).toEqual([{ sourcePartition: 0, position: 30, maxTsMs: 119_000 }]);
+    // A hold in every push (a bad clock in a busy partition) still lets the chunks before it settle.
+    t.pushed(0, { endPosition: 50, boundMs: 2 * MIN, maxTsMs: 119_000, endLine: 501, heldFromLine: 480 });
     expect(t.settle(2 * MIN)).toEqual([{ sourcePartition: 0, position: 40, maxTsMs: 119_000 }]);
-    t.pushed(1, { endPosition: 5, boundMs: MIN, maxTsMs: 1, held: true });
-    expect(t.settle(Number.POSITIVE_INFINITY)).toEqual([]);
-    t.released(1, 3 * MIN, 170_000);
-    expect(t.settle(3 * MIN)).toEqual([{ sourcePartition: 1, position: 5, maxTsMs: 170_000 }]);
+    t.released(0, 3 * MIN, 170_000);
+    expect(t.settle(3 * MIN)).toEqual([{ sourcePartition: 0, position: 50, maxTsMs: 170_000 }]);
   });
 
   it('keeps working over many chunks (queue compaction)', () => {

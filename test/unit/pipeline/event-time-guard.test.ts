@@ -81,6 +81,18 @@ describe('GenerationalBloom across a jump of many generations', () => {
     expect(bloom.contains(1, 2)).toBe(false);
     expect(bloom.contains(3, 4)).toBe(true);
   });
+
+  it('with 3 generations the kept one lasts two more rotations, as any key recorded just before one', () => {
+    const options = { expectedKeysPerHorizon: 1000, falsePositiveRate: 1e-9, generations: 3, horizonMs: 120_000 };
+    const bloom = new GenerationalBloom(new ArrayBuffer(bloomBytesFor(options)), 0, options, { native: false });
+    const span = 60_000;
+    expect(bloom.checkAndAdd(1, 2, T0)).toBe(false);
+    expect(bloom.checkAndAdd(3, 4, T0 + 100 * span)).toBe(false);
+    expect(bloom.checkAndAdd(5, 6, T0 + 101 * span)).toBe(false);
+    expect([bloom.contains(1, 2), bloom.contains(3, 4)]).toEqual([true, true]);
+    expect(bloom.checkAndAdd(7, 8, T0 + 102 * span)).toBe(false);
+    expect([bloom.contains(1, 2), bloom.contains(3, 4), bloom.contains(5, 6)]).toEqual([false, true, true]);
+  });
 });
 
 describe('dedupe horizon in watermark time', () => {
@@ -143,10 +155,11 @@ describe('held lines (a skew candidate at the end of a push)', () => {
       counts = await s.push(bytes(23, 10, 'b', (i) => T0 + 3 * DAY + i * 1000));
       expect([counts.acceptedLines, s.heldSinceMs, s.lineNumber]).toEqual([13, null, 34]);
       // One stamp years ahead as the last line: held, then decided alone (rejected) by decideHeld.
-      counts = await s.push(bytes(33, 1, 'c', () => T0 + 3 * DAY + 9e11));
-      expect(s.heldSinceMs).not.toBeNull();
-      counts = await s.decideHeld();
-      expect([counts.invalidLines, s.heldSinceMs]).toEqual([1, null]);
+      await s.push(bytes(33, 1, 'c', () => T0 + 3 * DAY + 9e11));
+      expect([s.heldSinceMs !== null, s.lineNumber, s.pushedLinesEnd]).toEqual([true, 34, 35]);
+      expect(await s.decideHeld(60_000)).toBe(false); // not held that long yet
+      expect(await s.decideHeld()).toBe(true);
+      expect([s.heldSinceMs, s.pushedLinesEnd]).toEqual([null, 35]);
       const stats = await pipeline.finish();
       expect([stats.input, stats.accepted, stats.invalid, stats.late]).toEqual([34, 33, 1, 0]);
       expect(deadLetter).toEqual([expect.objectContaining({ reason: 'future_ts', line: 34 })]);
