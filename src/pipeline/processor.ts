@@ -114,6 +114,7 @@ export class PipelineProcessor implements PartitionProcessor<PipelineTaskOutput>
   /** Key hashes (lo, hi per row) when the key column carries none; allocated on first need. */
   private keyHashScratch: Uint32Array | null = null;
   private rotationScratch: Float64Array | null = null;
+  private noRotation: Float64Array | null = null;
   private counters: PipelineCounters = { rows: 0, duplicates: 0, late: 0, accepted: 0, lateAfterClose: 0 };
   private lateRows: LateRow[] = [];
 
@@ -203,7 +204,11 @@ export class PipelineProcessor implements PartitionProcessor<PipelineTaskOutput>
    * its newest generation across the jump to the first one).
    */
   private rotationTimes(ts: Float64Array, n: number): Float64Array {
-    const cap = this.bloom!.rotationCapMs;
+    const bloom = this.bloom!;
+    const cap = bloom.rotationCapMs;
+    // The common case: the cap starts no newer generation, so no row's capped time does either; times
+    // that rotate nothing do as well, without a pass over the rows.
+    if (cap < bloom.rotatesFromMs) return (this.noRotation ??= new Float64Array(ts.length).fill(Number.NEGATIVE_INFINITY));
     const out = (this.rotationScratch ??= new Float64Array(ts.length));
     for (let r = 0; r < n; r++) out[r] = ts[r] < cap ? ts[r] : cap;
     return out;

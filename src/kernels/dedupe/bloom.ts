@@ -359,6 +359,11 @@ export class GenerationalBloom {
     this.header[5] = 1;
   }
 
+  /** Rotation times below this start no newer generation (once started). */
+  get rotatesFromMs(): number {
+    return this.header[1] === 0 ? Number.NEGATIVE_INFINITY : this.header[3];
+  }
+
   /** The newest generation number (for tests and metrics). */
   get newestGeneration(): number {
     return this.header[0];
