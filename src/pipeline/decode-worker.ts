@@ -1,7 +1,7 @@
 /**
  * Decode pool worker: one task = decode the complete NDJSON lines of one input slot into that slot's
- * columnar batch (decode + filter + key hashes), with the late gate OFF (`__late` = 0, `__raw` empty).
- * The gate needs input order across the whole source, so the main thread runs it afterwards
+ * columnar batch (decode + filter + key hashes), `__late` = 0 and `__raw` empty. The event-time gate
+ * needs input order across the whole source, so the main thread runs it afterwards
  * (event-time-gate.ts); a decode task depends on nothing but its own bytes.
  *
  * Everything fixed for the pool's life (input config, slot buffers) arrives once as workerData; a
@@ -79,7 +79,6 @@ export default function decodeTask(task: DecodeTask): DecodeTaskResult {
   batch.clear();
   // Pieces hold complete lines, so the decoder never starts one mid-line: its skip state stays off.
   decoder.reset();
-  decoder.setLateGate(null);
   rejects = [];
   const r = decoder.decode(input, task.start, task.end, task.firstLine, batch, onReject, task.final);
   const out: DecodeTaskResult = {

@@ -116,8 +116,6 @@ export class IngestStream {
     private readonly timeField: string,
   ) {
     this.ledger = new LineLedger(ctx, sourcePartition, firstLineNumber);
-    // The event-time gate runs after decoding (event-time-gate.ts): the decoder's own gate stays off.
-    decoder.setLateGate(null);
     // Column indices only: the same in every batch of the decoder's schema, whatever its capacity.
     this.gate = new EventTimeGate(computeLayout(decoder.schema, 1), timeField);
     this.scatterRows = (batch, from, to) => ctx.scatterRows(batch, from, to);

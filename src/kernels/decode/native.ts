@@ -10,11 +10,9 @@
  * hashes of hashed string columns, byte-identical to the JS decoder. What the caller still does per accepted row k (row rowStart + k),
  * in order, as RowFinisher.finishRows does:
  *   1. __line = firstLineNumber + lineIndex[k] (validity set);
- *   2. late gate: __late = gate.isLate(ts); a late row also copies chunk[lineStarts[k],
- *      rawCutEnd(chunk, lineStarts[k], lineEnds[k])) into __raw, else __raw is an empty null span;
- *      __late validity set; then gate.observe(ts) (if __raw has no room: stop at that row, it goes to
- *      the next batch: rows after it are simply not published);
- *   3. staging.rowCount = rowStart + rows published.
+ *   2. __late = 0 and __raw an empty null span (__late validity set): the event-time gate after
+ *      decoding (pipeline/event-time-gate.ts) flags late rows and copies their lines;
+ *   3. staging.rowCount = rowStart + rows.
  * Then: linesConsumed physical lines were used (linesBlank of them blank: count them as the JS does);
  * on stopReason STOP_LINE hand the line at stopOffset to the JS decoder (after setting rowCount; if
  * illFormed, it is `bad_utf8`: the lines native decodes or rejects are well-formed UTF-8), on

@@ -35,7 +35,7 @@ import { RowFinisher } from './row-finisher.js';
 import { Utf8Gate } from './utf8-gate.js';
 import { LINE_INVALID_JSON, LINE_NOT_OBJECT, LineScanner, SCAN_NO_ROOM, skipWs, validateLine, type ScanField } from './scan.js';
 import { compileField, fieldKind, longestValidBytes, RowFilter, RowScratch, ROW_NO_ROOM, ROW_OK } from '../filter/row-filter.js';
-import { eventTimeField, inputSchemaToBatchSchema, type InputConfig } from '../input/config.js';
+import { inputSchemaToBatchSchema, type InputConfig } from '../input/config.js';
 import { SOURCE_COLUMN } from '../input/columns.js';
 
 export { rawCutEnd } from './row-finisher.js';
@@ -60,9 +60,6 @@ export interface DecodeResult {
  */
 export type RejectHandler = (lineNumber: number, reason: string, chunk: Uint8Array, lineStart: number, lineEnd: number) => void;
 
-import type { LateGate } from './row-finisher.js';
-
-export type { LateGate };
 
 export interface NdjsonDecoder {
   /** Batch layout the decoder writes (any rowCapacity of this schema works). */
@@ -75,8 +72,6 @@ export interface NdjsonDecoder {
   decode(chunk: Uint8Array, start: number, end: number, firstLineNumber: number, out: BatchView, onReject: RejectHandler, final?: boolean): DecodeResult;
   /** Forget the skip-rest-of-long-line state (a new source). */
   reset(): void;
-  /** Gate that sets `__late` per accepted row (without one, `__late` is 0). */
-  setLateGate(gate: LateGate | null): void;
   /**
    * false: rows of the native tier get no key hashes, to save the decoding thread the work; only for
    * a pipeline whose workers hash every row (key-hashes.ts). The other tiers still write them.
@@ -116,7 +111,6 @@ class Decoder implements NdjsonDecoder {
   private checkedLayout: BatchLayout | null = null;
   private tail: Uint8Array | null = null;
   private skippingLongLine = false;
-  private lateGate: LateGate | null = null;
   private nativeKeyHashes = true;
   /** The chunk viewOf() last saw, and its views. */
   private chunk: Uint8Array | null = null;
@@ -145,15 +139,11 @@ class Decoder implements NdjsonDecoder {
     const enums = new EnumTable(enumValues);
     this.compiled = compileLineDecoder(names, rules, storeMaxBytes, enumValues, enums, fields.map((f) => layout.columns[f.column].hashOffset >= 0));
     this.scratch = new RowScratch(fields.length);
-    this.rows = new RowFinisher(layout, layout.byName.get(eventTimeField(cfg))!.index, fields.filter((f) => cfg.fields[f.name].required).map((f) => f.column));
+    this.rows = new RowFinisher(layout, fields.filter((f) => cfg.fields[f.name].required).map((f) => f.column));
   }
 
   reset(): void {
     this.skippingLongLine = false;
-  }
-
-  setLateGate(gate: LateGate | null): void {
-    this.lateGate = gate;
   }
 
   setNativeKeyHashes(on: boolean): void {
@@ -238,8 +228,7 @@ class Decoder implements NdjsonDecoder {
 
   /**
    * One native call from p over the complete lines before `end`, then the part of each accepted row
-   * native leaves to JS: `__line`, the late gate, `__raw` of late rows (RowFinisher, hashes done by
-   * native). Returns where the JS tiers continue; nativeLines / nativeFull say what happened.
+   * native leaves to JS: `__line`, `__late` and `__raw` (RowFinisher, hashes done by native). Returns where the JS tiers continue; nativeLines / nativeFull say what happened.
    */
   private nativeBlock(native: NativeBlockDecoder, b: Uint8Array, p: number, end: number, firstLineNumber: number, out: BatchView): number {
     const row0 = out.rowCount;
@@ -247,16 +236,7 @@ class Decoder implements NdjsonDecoder {
     const starts = native.lineStarts;
     const ends = native.lineEnds;
     const index = native.lineIndex;
-    const k = this.rows.finishRows(out, row0, rows, firstLineNumber, index, this.lateGate, b, starts, ends);
-    if (k < rows) {
-      // A late row whose line does not fit `__raw`: it starts the next batch (the lines before it
-      // that were not rows are blank ones).
-      this.nativeLines = index[k];
-      this.result.linesBlank += index[k] - k;
-      this.nativeFull = true;
-      this.noRoom(out);
-      return starts[k];
-    }
+    this.rows.finishRows(out, row0, rows, firstLineNumber, index);
     this.nativeLines = native.linesConsumed;
     this.result.linesBlank += native.linesBlank;
     this.nativeFull = out.rowCount >= out.layout.rowCapacity;
@@ -308,7 +288,7 @@ class Decoder implements NdjsonDecoder {
       if (nl !== COMPILED_DECLINE) {
         const contentEnd = b[nl - 1] === 13 ? nl - 1 : nl;
         if (contentEnd - ls > this.maxLineBytes) return this.reject(onReject, lineNumber, REASON_LINE_TOO_LONG, b, ls, contentEnd, nl);
-        if (!this.rows.finish(out, row, lineNumber, this.lateGate, b, ls, contentEnd, true)) return this.noRoom(out);
+        this.rows.finish(out, row, lineNumber, true);
         return nl + 1;
       }
     }
@@ -339,7 +319,7 @@ class Decoder implements NdjsonDecoder {
     }
     const verdict = this.filter.check(out, row, scratch);
     if (verdict === ROW_OK) {
-      if (!this.rows.finish(out, row, lineNumber, this.lateGate, b, ls, contentEnd, false)) return this.noRoom(out);
+      this.rows.finish(out, row, lineNumber, false);
       return nl + 1;
     }
     if (verdict === ROW_NO_ROOM) return this.noRoom(out);

@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { decodeHybrid, decodeJsOnly } from '../../../bench/kernels/decode-native-bench.js';
-import { createNdjsonDecoder, type LateGate, type RejectHandler } from '../../../src/kernels/decode/ndjson.js';
+import { createNdjsonDecoder, type RejectHandler } from '../../../src/kernels/decode/ndjson.js';
 import { NativeBlockDecoder, STOP_END, STOP_LINE, STOP_REJECT, STOP_ROWS } from '../../../src/kernels/decode/native.js';
 import { loadNativeModule, nativeModuleProblem } from '../../../src/runtime/native-module.js';
 import { inputSchemaToBatchSchema, parseInputConfig, type InputConfig } from '../../../src/kernels/input/config.js';
@@ -206,27 +206,20 @@ const sharedBatch = (layout: BatchLayout): BatchView => new BatchView(layout, ne
 
 interface Runs {
   js: string[]; hybrid: string[]; jsRejects: string[]; hybridRejects: string[]; nativeLines: number[];
-  /** The JS decoder alone and the decoder as ingest uses it (native tier wired in), both with a late gate. */
-  jsGated: string[]; wired: string[]; wiredRejects: string[];
+  /** The decoder as ingest uses it (native tier wired in), `__late` and `__raw` included. */
+  wired: string[]; wiredRejects: string[];
 }
-
-/** A gate that calls every third event time late, so `__late` and `__raw` are compared too. */
-const everyThirdLate: LateGate = { isLate: (ts) => Number.isFinite(ts) && Math.abs(Math.floor(ts)) % 3 === 0, observe: () => undefined };
 
 function runBoth(cfg: InputConfig, input: Uint8Array, batchRows: number): Runs {
   const layout = computeLayout(inputSchemaToBatchSchema(cfg), batchRows);
-  const runs: Runs = { js: [], hybrid: [], jsRejects: [], hybridRejects: [], nativeLines: [], jsGated: [], wired: [], wiredRejects: [] };
+  const runs: Runs = { js: [], hybrid: [], jsRejects: [], hybridRejects: [], nativeLines: [], wired: [], wiredRejects: [] };
   const rejectsTo = (list: string[]): RejectHandler => (line, reason, b, ls, le) => list.push(`${line}:${reason}:${hex(b, ls, le)}`);
   const jsOnly = { ...cfg, decoder: 'js' as const };
   decodeJsOnly(createNdjsonDecoder(jsOnly), input, BatchView.standalone(layout), rejectsTo(runs.jsRejects), (b) => snapshot(b, runs.js));
   const native = NativeBlockDecoder.create(cfg, layout)!;
   decodeHybrid(native, createNdjsonDecoder(jsOnly), input, sharedBatch(layout), rejectsTo(runs.hybridRejects), (b) => snapshot(b, runs.hybrid),
     (_row, line) => runs.nativeLines.push(line));
-  const gated = createNdjsonDecoder(jsOnly);
-  gated.setLateGate(everyThirdLate);
-  decodeJsOnly(gated, input, BatchView.standalone(layout), () => undefined, (b) => snapshot(b, runs.jsGated));
   const wired = createNdjsonDecoder({ ...cfg, decoder: 'auto' });
-  wired.setLateGate(everyThirdLate);
   decodeJsOnly(wired, input, sharedBatch(layout), rejectsTo(runs.wiredRejects), (b) => snapshot(b, runs.wired));
   return runs;
 }
@@ -235,7 +228,7 @@ function expectSame(runs: Runs): void {
   expect(runs.hybridRejects).toEqual(runs.jsRejects);
   expect(runs.hybrid).toEqual(runs.js);
   expect(runs.wiredRejects).toEqual(runs.jsRejects);
-  expect(runs.wired).toEqual(runs.jsGated);
+  expect(runs.wired).toEqual(runs.js);
   const rejected = new Set(runs.jsRejects.map((r) => Number(r.split(':')[0])));
   for (const line of runs.nativeLines) expect(rejected.has(line), `native accepted line ${line}, which the JS decoder rejects`).toBe(false);
 }

@@ -3,7 +3,7 @@
  * against expectations written from the contract, plus the decoder's chunking and batch-full API.
  */
 import { describe, expect, it } from 'vitest';
-import { createNdjsonDecoder, type LateGate } from '../../../src/kernels/decode/ndjson.js';
+import { createNdjsonDecoder } from '../../../src/kernels/decode/ndjson.js';
 import { parseInputConfig, type InputConfig } from '../../../src/kernels/input/config.js';
 import { BatchView } from '../../../src/runtime/batch.js';
 import { computeLayout } from '../../../src/runtime/schema.js';
@@ -243,20 +243,15 @@ describe('chunks and batches', () => {
     expect([r.rowsWritten, batch.rowCount]).toEqual([1, 1]);
   });
 
-  it('sets __late from the late gate, asking isLate before observe, in input order', () => {
+  it('leaves __late 0 and __raw empty on every row: the event-time gate after decoding decides them', () => {
     const decoder = createNdjsonDecoder(canonicalConfig);
     const batch = BatchView.standalone(computeLayout(decoder.schema, 8));
     batch.clear();
-    const calls: string[] = [];
-    let maxTs = -Infinity;
-    const gate: LateGate = {
-      isLate: (ts) => { calls.push(`isLate ${ts}`); return ts < maxTs - 1000; },
-      observe: (ts) => { calls.push(`observe ${ts}`); maxTs = Math.max(maxTs, ts); },
-    };
-    decoder.setLateGate(gate);
     const bytes = enc.encode([line({ ts: TS }), line({ ts: TS + 5000 }), line({ ts: 1 }), line({ ts: TS + 1 })].join('\n') + '\n');
     decoder.decode(bytes, 0, bytes.length, 1, batch, () => {});
-    expect(calls).toEqual([`isLate ${TS}`, `observe ${TS}`, `isLate ${TS + 5000}`, `observe ${TS + 5000}`, `isLate ${TS + 1}`, `observe ${TS + 1}`]);
-    expect(Array.from(batch.column('__late').values.subarray(0, 3))).toEqual([0, 0, 1]);
+    const raw = batch.column('__raw');
+    expect(Array.from(batch.column('__late').values.subarray(0, 3))).toEqual([0, 0, 0]);
+    expect(Array.from(raw.offsets!.subarray(0, 4))).toEqual([0, 0, 0, 0]);
+    expect([0, 1, 2].map((r) => (raw.validity[r >> 3] >> (r & 7)) & 1)).toEqual([0, 0, 0]);
   });
 });

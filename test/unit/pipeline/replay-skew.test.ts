@@ -24,6 +24,7 @@ import {
   windowStartOf,
 } from '../../reference/canonical-reference.js';
 import { classifyLine, stripTrailingCr, TS_END_MS, TS_MIN_MS } from '../../reference/canonical-validate.js';
+import { prng as prng32 } from '../../helpers/prng.js';
 
 const exampleConfig = join(import.meta.dirname, '../../../examples/clickstream.json');
 const work = mkdtempSync(join(tmpdir(), 'ringflow-replay-skew-'));
@@ -82,16 +83,10 @@ function reconciles(s: ReplaySummary): boolean {
   return s.input === s.accepted + s.invalid + s.duplicates + s.late;
 }
 
-/** mulberry32: positions and offsets from a seed, so every case can be repeated. */
+/** Uniform [0, 1) from the shared mulberry32 (positions and offsets from a seed, so every case can be repeated). */
 function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = prng32(seed);
+  return () => next() / 4294967296;
 }
 
 function generateLines(events: number, options: ConstructorParameters<typeof ClickstreamGenerator>[0]): string[] {

@@ -267,7 +267,6 @@ describe('Partitioner direct slots (one partition: rows written straight into th
     const ring = Ring.create(inputLayout, 4);
     const part = new Partitioner([ring], 'event_id', () => {});
     const decoder = createNdjsonDecoder(cfg);
-    decoder.setLateGate(null);
     const enc = new TextEncoder();
     const text = enc.encode('{"event_id":"e1","ts":1000,"note":5,"kind":"a"}\n{"event_id":"e2","ts":1000,"note":7,"kind":"zzz"}\n');
     const slot = part.directSlot()!;
