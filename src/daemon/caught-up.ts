@@ -54,7 +54,13 @@ export class CaughtUpWatch {
   /** One poll now (also run by the timer); concurrent calls share one. */
   poll(): Promise<void> {
     if (this.stopped) return Promise.resolve();
-    this.polling ??= this.pollOnce().catch((err: Error) => this.opts.onError(err)).finally(() => { this.polling = null; });
+    this.polling ??= this.pollOnce().catch((err: Error) => {
+      // A source whose end positions cannot be read is not known to be caught up, nor quiet: idleCloseMs
+      // counts again from when it can be read.
+      this.allCaughtUp = false;
+      this.quietSinceMs = Date.now();
+      this.opts.onError(err);
+    }).finally(() => { this.polling = null; });
     return this.polling;
   }
 
