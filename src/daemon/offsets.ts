@@ -51,12 +51,18 @@ export function chunkBoundMs(assigner: WindowAssigner, partitionMaxTsMs: number,
 /** A chunk of `sourcePartition` is in its stream (pushed, or held back): queue it. Returns the partition's max event time. */
 export function recordPush(offsets: OffsetTracker, sourcePartition: number, endPosition: number, stream: IngestStream,
   wm: WatermarkTracker, assigner: WindowAssigner, allowedLatenessMs: number): number {
-  const maxTsMs = wm.maxEventTimeOf(sourcePartition);
+  const { boundMs, maxTsMs } = boundNow(wm, assigner, sourcePartition, allowedLatenessMs);
   offsets.pushed(sourcePartition, {
-    endPosition, boundMs: chunkBoundMs(assigner, maxTsMs, wm.watermark, allowedLatenessMs), maxTsMs,
+    endPosition, boundMs, maxTsMs,
     endLine: stream.pushedLinesEnd, heldFromLine: stream.heldSinceMs !== null ? stream.lineNumber : undefined,
   });
   return maxTsMs;
+}
+
+/** The partition's chunk bound and max event time at this moment (a chunk just pushed, or held lines just decided). */
+function boundNow(wm: WatermarkTracker, assigner: WindowAssigner, sourcePartition: number, allowedLatenessMs: number): { boundMs: number; maxTsMs: number } {
+  const maxTsMs = wm.maxEventTimeOf(sourcePartition);
+  return { boundMs: chunkBoundMs(assigner, maxTsMs, wm.watermark, allowedLatenessMs), maxTsMs };
 }
 
 /**
@@ -65,8 +71,8 @@ export function recordPush(offsets: OffsetTracker, sourcePartition: number, endP
  */
 export async function decideHeldLines(pipeline: Pipeline, offsets: OffsetTracker, assigner: WindowAssigner, allowedLatenessMs: number): Promise<void> {
   for (const p of await pipeline.decideHeldLines(HOLD_DECIDE_MS)) {
-    const wm = pipeline.watermark;
-    offsets.released(p, chunkBoundMs(assigner, wm.maxEventTimeOf(p), wm.watermark, allowedLatenessMs), wm.maxEventTimeOf(p));
+    const { boundMs, maxTsMs } = boundNow(pipeline.watermark, assigner, p, allowedLatenessMs);
+    offsets.released(p, boundMs, maxTsMs);
   }
 }
 

@@ -97,7 +97,7 @@ export class Pipeline implements IngestContext {
     this.dimLoader = dimLoader;
     this.staging = runtime.partitions === 1 ? null : runtime.newStagingBatch();
     this.assigner = new WindowAssigner(plan.aggregate.window);
-    this.watermark = new WatermarkTracker({ ...plan.aggregate, wallClockSkew: plan.wallClockSkew }, this.assigner);
+    this.watermark = this.newWatermark();
     this.emitter = emitter;
   }
 
@@ -150,6 +150,11 @@ export class Pipeline implements IngestContext {
         (err) => callbacks.logger?.warn({ table: e.table, err: String(err) }, 'dimension table reload failed; keeping the previous one'));
     }
     return pipeline;
+  }
+
+  /** A fresh watermark of this plan (at the start, and when Pipeline.resetState forgets the old one). */
+  private newWatermark(): WatermarkTracker {
+    return new WatermarkTracker({ ...this.plan.aggregate, wallClockSkew: this.plan.wallClockSkew }, this.assigner);
   }
 
   /** The ingest stream of one source partition (a file, a Kafka partition), created on first use. */
@@ -334,7 +339,7 @@ export class Pipeline implements IngestContext {
       await this.runtime.drain();
       for (let p = 0; p < this.runtime.partitions; p++) resetPartitionState(this.runtime.stateBuffer(p), this.plan.processor);
       this.streams.clear();
-      this.watermark = new WatermarkTracker({ ...this.plan.aggregate, wallClockSkew: this.plan.wallClockSkew }, this.assigner);
+      this.watermark = this.newWatermark();
       this.controlThroughMs = Number.NEGATIVE_INFINITY;
       this.emitter.reset();
     });

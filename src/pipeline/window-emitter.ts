@@ -17,10 +17,8 @@ export class WindowEmitter {
   private readonly closedThroughMs: Float64Array;
   private merger: PartialMerger;
   private emittedThroughMs = Number.NEGATIVE_INFINITY;
-  /** Emitted cells of windows still open for updates, by `start:groupKey`. */
-  private kept = new Map<string, MergedCell>();
-  /** Starts of the windows with kept cells: a late event's window not among them is a window emitted for the first time. */
-  private keptWindows = new Set<number>();
+  /** Emitted cells of windows still open for updates: window start -> group key -> cell. */
+  private kept = new Map<number, Map<number, MergedCell>>();
   windowsEmitted = 0;
   rowsEmitted = 0;
   /** Rows emitted again because late events updated their window (included in rowsEmitted). */
@@ -56,13 +54,10 @@ export class WindowEmitter {
     this.rowsEmitted += cells.length;
     if (this.allowedLatenessMs > 0) {
       const final = (start: number): boolean => start + size + this.allowedLatenessMs <= through;
-      for (const [key, c] of this.kept) if (final(c.windowStartMs)) this.kept.delete(key);
-      for (const start of this.keptWindows) if (final(start)) this.keptWindows.delete(start);
+      for (const start of this.kept.keys()) if (final(start)) this.kept.delete(start);
       for (const c of cells) {
         c.revision = 0;
-        if (final(c.windowStartMs)) continue;
-        this.kept.set(`${c.windowStartMs}:${c.groupKey}`, c);
-        this.keptWindows.add(c.windowStartMs);
+        if (!final(c.windowStartMs)) this.keptWindow(c.windowStartMs).set(c.groupKey, c);
       }
     }
     this.emit(cells, through);
@@ -75,16 +70,14 @@ export class WindowEmitter {
     const layout = this.plan.layout;
     const updated: MergedCell[] = [];
     for (const d of deltas) {
-      const key = `${d.windowStartMs}:${d.groupKey}`;
-      const kept = this.kept.get(key);
+      // A window only late events fell in is emitted for the first time.
+      if (!this.kept.has(d.windowStartMs)) this.windowsEmitted++;
+      const window = this.keptWindow(d.windowStartMs);
+      const kept = window.get(d.groupKey);
       if (kept === undefined) {
-        // A group the window did not have at its first emission, or a window only late events fell in.
+        // A group the window did not have at its first emission.
         d.revision = 0;
-        this.kept.set(key, d);
-        if (!this.keptWindows.has(d.windowStartMs)) {
-          this.keptWindows.add(d.windowStartMs);
-          this.windowsEmitted++;
-        }
+        window.set(d.groupKey, d);
         updated.push(d);
       } else {
         mergeCellInto(kept, layout, d.count, d.acc, 0, d.hll, 0);
@@ -97,12 +90,20 @@ export class WindowEmitter {
     this.emit(updated, this.emittedThroughMs);
   }
 
+  private keptWindow(startMs: number): Map<number, MergedCell> {
+    let window = this.kept.get(startMs);
+    if (window === undefined) {
+      window = new Map();
+      this.kept.set(startMs, window);
+    }
+    return window;
+  }
+
   /** Back to a fresh run's state (scale-out rebalance, Pipeline.resetState); counters are kept. */
   reset(): void {
     this.closedThroughMs.fill(Number.NEGATIVE_INFINITY);
     this.merger = new PartialMerger(this.plan.layout);
     this.kept = new Map();
-    this.keptWindows = new Set();
     this.emittedThroughMs = Number.NEGATIVE_INFINITY;
   }
 

@@ -17,8 +17,8 @@
  * this event counts) and then advances maxTs[source] with the event, duplicates included. The
  * source's own term makes an event far behind its own partition late even while another partition,
  * not fetched yet, holds the watermark at -Infinity. An event within allowedLatenessMs of a window the
- * watermark passed is not late: it updates that window (window-emitter.ts). Processing time is read once per batch through `tick()` with an
- * injectable clock, not per event.
+ * watermark passed is not late: it updates that window (window-emitter.ts). Processing time is read
+ * once per batch through `tick()` with an injectable clock, not per event.
  */
 import type { WindowAssigner } from '../window/assign.js';
 
@@ -253,19 +253,15 @@ export class WatermarkTracker {
     return max;
   }
 
-  /** Late candidate test against the current watermark, without observing. */
-  isLate(ts: number): boolean {
-    return this.assigner.firstWindowEnd(ts) + this.allowed <= this.watermark;
-  }
-
   /**
-   * isLate, or late against the source's own watermark (its max event time - lateness): an event that
-   * far behind its own partition is late whatever the other partitions hold, so the decision does not
-   * depend on when they were fetched (one source: the same as isLate).
+   * The late candidate test, without observing: against the watermark, or against the source's own
+   * (its max event time - outOfOrdernessMs): an event that far behind its own partition is late
+   * whatever the other partitions hold, so the decision does not depend on when they were fetched
+   * (with one source the two are one).
    */
   isLateFor(source: number, ts: number): boolean {
     const own = source < this.sources ? this.maxTs[source] - this.lateness : Number.NEGATIVE_INFINITY;
-    return this.assigner.firstWindowEnd(ts) + this.allowed <= Math.max(this.watermark, own);
+    return this.lateAt(ts, Math.max(this.watermark, own));
   }
 
   get watermark(): number {

@@ -28,7 +28,7 @@ describe('watermark', () => {
     expect(wm.lateThenObserve(0, 125_000)).toBe(false); // window [60000,120000) still open: wm 114999 -> 120000
     expect(wm.lateThenObserve(0, 119_999)).toBe(true); // its window ended at 120000 <= 120000
     expect(wm.lateThenObserve(0, 120_000)).toBe(false);
-    expect(wm.isLate(60_000)).toBe(true);
+    expect(wm.isLateFor(0, 60_000)).toBe(true);
   });
 
   it('a source that is not caught up never goes idle; caught up and quiet, it does; a new backlog holds it again', () => {
